@@ -1,0 +1,106 @@
+// Package store is authgate's storage abstraction: a small key-value
+// interface with TTLs and the few atomic operations the flows need
+// (single-use codes, counters, unique secondary indexes, rate limits).
+//
+// Two backends implement it: store/bolt (embedded bbolt file, the default)
+// and store/redis (go-redis UniversalClient, shared by many instances).
+// store/storetest holds the conformance suite both must pass.
+//
+// Keys are plain strings chosen by the caller. Multi-key operations
+// (CreateIndexed, DeleteIndexed, Delete with several keys) must be given keys
+// that share one Redis Cluster hash tag, e.g. "{users}:user:1" and
+// "{users}:idx:email:a@b.c"; the Redis backend relies on it and the bbolt
+// backend ignores it.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel errors. Backends wrap them so callers can use errors.Is.
+var (
+	// ErrNotFound is returned when a key does not exist or has expired.
+	ErrNotFound = errors.New("store: not found")
+	// ErrExists is returned when a create would overwrite an existing key.
+	ErrExists = errors.New("store: already exists")
+	// ErrConflict is returned when an optimistic update kept losing races.
+	ErrConflict = errors.New("store: too much contention")
+	// ErrUnavailable wraps every failure to reach the backend (network,
+	// closed database). The gate fails closed on it.
+	ErrUnavailable = errors.New("store: unavailable")
+)
+
+// IndexTakenError tells which index key of a CreateIndexed call already
+// existed. It matches ErrExists with errors.Is.
+type IndexTakenError struct {
+	Key string
+}
+
+func (e *IndexTakenError) Error() string { return fmt.Sprintf("store: index %q already taken", e.Key) }
+
+// Is reports whether target is ErrExists.
+func (e *IndexTakenError) Is(target error) bool { return target == ErrExists }
+
+// UpdateFunc receives the current value (exists is false when the key is
+// absent or expired) and returns the value to write and its TTL (0: no
+// expiry). Returning a nil next deletes the key. Returning an error aborts
+// the update without writing and that error is returned from Update as is.
+// The function may be called more than once when the update races.
+type UpdateFunc func(cur []byte, exists bool) (next []byte, ttl time.Duration, err error)
+
+// RateResult is the outcome of one rate-limit check.
+type RateResult struct {
+	// Allowed is true when the event fits in the limit (and was counted).
+	Allowed bool
+	// Remaining is how many more events fit right now.
+	Remaining int
+	// RetryAfter is how long to wait before the next event would be allowed;
+	// zero when Allowed.
+	RetryAfter time.Duration
+}
+
+// Store is the storage every authgate instance shares.
+//
+// All methods return an error wrapping ErrUnavailable when the backend can
+// not be reached. TTL 0 means the key never expires.
+type Store interface {
+	// Get returns the value at key, or ErrNotFound.
+	Get(ctx context.Context, key string) ([]byte, error)
+	// Put writes value at key, replacing any old value.
+	Put(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// Create writes value at key only if the key does not exist (ErrExists).
+	Create(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// Delete removes the keys. Missing keys are not an error.
+	Delete(ctx context.Context, keys ...string) error
+	// CompareAndDelete atomically deletes key if its value equals expected
+	// and reports whether it did. Used to consume single-use values.
+	CompareAndDelete(ctx context.Context, key string, expected []byte) (bool, error)
+	// Update is an atomic read-modify-write of one key (see UpdateFunc).
+	Update(ctx context.Context, key string, fn UpdateFunc) error
+	// Incr atomically adds 1 to the counter at key and returns the new
+	// value. When it creates the counter it sets ttl in the same step.
+	Incr(ctx context.Context, key string, ttl time.Duration) (int64, error)
+	// CreateIndexed atomically writes value at key and every index key
+	// with its own value (typically the record id), only if none of them
+	// exists. When one exists nothing is written and an *IndexTakenError
+	// (or ErrExists for key itself) is returned.
+	CreateIndexed(ctx context.Context, key string, value []byte, index map[string]string) error
+	// DeleteIndexed atomically deletes key and the index keys.
+	DeleteIndexed(ctx context.Context, key string, index []string) error
+	// AddMember adds member to the set at key and (re)sets the set's TTL.
+	AddMember(ctx context.Context, key, member string, ttl time.Duration) error
+	// RemoveMember removes members from the set at key.
+	RemoveMember(ctx context.Context, key string, members ...string) error
+	// Members lists the set at key in no particular order (empty if absent).
+	Members(ctx context.Context, key string) ([]string, error)
+	// Allow counts one event against a GCRA limit of limit events per
+	// period (burst = limit) under key, shared by all instances.
+	Allow(ctx context.Context, key string, limit int, period time.Duration) (RateResult, error)
+	// Ping checks that the backend is reachable.
+	Ping(ctx context.Context) error
+	// Close releases the backend.
+	Close() error
+}
