@@ -1,0 +1,684 @@
+// Package storetest is the conformance suite every store.Store backend must
+// pass. A backend's test calls Run with a constructor that returns a fresh,
+// empty store for each subtest:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) store.Store { ... })
+//	}
+//
+// The suite uses real time: its TTL checks sleep about two seconds in
+// total. Keys of multi-key calls share a hash tag ("{u}:...") so the suite
+// runs unchanged against Redis Cluster.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/authgate/authgate/store"
+)
+
+// Run runs the conformance suite. newStore must return a new, empty store
+// that the subtest owns; Run closes it when the subtest ends.
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Helper()
+	open := func(t *testing.T) store.Store {
+		t.Helper()
+		s := newStore(t)
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"GetPutDelete", testGetPutDelete},
+		{"Create", testCreate},
+		{"CompareAndDelete", testCompareAndDelete},
+		{"CompareAndDeleteRace", testCompareAndDeleteRace},
+		{"Incr", testIncr},
+		{"IncrRace", testIncrRace},
+		{"Update", testUpdate},
+		{"UpdateRace", testUpdateRace},
+		{"CreateIndexed", testCreateIndexed},
+		{"CreateIndexedRace", testCreateIndexedRace},
+		{"DeleteIndexed", testDeleteIndexed},
+		{"Sets", testSets},
+		{"Allow", testAllow},
+		{"Ping", testPing},
+		{"Closed", testClosed},
+	}
+	// TTL is the only subtest that sleeps (about 1.6 s of real time). It
+	// runs first, before the racing subtests load the machine.
+	t.Run("TTL", func(t *testing.T) { testTTL(t, open(t)) })
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+	}
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func mustPut(t *testing.T, s store.Store, key string, value []byte, ttl time.Duration) {
+	t.Helper()
+	if err := s.Put(ctx(t), key, value, ttl); err != nil {
+		t.Fatalf("Put(%q): %v", key, err)
+	}
+}
+
+func wantValue(t *testing.T, s store.Store, key string, want []byte) {
+	t.Helper()
+	got, err := s.Get(ctx(t), key)
+	if err != nil {
+		t.Fatalf("Get(%q): %v, want %q", key, err, want)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("Get(%q) = %q, want %q", key, got, want)
+	}
+}
+
+func wantNotFound(t *testing.T, s store.Store, key string) {
+	t.Helper()
+	got, err := s.Get(ctx(t), key)
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Get(%q) = %q, %v; want ErrNotFound", key, got, err)
+	}
+}
+
+func wantMembers(t *testing.T, s store.Store, key string, want ...string) {
+	t.Helper()
+	got, err := s.Members(ctx(t), key)
+	if err != nil {
+		t.Fatalf("Members(%q): %v", key, err)
+	}
+	if got == nil {
+		t.Fatalf("Members(%q) returned a nil slice, want non-nil", key)
+	}
+	slices.Sort(got)
+	want = slices.Clone(want)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("Members(%q) = %q, want %q", key, got, want)
+	}
+}
+
+// race starts n goroutines that wait on a common start signal, runs fn(i)
+// in each and waits for all of them.
+func race(n int, fn func(i int)) {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			fn(i)
+		}()
+	}
+	close(start)
+	wg.Wait()
+}
+
+func testGetPutDelete(t *testing.T, s store.Store) {
+	c := ctx(t)
+	wantNotFound(t, s, "missing")
+
+	mustPut(t, s, "a", []byte("one"), 0)
+	wantValue(t, s, "a", []byte("one"))
+	mustPut(t, s, "a", []byte("two"), time.Hour)
+	wantValue(t, s, "a", []byte("two"))
+
+	// Binary values and empty values round-trip.
+	bin := []byte{0, 1, 2, 0xff, 0, '\n', '"'}
+	mustPut(t, s, "bin", bin, 0)
+	wantValue(t, s, "bin", bin)
+	mustPut(t, s, "empty", []byte{}, 0)
+	got, err := s.Get(c, "empty")
+	if err != nil || len(got) != 0 {
+		t.Fatalf("Get(empty) = %q, %v; want empty value", got, err)
+	}
+
+	// The returned slice is the caller's: changing it changes nothing stored.
+	got, err = s.Get(c, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got[0] = 'X'
+	wantValue(t, s, "a", []byte("two"))
+
+	if err := s.Put(c, "neg", []byte("x"), -time.Second); err == nil {
+		t.Fatal("Put with a negative ttl succeeded")
+	}
+
+	mustPut(t, s, "{d}:1", []byte("1"), 0)
+	mustPut(t, s, "{d}:2", []byte("2"), 0)
+	mustPut(t, s, "{d}:3", []byte("3"), 0)
+	if err := s.Delete(c, "{d}:1", "{d}:2", "{d}:missing"); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	wantNotFound(t, s, "{d}:1")
+	wantNotFound(t, s, "{d}:2")
+	wantValue(t, s, "{d}:3", []byte("3"))
+	if err := s.Delete(c, "missing"); err != nil {
+		t.Fatalf("Delete(missing): %v", err)
+	}
+	if err := s.Delete(c); err != nil {
+		t.Fatalf("Delete(): %v", err)
+	}
+}
+
+func testCreate(t *testing.T, s store.Store) {
+	c := ctx(t)
+	if err := s.Create(c, "k", []byte("first"), time.Hour); err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	err := s.Create(c, "k", []byte("second"), time.Hour)
+	if !errors.Is(err, store.ErrExists) {
+		t.Fatalf("second Create = %v, want ErrExists", err)
+	}
+	if errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("second Create = %v, must not match ErrUnavailable", err)
+	}
+	wantValue(t, s, "k", []byte("first"))
+
+	// After Delete the key can be created again.
+	if err := s.Delete(c, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(c, "k", []byte("third"), 0); err != nil {
+		t.Fatalf("Create after Delete: %v", err)
+	}
+	wantValue(t, s, "k", []byte("third"))
+
+	// Create also refuses to overwrite a value written by Put.
+	mustPut(t, s, "p", []byte("put"), 0)
+	if err := s.Create(c, "p", []byte("x"), 0); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("Create over Put = %v, want ErrExists", err)
+	}
+}
+
+func testCompareAndDelete(t *testing.T, s store.Store) {
+	c := ctx(t)
+	ok, err := s.CompareAndDelete(c, "missing", []byte("x"))
+	if err != nil || ok {
+		t.Fatalf("CompareAndDelete(missing) = %v, %v; want false, nil", ok, err)
+	}
+	mustPut(t, s, "code", []byte("secret-hmac"), time.Hour)
+	for _, wrong := range [][]byte{[]byte("secret-hmaX"), []byte("secret"), []byte("secret-hmac-longer"), {}, nil} {
+		ok, err = s.CompareAndDelete(c, "code", wrong)
+		if err != nil || ok {
+			t.Fatalf("CompareAndDelete(wrong %q) = %v, %v; want false, nil", wrong, ok, err)
+		}
+	}
+	wantValue(t, s, "code", []byte("secret-hmac"))
+	ok, err = s.CompareAndDelete(c, "code", []byte("secret-hmac"))
+	if err != nil || !ok {
+		t.Fatalf("CompareAndDelete(right) = %v, %v; want true, nil", ok, err)
+	}
+	wantNotFound(t, s, "code")
+	ok, err = s.CompareAndDelete(c, "code", []byte("secret-hmac"))
+	if err != nil || ok {
+		t.Fatalf("second CompareAndDelete = %v, %v; want false, nil", ok, err)
+	}
+}
+
+func testCompareAndDeleteRace(t *testing.T, s store.Store) {
+	mustPut(t, s, "once", []byte("v"), time.Hour)
+	const n = 50
+	results := make([]bool, n)
+	errs := make([]error, n)
+	c := ctx(t)
+	race(n, func(i int) {
+		results[i], errs[i] = s.CompareAndDelete(c, "once", []byte("v"))
+	})
+	wins := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("goroutine %d: %v", i, errs[i])
+		}
+		if results[i] {
+			wins++
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d of %d concurrent CompareAndDelete calls won, want exactly 1", wins, n)
+	}
+	wantNotFound(t, s, "once")
+}
+
+func testIncr(t *testing.T, s store.Store) {
+	c := ctx(t)
+	for want := int64(1); want <= 3; want++ {
+		got, err := s.Incr(c, "ctr", time.Hour)
+		if err != nil || got != want {
+			t.Fatalf("Incr = %d, %v; want %d", got, err, want)
+		}
+	}
+	// Counters are decimal text, readable with Get and settable with Put.
+	wantValue(t, s, "ctr", []byte("3"))
+	mustPut(t, s, "ctr", []byte("41"), 0)
+	if got, err := s.Incr(c, "ctr", 0); err != nil || got != 42 {
+		t.Fatalf("Incr after Put(41) = %d, %v; want 42", got, err)
+	}
+	mustPut(t, s, "text", []byte("abc"), 0)
+	if got, err := s.Incr(c, "text", 0); err == nil {
+		t.Fatalf("Incr of a non-integer = %d, nil; want an error", got)
+	} else if errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Incr of a non-integer = %v, must not match ErrUnavailable", err)
+	}
+	wantValue(t, s, "text", []byte("abc"))
+}
+
+func testIncrRace(t *testing.T, s store.Store) {
+	const n = 50
+	got := make([]int64, n)
+	errs := make([]error, n)
+	c := ctx(t)
+	race(n, func(i int) { got[i], errs[i] = s.Incr(c, "hits", time.Hour) })
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("goroutine %d: %v", i, err)
+		}
+	}
+	slices.Sort(got)
+	for i, v := range got {
+		if v != int64(i+1) {
+			t.Fatalf("sorted Incr results = %v, want 1..%d each once", got, n)
+		}
+	}
+	wantValue(t, s, "hits", []byte(strconv.Itoa(n)))
+}
+
+func testUpdate(t *testing.T, s store.Store) {
+	c := ctx(t)
+
+	// Absent key: fn sees exists=false and creates it.
+	err := s.Update(c, "u", func(cur []byte, exists bool) ([]byte, time.Duration, error) {
+		if exists || cur != nil {
+			return nil, 0, fmt.Errorf("absent key seen as %q, exists=%v", cur, exists)
+		}
+		return []byte("v1"), time.Hour, nil
+	})
+	if err != nil {
+		t.Fatalf("Update(create): %v", err)
+	}
+	wantValue(t, s, "u", []byte("v1"))
+
+	// Present key: fn sees the value.
+	err = s.Update(c, "u", func(cur []byte, exists bool) ([]byte, time.Duration, error) {
+		if !exists || string(cur) != "v1" {
+			return nil, 0, fmt.Errorf("present key seen as %q, exists=%v", cur, exists)
+		}
+		return append(cur, "+v2"...), 0, nil
+	})
+	if err != nil {
+		t.Fatalf("Update(modify): %v", err)
+	}
+	wantValue(t, s, "u", []byte("v1+v2"))
+
+	// Abort: the error comes back as is and nothing is written.
+	abort := errors.New("abort by fn")
+	err = s.Update(c, "u", func(cur []byte, exists bool) ([]byte, time.Duration, error) {
+		return []byte("must not be written"), 0, abort
+	})
+	if err != abort {
+		t.Fatalf("Update(abort) = %v, want the fn's error as is", err)
+	}
+	wantValue(t, s, "u", []byte("v1+v2"))
+
+	// A nil next deletes the key.
+	err = s.Update(c, "u", func(cur []byte, exists bool) ([]byte, time.Duration, error) {
+		return nil, 0, nil
+	})
+	if err != nil {
+		t.Fatalf("Update(delete): %v", err)
+	}
+	wantNotFound(t, s, "u")
+
+	// A nil next on an absent key is a no-op.
+	err = s.Update(c, "u", func(cur []byte, exists bool) ([]byte, time.Duration, error) {
+		return nil, 0, nil
+	})
+	if err != nil {
+		t.Fatalf("Update(delete absent): %v", err)
+	}
+	wantNotFound(t, s, "u")
+}
+
+func testUpdateRace(t *testing.T, s store.Store) {
+	const n = 50
+	errs := make([]error, n)
+	c := ctx(t)
+	race(n, func(i int) {
+		errs[i] = s.Update(c, "counter", func(cur []byte, exists bool) ([]byte, time.Duration, error) {
+			v := 0
+			if exists {
+				var err error
+				if v, err = strconv.Atoi(string(cur)); err != nil {
+					return nil, 0, err
+				}
+			}
+			return []byte(strconv.Itoa(v + 1)), time.Hour, nil
+		})
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("goroutine %d: %v", i, err)
+		}
+	}
+	wantValue(t, s, "counter", []byte(strconv.Itoa(n)))
+}
+
+func testCreateIndexed(t *testing.T, s store.Store) {
+	c := ctx(t)
+	idx := map[string]string{"{u}:email:a@example.com": "user_1", "{u}:phone:+15550100": "user_1"}
+	if err := s.CreateIndexed(c, "{u}:user:1", []byte("rec1"), idx); err != nil {
+		t.Fatalf("CreateIndexed: %v", err)
+	}
+	wantValue(t, s, "{u}:user:1", []byte("rec1"))
+	wantValue(t, s, "{u}:email:a@example.com", []byte("user_1"))
+	wantValue(t, s, "{u}:phone:+15550100", []byte("user_1"))
+
+	// One index key taken: nothing of the second record is written.
+	err := s.CreateIndexed(c, "{u}:user:2", []byte("rec2"), map[string]string{
+		"{u}:email:b@example.com": "user_2",
+		"{u}:phone:+15550100":     "user_2",
+	})
+	var taken *store.IndexTakenError
+	if !errors.Is(err, store.ErrExists) || !errors.As(err, &taken) {
+		t.Fatalf("CreateIndexed with a taken index = %v, want *IndexTakenError matching ErrExists", err)
+	}
+	if taken.Key != "{u}:phone:+15550100" {
+		t.Fatalf("IndexTakenError.Key = %q, want %q", taken.Key, "{u}:phone:+15550100")
+	}
+	wantNotFound(t, s, "{u}:user:2")
+	wantNotFound(t, s, "{u}:email:b@example.com")
+	wantValue(t, s, "{u}:phone:+15550100", []byte("user_1"))
+
+	// The record key itself taken: ErrExists, no index written.
+	err = s.CreateIndexed(c, "{u}:user:1", []byte("rec3"), map[string]string{"{u}:email:c@example.com": "user_1"})
+	if !errors.Is(err, store.ErrExists) {
+		t.Fatalf("CreateIndexed over an existing record = %v, want ErrExists", err)
+	}
+	wantValue(t, s, "{u}:user:1", []byte("rec1"))
+	wantNotFound(t, s, "{u}:email:c@example.com")
+
+	// No index at all works like Create.
+	if err := s.CreateIndexed(c, "{u}:user:4", []byte("rec4"), nil); err != nil {
+		t.Fatalf("CreateIndexed without index: %v", err)
+	}
+	wantValue(t, s, "{u}:user:4", []byte("rec4"))
+}
+
+func testCreateIndexedRace(t *testing.T, s store.Store) {
+	const n = 20
+	const index = "{u}:email:race@example.com"
+	errs := make([]error, n)
+	c := ctx(t)
+	race(n, func(i int) {
+		id := "user_" + strconv.Itoa(i)
+		errs[i] = s.CreateIndexed(c, "{u}:user:"+id, []byte(id), map[string]string{index: id})
+	})
+	winner := -1
+	for i, err := range errs {
+		if err == nil {
+			if winner >= 0 {
+				t.Fatalf("goroutines %d and %d both created the index", winner, i)
+			}
+			winner = i
+			continue
+		}
+		var taken *store.IndexTakenError
+		if !errors.Is(err, store.ErrExists) || !errors.As(err, &taken) || taken.Key != index {
+			t.Fatalf("goroutine %d: %v; want *IndexTakenError{Key: %q} matching ErrExists", i, err, index)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no goroutine created the index")
+	}
+	winnerID := "user_" + strconv.Itoa(winner)
+	wantValue(t, s, index, []byte(winnerID))
+	for i := range n {
+		key := "{u}:user:user_" + strconv.Itoa(i)
+		if i == winner {
+			wantValue(t, s, key, []byte(winnerID))
+		} else {
+			wantNotFound(t, s, key)
+		}
+	}
+}
+
+func testDeleteIndexed(t *testing.T, s store.Store) {
+	c := ctx(t)
+	idx := map[string]string{"{u}:email:d@example.com": "user_d", "{u}:name:d": "user_d"}
+	if err := s.CreateIndexed(c, "{u}:user:d", []byte("recd"), idx); err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, s, "{u}:other", []byte("stays"), 0)
+	if err := s.DeleteIndexed(c, "{u}:user:d", []string{"{u}:email:d@example.com", "{u}:name:d", "{u}:missing"}); err != nil {
+		t.Fatalf("DeleteIndexed: %v", err)
+	}
+	wantNotFound(t, s, "{u}:user:d")
+	wantNotFound(t, s, "{u}:email:d@example.com")
+	wantNotFound(t, s, "{u}:name:d")
+	wantValue(t, s, "{u}:other", []byte("stays"))
+	// The freed index keys can be taken again.
+	if err := s.CreateIndexed(c, "{u}:user:e", []byte("rece"), idx); err != nil {
+		t.Fatalf("CreateIndexed after DeleteIndexed: %v", err)
+	}
+	if err := s.DeleteIndexed(c, "{u}:absent", nil); err != nil {
+		t.Fatalf("DeleteIndexed(absent): %v", err)
+	}
+}
+
+func testSets(t *testing.T, s store.Store) {
+	c := ctx(t)
+	wantMembers(t, s, "set")
+	if err := s.RemoveMember(c, "set", "x"); err != nil {
+		t.Fatalf("RemoveMember on an absent set: %v", err)
+	}
+	for _, m := range []string{"a", "b", "a", "c", "with space", ""} {
+		if err := s.AddMember(c, "set", m, time.Hour); err != nil {
+			t.Fatalf("AddMember(%q): %v", m, err)
+		}
+	}
+	wantMembers(t, s, "set", "a", "b", "c", "with space", "")
+	if err := s.RemoveMember(c, "set", "b", "missing", ""); err != nil {
+		t.Fatalf("RemoveMember: %v", err)
+	}
+	wantMembers(t, s, "set", "a", "c", "with space")
+	if err := s.RemoveMember(c, "set"); err != nil {
+		t.Fatalf("RemoveMember(): %v", err)
+	}
+	if err := s.RemoveMember(c, "set", "a", "c", "with space"); err != nil {
+		t.Fatalf("RemoveMember(all): %v", err)
+	}
+	wantMembers(t, s, "set")
+
+	// Sets are independent of each other, and Delete removes a set.
+	if err := s.AddMember(c, "set2", "z", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddMember(c, "set3", "y", 0); err != nil {
+		t.Fatal(err)
+	}
+	wantMembers(t, s, "set2", "z")
+	if err := s.Delete(c, "set2"); err != nil {
+		t.Fatal(err)
+	}
+	wantMembers(t, s, "set2")
+	wantMembers(t, s, "set3", "y")
+}
+
+func testAllow(t *testing.T, s store.Store) {
+	c := ctx(t)
+	for i := range 3 {
+		res, err := s.Allow(c, "rl:ip", 3, time.Minute)
+		if err != nil {
+			t.Fatalf("Allow #%d: %v", i+1, err)
+		}
+		if !res.Allowed || res.Remaining != 2-i || res.RetryAfter != 0 {
+			t.Fatalf("Allow #%d = %+v, want allowed with %d remaining and no RetryAfter", i+1, res, 2-i)
+		}
+	}
+	res, err := s.Allow(c, "rl:ip", 3, time.Minute)
+	if err != nil {
+		t.Fatalf("Allow #4: %v", err)
+	}
+	// GCRA: one event every 20 s refills, so the next one fits in <= 20 s.
+	if res.Allowed || res.Remaining != 0 || res.RetryAfter <= 0 || res.RetryAfter > 20*time.Second {
+		t.Fatalf("Allow #4 = %+v, want denied, 0 remaining, 0 < RetryAfter <= 20s", res)
+	}
+	// A denied event is not counted: the wait does not grow.
+	res2, err := s.Allow(c, "rl:ip", 3, time.Minute)
+	if err != nil || res2.Allowed || res2.RetryAfter > res.RetryAfter {
+		t.Fatalf("Allow #5 = %+v, %v; want denied with RetryAfter <= %s", res2, err, res.RetryAfter)
+	}
+	// Another key has its own budget.
+	res, err = s.Allow(c, "rl:other", 3, time.Minute)
+	if err != nil || !res.Allowed || res.Remaining != 2 {
+		t.Fatalf("Allow(other key) = %+v, %v; want allowed with 2 remaining", res, err)
+	}
+	// A limit of 1 allows exactly one.
+	if res, err = s.Allow(c, "rl:one", 1, time.Hour); err != nil || !res.Allowed || res.Remaining != 0 {
+		t.Fatalf("Allow(limit 1) #1 = %+v, %v; want allowed, 0 remaining", res, err)
+	}
+	if res, err = s.Allow(c, "rl:one", 1, time.Hour); err != nil || res.Allowed || res.RetryAfter <= 59*time.Minute {
+		t.Fatalf("Allow(limit 1) #2 = %+v, %v; want denied for about an hour", res, err)
+	}
+	for _, bad := range []struct {
+		limit  int
+		period time.Duration
+	}{{0, time.Minute}, {-1, time.Minute}, {3, 0}, {3, -time.Second}} {
+		if res, err := s.Allow(c, "rl:bad", bad.limit, bad.period); err == nil {
+			t.Fatalf("Allow(%d per %s) = %+v, nil; want an error", bad.limit, bad.period, res)
+		}
+	}
+}
+
+func testPing(t *testing.T, s store.Store) {
+	if err := s.Ping(ctx(t)); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+}
+
+func testClosed(t *testing.T, s store.Store) {
+	c := ctx(t)
+	mustPut(t, s, "k", []byte("v"), 0)
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	checks := map[string]error{}
+	_, checks["Get"] = s.Get(c, "k")
+	checks["Put"] = s.Put(c, "k", []byte("v"), 0)
+	checks["Create"] = s.Create(c, "new", []byte("v"), 0)
+	checks["Delete"] = s.Delete(c, "k")
+	_, checks["CompareAndDelete"] = s.CompareAndDelete(c, "k", []byte("v"))
+	checks["Update"] = s.Update(c, "k", func([]byte, bool) ([]byte, time.Duration, error) { return []byte("x"), 0, nil })
+	_, checks["Incr"] = s.Incr(c, "n", 0)
+	checks["CreateIndexed"] = s.CreateIndexed(c, "{u}:r", []byte("v"), map[string]string{"{u}:i": "r"})
+	checks["DeleteIndexed"] = s.DeleteIndexed(c, "{u}:r", []string{"{u}:i"})
+	checks["AddMember"] = s.AddMember(c, "s", "m", 0)
+	checks["RemoveMember"] = s.RemoveMember(c, "s", "m")
+	_, checks["Members"] = s.Members(c, "s")
+	_, checks["Allow"] = s.Allow(c, "rl", 3, time.Minute)
+	checks["Ping"] = s.Ping(c)
+	for name, err := range checks {
+		if !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("%s after Close = %v, want ErrUnavailable", name, err)
+		}
+	}
+}
+
+// testTTL checks expiry of every kind of key with one shared timeline:
+// keys get a 1 s TTL at t0, are checked alive at ~0.5 s and gone at ~1.6 s.
+func testTTL(t *testing.T, s store.Store) {
+	c := ctx(t)
+	const ttl = time.Second
+	t0 := time.Now()
+
+	mustPut(t, s, "put", []byte("v"), ttl)
+	mustPut(t, s, "forever", []byte("v"), 0)
+	mustPut(t, s, "long", []byte("v"), time.Hour)
+	if err := s.Create(c, "create", []byte("v"), ttl); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Incr(c, "ctr", ttl); err != nil || n != 1 {
+		t.Fatalf("Incr = %d, %v", n, err)
+	}
+	if err := s.AddMember(c, "set", "m", ttl); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddMember(c, "set-renewed", "m1", ttl); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Update(c, "upd", func([]byte, bool) ([]byte, time.Duration, error) { return []byte("v"), ttl, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, s, "cad", []byte("v"), ttl)
+	mustPut(t, s, "{u}:idx", []byte("old"), ttl)
+	mustPut(t, s, "overwritten", []byte("v"), ttl)
+
+	time.Sleep(time.Until(t0.Add(500 * time.Millisecond)))
+	if time.Since(t0) > 900*time.Millisecond {
+		t.Fatalf("setup took %s, too slow for a 1s TTL check", time.Since(t0))
+	}
+	wantValue(t, s, "put", []byte("v"))
+	wantValue(t, s, "create", []byte("v"))
+	wantValue(t, s, "upd", []byte("v"))
+	wantMembers(t, s, "set", "m")
+	// Incr on a live counter keeps its TTL; AddMember renews the set's TTL;
+	// Put without TTL makes a key permanent.
+	if n, err := s.Incr(c, "ctr", time.Hour); err != nil || n != 2 {
+		t.Fatalf("second Incr = %d, %v; want 2", n, err)
+	}
+	if err := s.AddMember(c, "set-renewed", "m2", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, s, "overwritten", []byte("v2"), 0)
+
+	time.Sleep(time.Until(t0.Add(ttl + 600*time.Millisecond)))
+	for _, k := range []string{"put", "create", "ctr", "upd", "cad", "{u}:idx"} {
+		wantNotFound(t, s, k)
+	}
+	wantMembers(t, s, "set")
+	wantMembers(t, s, "set-renewed", "m1", "m2")
+	wantValue(t, s, "forever", []byte("v"))
+	wantValue(t, s, "long", []byte("v"))
+	wantValue(t, s, "overwritten", []byte("v2"))
+
+	// Expired keys behave as absent for every operation.
+	if ok, err := s.CompareAndDelete(c, "cad", []byte("v")); err != nil || ok {
+		t.Fatalf("CompareAndDelete on an expired key = %v, %v; want false", ok, err)
+	}
+	if err := s.Create(c, "create", []byte("again"), 0); err != nil {
+		t.Fatalf("Create over an expired key: %v", err)
+	}
+	if n, err := s.Incr(c, "ctr", 0); err != nil || n != 1 {
+		t.Fatalf("Incr on an expired counter = %d, %v; want 1", n, err)
+	}
+	err = s.Update(c, "upd", func(cur []byte, exists bool) ([]byte, time.Duration, error) {
+		if exists {
+			return nil, 0, fmt.Errorf("expired key seen as %q", cur)
+		}
+		return nil, 0, nil
+	})
+	if err != nil {
+		t.Fatalf("Update on an expired key: %v", err)
+	}
+	if err := s.CreateIndexed(c, "{u}:rec", []byte("r"), map[string]string{"{u}:idx": "r"}); err != nil {
+		t.Fatalf("CreateIndexed over an expired index key: %v", err)
+	}
+	wantValue(t, s, "{u}:idx", []byte("r"))
+}
