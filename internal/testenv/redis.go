@@ -1,0 +1,197 @@
+// Package testenv starts the real services authgate's tests run against
+// (redis-server, mailpit, chromium) as child processes on free loopback
+// ports, and stops them when the test ends. A missing binary fails the test
+// with a hint to run `make -f xcaddy.mk test`, which installs them; tests
+// never skip.
+package testenv
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// redisStartTimeout bounds how long Redis and Start wait for PING to work.
+const redisStartTimeout = 15 * time.Second
+
+// RedisServer is a redis-server child process listening on 127.0.0.1.
+// It keeps no data on disk: a restart (Stop then Start) begins empty.
+type RedisServer struct {
+	// Addr is "127.0.0.1:port"; it stays the same across Stop and Start.
+	Addr string
+
+	tb     testing.TB
+	bin    string
+	dir    string
+	port   int
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// Redis starts a redis-server on a free loopback port with persistence off
+// and a private temporary directory, waits until it answers PING and stops
+// it when the test ends. It fails the test when redis-server is missing or
+// does not come up.
+func Redis(tb testing.TB) *RedisServer {
+	tb.Helper()
+	bin, err := findRedisServer()
+	if err != nil {
+		tb.Fatalf("testenv: %v", err)
+	}
+	port, err := freePort()
+	if err != nil {
+		tb.Fatalf("testenv: pick a port for redis-server: %v", err)
+	}
+	r := &RedisServer{
+		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		tb:   tb,
+		bin:  bin,
+		dir:  tb.TempDir(),
+		port: port,
+	}
+	tb.Cleanup(r.Stop)
+	r.Start()
+	return r
+}
+
+// URL returns the redis:// URL of database 0 of the server.
+func (r *RedisServer) URL() string { return "redis://" + r.Addr + "/0" }
+
+// Start (re)starts the server on its port after Stop and waits until it
+// answers PING. It does nothing when the server is running. It fails the
+// test when the server does not come up.
+func (r *RedisServer) Start() {
+	r.tb.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd != nil {
+		return
+	}
+	logPath := filepath.Join(r.dir, "redis.log")
+	cmd := exec.Command(r.bin,
+		"--port", strconv.Itoa(r.port),
+		"--bind", "127.0.0.1",
+		"--save", "",
+		"--appendonly", "no",
+		"--dir", r.dir,
+		"--logfile", logPath,
+		"--daemonize", "no",
+	)
+	cmd.Dir = r.dir
+	if err := cmd.Start(); err != nil {
+		r.tb.Fatalf("testenv: start %s: %v", r.bin, err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	r.cmd, r.exited = cmd, exited
+
+	deadline := time.Now().Add(redisStartTimeout)
+	for {
+		err := ping(r.Addr)
+		if err == nil {
+			return
+		}
+		select {
+		case <-exited:
+			r.cmd = nil
+			r.tb.Fatalf("testenv: redis-server on %s exited during startup: %v\n%s", r.Addr, err, tail(logPath))
+		default:
+		}
+		if time.Now().After(deadline) {
+			r.stopLocked()
+			r.tb.Fatalf("testenv: redis-server on %s did not answer PING within %s: %v\n%s",
+				r.Addr, redisStartTimeout, err, tail(logPath))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Stop kills the server (as a crash would) and waits for it to exit. It
+// does nothing when the server is not running.
+func (r *RedisServer) Stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stopLocked()
+}
+
+func (r *RedisServer) stopLocked() {
+	if r.cmd == nil {
+		return
+	}
+	_ = r.cmd.Process.Kill()
+	<-r.exited
+	r.cmd, r.exited = nil, nil
+}
+
+// findRedisServer looks for redis-server on PATH, then in /usr/bin.
+func findRedisServer() (string, error) {
+	if p, err := exec.LookPath("redis-server"); err == nil {
+		return p, nil
+	}
+	const fallback = "/usr/bin/redis-server"
+	if fi, err := os.Stat(fallback); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+		return fallback, nil
+	}
+	return "", errors.New("redis-server not found on PATH or at /usr/bin/redis-server; " +
+		"run `make -f xcaddy.mk test`, which installs it (Debian package redis-server)")
+}
+
+// freePort asks the kernel for a free loopback TCP port.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// ping sends a RESP PING on a new connection and expects +PONG.
+func ping(addr string) error {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(time.Second)); err != nil {
+		return err
+	}
+	if _, err := conn.Write([]byte("*1\r\n$4\r\nPING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(line) != "+PONG" {
+		return fmt.Errorf("unexpected PING reply %q", strings.TrimSpace(line))
+	}
+	return nil
+}
+
+// tail returns the last lines of the server log for failure messages.
+func tail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "(no redis-server log: " + err.Error() + ")"
+	}
+	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
+	if len(lines) > 20 {
+		lines = lines[len(lines)-20:]
+	}
+	return "redis-server log:\n" + string(bytes.Join(lines, []byte("\n")))
+}
