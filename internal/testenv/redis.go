@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -30,13 +31,14 @@ type RedisServer struct {
 	// Addr is "127.0.0.1:port"; it stays the same across Stop and Start.
 	Addr string
 
-	tb     testing.TB
-	bin    string
-	dir    string
-	port   int
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
+	tb      testing.TB
+	bin     string
+	dir     string
+	port    int
+	cluster bool
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	exited  chan struct{}
 }
 
 // Redis starts a redis-server on a free loopback port with persistence off
@@ -44,6 +46,21 @@ type RedisServer struct {
 // it when the test ends. It fails the test when redis-server is missing or
 // does not come up.
 func Redis(tb testing.TB) *RedisServer {
+	tb.Helper()
+	return startRedis(tb, false)
+}
+
+// RedisCluster is like Redis but starts a one-node Redis Cluster that owns
+// all 16384 hash slots, for testing code against a go-redis ClusterClient:
+// the node enforces cluster rules such as CROSSSLOT for multi-key commands.
+// Redis keeps a new cluster master read-only for about 2 s after start, so
+// this takes longer than Redis.
+func RedisCluster(tb testing.TB) *RedisServer {
+	tb.Helper()
+	return startRedis(tb, true)
+}
+
+func startRedis(tb testing.TB, cluster bool) *RedisServer {
 	tb.Helper()
 	bin, err := findRedisServer()
 	if err != nil {
@@ -54,11 +71,12 @@ func Redis(tb testing.TB) *RedisServer {
 		tb.Fatalf("testenv: pick a port for redis-server: %v", err)
 	}
 	r := &RedisServer{
-		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-		tb:   tb,
-		bin:  bin,
-		dir:  tb.TempDir(),
-		port: port,
+		Addr:    net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		tb:      tb,
+		bin:     bin,
+		dir:     tb.TempDir(),
+		port:    port,
+		cluster: cluster,
 	}
 	tb.Cleanup(r.Stop)
 	r.Start()
@@ -69,8 +87,9 @@ func Redis(tb testing.TB) *RedisServer {
 func (r *RedisServer) URL() string { return "redis://" + r.Addr + "/0" }
 
 // Start (re)starts the server on its port after Stop and waits until it
-// answers PING. It does nothing when the server is running. It fails the
-// test when the server does not come up.
+// answers PING (and, for a cluster, reports cluster_state:ok). It does
+// nothing when the server is running. It fails the test when the server
+// does not come up; call it from the test's goroutine.
 func (r *RedisServer) Start() {
 	r.tb.Helper()
 	r.mu.Lock()
@@ -79,7 +98,7 @@ func (r *RedisServer) Start() {
 		return
 	}
 	logPath := filepath.Join(r.dir, "redis.log")
-	cmd := exec.Command(r.bin,
+	args := []string{
 		"--port", strconv.Itoa(r.port),
 		"--bind", "127.0.0.1",
 		"--save", "",
@@ -87,7 +106,11 @@ func (r *RedisServer) Start() {
 		"--dir", r.dir,
 		"--logfile", logPath,
 		"--daemonize", "no",
-	)
+	}
+	if r.cluster {
+		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+	}
+	cmd := exec.Command(r.bin, args...)
 	cmd.Dir = r.dir
 	if err := cmd.Start(); err != nil {
 		r.tb.Fatalf("testenv: start %s: %v", r.bin, err)
@@ -102,6 +125,9 @@ func (r *RedisServer) Start() {
 	deadline := time.Now().Add(redisStartTimeout)
 	for {
 		err := ping(r.Addr)
+		if err == nil && r.cluster {
+			err = clusterReady(r.Addr)
+		}
 		if err == nil {
 			return
 		}
@@ -160,27 +186,83 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// ping sends a RESP PING on a new connection and expects +PONG.
-func ping(addr string) error {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
+// clusterReady assigns all slots to a fresh cluster node and reports
+// whether the cluster state is ok.
+func clusterReady(addr string) error {
+	info, err := command(addr, "CLUSTER", "INFO")
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(time.Second)); err != nil {
-		return err
+	if strings.Contains(info, "cluster_slots_assigned:0\r\n") {
+		if _, err := command(addr, "CLUSTER", "ADDSLOTSRANGE", "0", "16383"); err != nil {
+			return err
+		}
+		return errors.New("cluster slots just assigned")
 	}
-	if _, err := conn.Write([]byte("*1\r\n$4\r\nPING\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if strings.TrimSpace(line) != "+PONG" {
-		return fmt.Errorf("unexpected PING reply %q", strings.TrimSpace(line))
+	if !strings.Contains(info, "cluster_state:ok") {
+		return errors.New("cluster state not ok yet")
 	}
 	return nil
+}
+
+// ping sends PING and expects PONG.
+func ping(addr string) error {
+	reply, err := command(addr, "PING")
+	if err != nil {
+		return err
+	}
+	if reply != "PONG" {
+		return fmt.Errorf("unexpected PING reply %q", reply)
+	}
+	return nil
+}
+
+// command sends one command in RESP on a new connection and returns a
+// simple string, integer or bulk string reply as text.
+func command(addr string, args ...string) (string, error) {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(2 * time.Second)); err != nil {
+		return "", err
+	}
+	var req bytes.Buffer
+	fmt.Fprintf(&req, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&req, "$%d\r\n%s\r\n", len(a), a)
+	}
+	if _, err := conn.Write(req.Bytes()); err != nil {
+		return "", err
+	}
+	rd := bufio.NewReader(conn)
+	line, err := rd.ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	line = strings.TrimSuffix(line, "\r\n")
+	if line == "" {
+		return "", errors.New("empty reply")
+	}
+	switch line[0] {
+	case '+', ':':
+		return line[1:], nil
+	case '-':
+		return "", fmt.Errorf("redis error reply: %s", line[1:])
+	case '$':
+		n, err := strconv.Atoi(line[1:])
+		if err != nil || n < 0 {
+			return "", fmt.Errorf("unexpected bulk reply %q", line)
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(rd, buf); err != nil {
+			return "", err
+		}
+		return string(buf[:n]), nil
+	default:
+		return "", fmt.Errorf("unsupported reply %q", line)
+	}
 }
 
 // tail returns the last lines of the server log for failure messages.

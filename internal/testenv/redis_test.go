@@ -60,3 +60,17 @@ func TestFindRedisServer(t *testing.T) {
 		t.Fatalf("findRedisServer() with an empty PATH = %q, %v; want the /usr/bin fallback", p, err)
 	}
 }
+
+func TestRedisCluster(t *testing.T) {
+	r := RedisCluster(t)
+	info, err := command(r.Addr, "CLUSTER", "INFO")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(info, "cluster_state:ok") || !strings.Contains(info, "cluster_slots_assigned:16384") {
+		t.Fatalf("CLUSTER INFO = %q, want all slots assigned and state ok", info)
+	}
+	if _, err := command(r.Addr, "DEL", "{a}x", "{b}y"); err == nil || !strings.Contains(err.Error(), "CROSSSLOT") {
+		t.Fatalf("DEL across slots = %v, want a CROSSSLOT error", err)
+	}
+}

@@ -1,0 +1,296 @@
+package redis
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+const (
+	defaultPort         = "6379"
+	defaultSentinelPort = "26379"
+)
+
+type urlKind int
+
+const (
+	kindSingle urlKind = iota
+	kindSentinel
+	kindCluster
+)
+
+// ParseURL turns a connection URL (see the package documentation for the
+// three accepted forms) into options for goredis.NewUniversalClient. The
+// options select the single-node, Sentinel or Cluster client accordingly.
+// Error messages never include the password.
+func ParseURL(rawURL string) (*goredis.UniversalOptions, error) {
+	scheme, rest, ok := strings.Cut(rawURL, "://")
+	if !ok {
+		return nil, errors.New("redis: parse url: missing scheme (want redis://, rediss://, redis+sentinel:// or redis+cluster://)")
+	}
+	var kind urlKind
+	var useTLS bool
+	switch strings.ToLower(scheme) {
+	case "redis":
+		kind = kindSingle
+	case "rediss":
+		kind, useTLS = kindSingle, true
+	case "redis+sentinel":
+		kind = kindSentinel
+	case "rediss+sentinel":
+		kind, useTLS = kindSentinel, true
+	case "redis+cluster":
+		kind = kindCluster
+	case "rediss+cluster":
+		kind, useTLS = kindCluster, true
+	default:
+		return nil, fmt.Errorf("redis: parse url: unsupported scheme %q (want redis, rediss, redis+sentinel, rediss+sentinel, redis+cluster or rediss+cluster)", scheme)
+	}
+	if strings.Contains(rest, "#") {
+		return nil, errors.New("redis: parse url: fragments (#) are not allowed; percent-encode '#' in passwords as %23")
+	}
+
+	authority, pathQuery := rest, ""
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		authority, pathQuery = rest[:i], rest[i:]
+	}
+	opts := &goredis.UniversalOptions{}
+
+	hosts := authority
+	if at := strings.LastIndex(authority, "@"); at >= 0 {
+		user, pass, err := parseUserinfo(authority[:at])
+		if err != nil {
+			return nil, err
+		}
+		opts.Username, opts.Password = user, pass
+		hosts = authority[at+1:]
+	}
+
+	port := defaultPort
+	if kind == kindSentinel {
+		port = defaultSentinelPort
+	}
+	addrs, err := parseHosts(hosts, port)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case kindSingle:
+		if len(addrs) == 0 {
+			addrs = []string{net.JoinHostPort("localhost", defaultPort)}
+		}
+		if len(addrs) > 1 {
+			return nil, errors.New("redis: parse url: several hosts need redis+cluster:// or redis+sentinel://")
+		}
+	default:
+		if len(addrs) == 0 {
+			return nil, fmt.Errorf("redis: parse url: %s:// needs at least one host", scheme)
+		}
+	}
+	opts.Addrs = addrs
+
+	pq, err := url.Parse("x://h" + pathQuery)
+	if err != nil {
+		// url.Error would quote the query, which may hold a password.
+		return nil, errors.New("redis: parse url: malformed path or query")
+	}
+	var segs []string
+	for _, raw := range strings.Split(pq.EscapedPath(), "/") {
+		if raw == "" {
+			continue
+		}
+		seg, err := url.PathUnescape(raw)
+		if err != nil {
+			return nil, errors.New("redis: parse url: bad percent-encoding in the path")
+		}
+		segs = append(segs, seg)
+	}
+	switch kind {
+	case kindSingle:
+		if len(segs) > 1 {
+			return nil, errors.New("redis: parse url: path must be /db")
+		}
+		if len(segs) == 1 {
+			if opts.DB, err = parseDB(segs[0]); err != nil {
+				return nil, err
+			}
+		}
+	case kindSentinel:
+		if len(segs) == 0 || len(segs) > 2 {
+			return nil, errors.New("redis: parse url: sentinel path must be /master or /master/db")
+		}
+		opts.MasterName = segs[0]
+		if len(segs) == 2 {
+			if opts.DB, err = parseDB(segs[1]); err != nil {
+				return nil, err
+			}
+		}
+	case kindCluster:
+		if len(segs) > 1 || (len(segs) == 1 && segs[0] != "0") {
+			return nil, errors.New("redis: parse url: cluster urls take no path (Redis Cluster has only database 0)")
+		}
+		opts.IsClusterMode = true
+	}
+
+	query, err := url.ParseQuery(pq.RawQuery)
+	if err != nil {
+		return nil, errors.New("redis: parse url: bad percent-encoding in the query")
+	}
+	if err := applyQuery(opts, query, kind); err != nil {
+		return nil, err
+	}
+	if useTLS {
+		// ServerName stays empty: crypto/tls then verifies each connection
+		// against the host it dials, which is right for several hosts.
+		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	return opts, nil
+}
+
+// parseUserinfo splits "user:password" or ":password", percent-decoded.
+func parseUserinfo(s string) (user, pass string, err error) {
+	u, p, ok := strings.Cut(s, ":")
+	if !ok {
+		return "", "", errors.New("redis: parse url: credentials must be user:password or :password")
+	}
+	if user, err = url.PathUnescape(u); err != nil {
+		return "", "", errors.New("redis: parse url: bad percent-encoding in the user name")
+	}
+	if pass, err = url.PathUnescape(p); err != nil {
+		return "", "", errors.New("redis: parse url: bad percent-encoding in the password")
+	}
+	return user, pass, nil
+}
+
+// parseHosts splits a comma-separated host list into host:port addresses.
+func parseHosts(s, defPort string) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, h := range strings.Split(s, ",") {
+		host, port := h, defPort
+		switch {
+		case strings.HasPrefix(h, "["):
+			end := strings.Index(h, "]")
+			if end < 0 {
+				return nil, fmt.Errorf("redis: parse url: bad host %q", h)
+			}
+			host = h[1:end]
+			switch after := h[end+1:]; {
+			case after == "":
+			case strings.HasPrefix(after, ":"):
+				port = after[1:]
+			default:
+				return nil, fmt.Errorf("redis: parse url: bad host %q", h)
+			}
+		case strings.Count(h, ":") == 1:
+			host, port, _ = strings.Cut(h, ":")
+		case strings.Contains(h, ":"):
+			return nil, fmt.Errorf("redis: parse url: IPv6 address %q must be in brackets", h)
+		}
+		if host == "" || strings.ContainsAny(host, "/@?#[] ") {
+			return nil, fmt.Errorf("redis: parse url: bad host %q", h)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("redis: parse url: bad port in %q", h)
+		}
+		out = append(out, net.JoinHostPort(host, port))
+	}
+	return out, nil
+}
+
+func parseDB(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("redis: parse url: bad database number %q", s)
+	}
+	return n, nil
+}
+
+// applyQuery sets the documented options and rejects any other.
+func applyQuery(o *goredis.UniversalOptions, q url.Values, kind urlKind) error {
+	for name, vals := range q {
+		if len(vals) != 1 {
+			return fmt.Errorf("redis: parse url: option %s given %d times", name, len(vals))
+		}
+		v := vals[0]
+		var err error
+		switch name {
+		case "dial_timeout":
+			o.DialTimeout, err = parseDuration(v)
+		case "read_timeout":
+			o.ReadTimeout, err = parseDuration(v)
+		case "write_timeout":
+			o.WriteTimeout, err = parseDuration(v)
+		case "pool_timeout":
+			o.PoolTimeout, err = parseDuration(v)
+		case "pool_size":
+			o.PoolSize, err = parseCount(v)
+		case "min_idle_conns":
+			o.MinIdleConns, err = parseCount(v)
+		case "dialer_retries":
+			o.DialerRetries, err = parseCount(v)
+		case "max_retries":
+			o.MaxRetries, err = strconv.Atoi(v)
+			if err == nil && o.MaxRetries < -1 {
+				err = errors.New("must be -1 or more")
+			}
+		case "client_name":
+			o.ClientName = v
+		case "protocol":
+			o.Protocol, err = strconv.Atoi(v)
+			if err == nil && o.Protocol != 2 && o.Protocol != 3 {
+				err = errors.New("must be 2 or 3")
+			}
+		case "sentinel_username", "sentinel_password":
+			if kind != kindSentinel {
+				return fmt.Errorf("redis: parse url: option %s is only for redis+sentinel://", name)
+			}
+			if name == "sentinel_username" {
+				o.SentinelUsername = v
+			} else {
+				o.SentinelPassword = v
+			}
+		default:
+			return fmt.Errorf("redis: parse url: unknown option %q", name)
+		}
+		if err != nil {
+			return fmt.Errorf("redis: parse url: option %s=%q: %v", name, v, err)
+		}
+	}
+	return nil
+}
+
+// parseDuration accepts a Go duration ("1.5s") or whole seconds ("3").
+func parseDuration(v string) (time.Duration, error) {
+	if n, err := strconv.Atoi(v); err == nil {
+		if n < 0 {
+			return 0, errors.New("must not be negative")
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, errors.New("want a duration such as 500ms or whole seconds")
+	}
+	if d < 0 {
+		return 0, errors.New("must not be negative")
+	}
+	return d, nil
+}
+
+func parseCount(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, errors.New("want a non-negative integer")
+	}
+	return n, nil
+}
