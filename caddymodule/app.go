@@ -1,7 +1,25 @@
 package caddymodule
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
 	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/authgate/authgate/engine"
+	"github.com/authgate/authgate/notify"
+	"github.com/authgate/authgate/password"
+	"github.com/authgate/authgate/password/breach"
+	"github.com/authgate/authgate/signin"
+	"github.com/authgate/authgate/store"
 )
 
 func init() {
@@ -37,6 +55,15 @@ type App struct {
 	// Lockout locks an account after repeated failed sign-ins.
 	// Default: 10 attempts, 1h.
 	Lockout *LockoutConfig `json:"lockout,omitempty"`
+
+	engine   *engine.Engine
+	poolKey  string
+	closers  []func() error
+	logger   *zap.Logger
+	loadMu   sync.Mutex
+	loaded   atomic.Bool
+	lastLoad time.Time
+	stop     chan struct{}
 }
 
 // CaddyModule returns the Caddy module information.
@@ -47,13 +74,309 @@ func (App) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Start implements caddy.App.
-func (a *App) Start() error { return nil }
+// current is the running app, for the admin API and the CLI.
+var current atomic.Pointer[App]
 
-// Stop implements caddy.App.
-func (a *App) Stop() error { return nil }
+// Provision sets the app up: defaults, placeholders, the pooled store
+// and the services. It does no network I/O.
+func (a *App) Provision(ctx caddy.Context) error {
+	a.logger = ctx.Logger()
+	repl := caddy.NewReplacer()
+	if a.Storage == nil {
+		a.Storage = &StorageConfig{Backend: "file"}
+	}
+	if a.Storage.Backend == "" {
+		a.Storage.Backend = "file"
+	}
+	if a.Storage.Backend == "file" && a.Storage.Path == "" {
+		a.Storage.Path = filepath.Join(caddy.AppDataDir(), "authgate", "authgate.db")
+	}
+	st, key, err := acquireStore(repl.ReplaceAll(a.Storage.Backend, ""), repl.ReplaceAll(a.Storage.Path, ""), repl.ReplaceAll(a.Storage.URL, ""))
+	if err != nil {
+		return fmt.Errorf("opening %s storage: %w", a.Storage.Backend, err)
+	}
+	a.poolKey = key
+
+	emailer, err := a.buildEmailer(repl)
+	if err != nil {
+		return err
+	}
+	texter, err := a.buildTexter(repl)
+	if err != nil {
+		return err
+	}
+	pc := a.Password
+	if pc == nil {
+		pc = &PasswordConfig{}
+	}
+	checker, err := a.buildBreach(pc, repl)
+	if err != nil {
+		return err
+	}
+	lock := a.Lockout
+	if lock == nil {
+		lock = &LockoutConfig{}
+	}
+	enumeration := a.EnumerationProtection == nil || *a.EnumerationProtection
+	a.engine, err = engine.New(engine.Config{
+		Alg:             a.SigningAlg,
+		TokenLifetime:   time.Duration(a.TokenLifetime),
+		SessionLifetime: time.Duration(a.SessionLifetime),
+		SignIn: signin.Config{
+			CodeTTL:               time.Duration(a.CodeTTL),
+			CodeMaxAttempts:       a.CodeMaxAttempts,
+			EnumerationProtection: enumeration,
+			LockoutAttempts:       lock.Attempts,
+			LockoutDuration:       time.Duration(lock.Duration),
+			BreachOnSignIn:        pc.BreachOnSignIn,
+		},
+		MinLength:     pc.MinLength,
+		Breach:        checker,
+		BreachOnError: pc.BreachOnError,
+		Emailer:       emailer,
+		Texter:        texter,
+		Metrics:       newMetrics(ctx),
+	}, st, a.logger)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+func (a *App) buildEmailer(repl *caddy.Replacer) (notify.Emailer, error) {
+	if a.Email == nil || a.Email.Sender == "" || a.Email.Sender == "log" {
+		return notify.NewLogEmailer(a.logger.Named("email")), nil
+	}
+	e, err := notify.NewSMTP(notify.SMTPConfig{
+		Address:  repl.ReplaceAll(a.Email.Address, ""),
+		From:     repl.ReplaceAll(a.Email.From, ""),
+		TLS:      a.Email.TLS,
+		Username: repl.ReplaceAll(a.Email.Username, ""),
+		Password: repl.ReplaceAll(a.Email.Password, ""),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("configuring email smtp: %w", err)
+	}
+	return e, nil
+}
+
+func (a *App) buildTexter(repl *caddy.Replacer) (notify.Texter, error) {
+	if a.SMS == nil || a.SMS.Sender == "" || a.SMS.Sender == "log" {
+		return notify.NewLogTexter(a.logger.Named("sms")), nil
+	}
+	switch a.SMS.Sender {
+	case "webhook":
+		t, err := notify.NewWebhook(repl.ReplaceAll(a.SMS.URL, ""), nil)
+		if err != nil {
+			return nil, fmt.Errorf("configuring sms webhook: %w", err)
+		}
+		return t, nil
+	case "twilio":
+		t, err := notify.NewTwilio(notify.TwilioConfig{
+			AccountSID: repl.ReplaceAll(a.SMS.AccountSID, ""),
+			AuthToken:  repl.ReplaceAll(a.SMS.AuthToken, ""),
+			From:       repl.ReplaceAll(a.SMS.From, ""),
+			BaseURL:    repl.ReplaceAll(a.SMS.BaseURL, ""),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("configuring sms twilio: %w", err)
+		}
+		return t, nil
+	}
+	return nil, fmt.Errorf("sms: unknown sender %q", a.SMS.Sender)
+}
+
+func (a *App) buildBreach(pc *PasswordConfig, repl *caddy.Replacer) (password.Checker, error) {
+	src := "common"
+	var bc BreachConfig
+	if pc.Breach != nil {
+		bc = *pc.Breach
+		if bc.Source != "" {
+			src = bc.Source
+		}
+	}
+	switch src {
+	case "common":
+		return breach.Common(), nil
+	case "off":
+		return nil, nil
+	case "hibp":
+		return breach.HIBP(repl.ReplaceAll(bc.URL, "")), nil
+	case "file":
+		idx, err := breach.Open(repl.ReplaceAll(bc.Path, ""))
+		if err != nil {
+			return nil, fmt.Errorf("opening password breach index: %w", err)
+		}
+		a.closers = append(a.closers, idx.Close)
+		// The embedded list still catches the most common passwords.
+		return breach.Any(breach.Common(), idx), nil
+	}
+	return nil, fmt.Errorf("password breach: unknown source %q", src)
+}
+
+// Validate checks the configuration without side effects.
+func (a *App) Validate() error {
+	switch a.SigningAlg {
+	case "", "RS256", "EdDSA", "ES256":
+	default:
+		return fmt.Errorf("signing_alg must be RS256, EdDSA or ES256, not %q", a.SigningAlg)
+	}
+	if a.TokenLifetime < 0 {
+		return errors.New("token_lifetime must be positive")
+	}
+	if a.SessionLifetime < 0 {
+		return errors.New("session_lifetime must be positive")
+	}
+	if a.TokenLifetime > 0 && a.SessionLifetime > 0 && a.TokenLifetime > a.SessionLifetime {
+		return errors.New("token_lifetime must not exceed session_lifetime")
+	}
+	if a.CodeTTL < 0 {
+		return errors.New("code_ttl must be positive")
+	}
+	if a.CodeMaxAttempts < 0 {
+		return errors.New("code_max_attempts must be positive")
+	}
+	if a.Issuer != "" && !strings.HasPrefix(a.Issuer, "https://") && !strings.HasPrefix(a.Issuer, "http://") {
+		return fmt.Errorf("issuer must be an http(s) origin, not %q", a.Issuer)
+	}
+	if s := a.Storage; s != nil {
+		switch s.Backend {
+		case "", "file":
+		case "redis":
+			if s.URL == "" {
+				return errors.New("storage redis needs a URL")
+			}
+		default:
+			return fmt.Errorf("storage must be file or redis, not %q", s.Backend)
+		}
+	}
+	if e := a.Email; e != nil && e.Sender == "smtp" {
+		if e.Address == "" {
+			return errors.New("email smtp: address is required")
+		}
+		if e.From == "" {
+			return errors.New("email smtp: from is required")
+		}
+	}
+	if s := a.SMS; s != nil {
+		switch s.Sender {
+		case "webhook":
+			if s.URL == "" {
+				return errors.New("sms webhook: url is required")
+			}
+		case "twilio":
+			if s.AccountSID == "" || s.AuthToken == "" || s.From == "" {
+				return errors.New("sms twilio: account_sid, auth_token and from are required")
+			}
+		}
+	}
+	if p := a.Password; p != nil {
+		if p.MinLength < 0 || p.MinLength > 256 {
+			return fmt.Errorf("password min_length must be between 1 and 256, not %d", p.MinLength)
+		}
+		switch p.BreachOnError {
+		case "", "refuse", "accept":
+		default:
+			return fmt.Errorf("password breach_on_error must be refuse or accept, not %q", p.BreachOnError)
+		}
+	}
+	if l := a.Lockout; l != nil && (l.Attempts < 0 || l.Duration < 0) {
+		return errors.New("lockout attempts and duration must be positive")
+	}
+	return nil
+}
+
+// Start loads the signing keys (when the store is reachable; otherwise
+// the gate retries and answers 503 meanwhile) and starts the key refresh.
+func (a *App) Start() error {
+	a.stop = make(chan struct{})
+	if err := a.ensureLoaded(); err != nil {
+		a.logger.Error("authgate store not ready; requests get 503 until it is", zap.Error(err))
+	}
+	go a.refreshKeys(a.stop)
+	current.Store(a)
+	return nil
+}
+
+// Stop stops the background work.
+func (a *App) Stop() error {
+	if a.stop != nil {
+		close(a.stop)
+	}
+	current.CompareAndSwap(a, nil)
+	return nil
+}
+
+// Cleanup releases the pooled store and the breach index.
+func (a *App) Cleanup() error {
+	var errs []error
+	for _, c := range a.closers {
+		errs = append(errs, c())
+	}
+	if a.poolKey != "" {
+		if _, err := storePool.Delete(a.poolKey); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ensureLoaded loads the signing keys once; on failure it retries at
+// most once a second.
+func (a *App) ensureLoaded() error {
+	if a.loaded.Load() {
+		return nil
+	}
+	a.loadMu.Lock()
+	defer a.loadMu.Unlock()
+	if a.loaded.Load() {
+		return nil
+	}
+	if time.Since(a.lastLoad) < time.Second {
+		return fmt.Errorf("signing keys not loaded yet: %w", store.ErrUnavailable)
+	}
+	a.lastLoad = time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.engine.Load(ctx); err != nil {
+		return err
+	}
+	a.loaded.Store(true)
+	return nil
+}
+
+func (a *App) refreshKeys(stop chan struct{}) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			if !a.loaded.Load() {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			if err := a.engine.Tokens.Refresh(ctx); err != nil {
+				a.logger.Warn("refreshing signing keys", zap.Error(err))
+			}
+			cancel()
+		}
+	}
+}
+
+// unavailableResponse answers 503 while the store is not ready.
+func unavailableResponse(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "5")
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = w.Write([]byte(`{"errors":[{"code":"service_unavailable","message":"Service unavailable","long_message":"The service is temporarily unavailable. Please try again shortly."}]}` + "\n"))
+}
 
 // Interface guards
 var (
-	_ caddy.App = (*App)(nil)
+	_ caddy.App          = (*App)(nil)
+	_ caddy.Provisioner  = (*App)(nil)
+	_ caddy.Validator    = (*App)(nil)
+	_ caddy.CleanerUpper = (*App)(nil)
 )

@@ -1,10 +1,15 @@
 package caddymodule
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/authgate/authgate/handlers"
+	"github.com/authgate/authgate/tasks"
 )
 
 func init() {
@@ -13,6 +18,11 @@ func init() {
 
 // Handler is the authgate gate: it puts authentication in front of the
 // next handler and serves the built-in JSON API and pages under Prefix.
+//
+// For a signed-in (active) request it sets the placeholders
+// {http.auth.user.id}, {http.auth.user.email}, {http.auth.user.phone},
+// {http.auth.user.username} and {http.auth.session.id}, and the request
+// headers X-Authgate-User-Id, X-Authgate-Session-Id and X-Authgate-Email.
 type Handler struct {
 	// Prefix of the built-in API and pages. Default: /__authgate
 	Prefix string `json:"prefix,omitempty"`
@@ -26,6 +36,9 @@ type Handler struct {
 	TaskURLs map[string]string `json:"task_urls,omitempty"`
 	// Public lists path patterns that need no session (a trailing * matches a prefix).
 	Public []string `json:"public,omitempty"`
+
+	app *App
+	srv *handlers.Server
 }
 
 // CaddyModule returns the Caddy module information.
@@ -36,12 +49,93 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
+// Provision applies defaults and builds the site's server over the
+// shared authgate app.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	if h.Prefix == "" {
+		h.Prefix = "/__authgate"
+	}
+	if h.SignInURL == "" {
+		h.SignInURL = h.Prefix + "/sign-in"
+	}
+	if h.AfterSignInURL == "" {
+		h.AfterSignInURL = "/"
+	}
+	appIface, err := ctx.App("authgate")
+	if err != nil {
+		return fmt.Errorf("loading the authgate app: %w", err)
+	}
+	h.app = appIface.(*App)
+	e := h.app.engine
+	h.srv = handlers.New(handlers.Config{
+		Prefix:         h.Prefix,
+		SignInURL:      h.SignInURL,
+		AfterSignInURL: h.AfterSignInURL,
+		Public:         h.Public,
+		Tasks:          tasks.NewRouter(h.Prefix, h.TaskURLs),
+		Issuer:         h.app.Issuer,
+	}, handlers.Deps{
+		Users: e.Users, Sessions: e.Sessions, SignIn: e.SignIn, Tokens: e.Tokens, Store: e.Store,
+		Events: e.Events, Logger: ctx.Logger(), PasswordMinLength: e.Passwords.MinLength(),
+	})
+	return nil
+}
+
+// Validate checks the site configuration.
+func (h *Handler) Validate() error {
+	if !strings.HasPrefix(h.Prefix, "/") || (len(h.Prefix) > 1 && strings.HasSuffix(h.Prefix, "/")) {
+		return fmt.Errorf("prefix must start with / and not end with /: %q", h.Prefix)
+	}
+	for _, u := range []string{h.SignInURL, h.AfterSignInURL} {
+		if !strings.HasPrefix(u, "/") || strings.HasPrefix(u, "//") {
+			return fmt.Errorf("sign_in_url and after_sign_in_url must be paths on this site: %q", u)
+		}
+	}
+	for k, u := range h.TaskURLs {
+		if k == "" || !strings.HasPrefix(u, "/") || strings.HasPrefix(u, "//") {
+			return fmt.Errorf("task_url %q must be a path on this site: %q", k, u)
+		}
+	}
+	for _, p := range h.Public {
+		if !strings.HasPrefix(p, "/") {
+			return fmt.Errorf("public path must start with /: %q", p)
+		}
+	}
+	return nil
+}
+
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if err := h.app.ensureLoaded(); err != nil {
+		handlers.StripIdentity(r)
+		unavailableResponse(w)
+		return nil
+	}
+	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok {
+		r = handlers.WithClientIP(r, ip)
+	}
+	if h.srv.InPrefix(r) {
+		h.srv.ServeBuiltin(w, r)
+		return nil
+	}
+	v := h.srv.Gate(w, r)
+	if !v.Pass {
+		return nil
+	}
+	if id := v.Identity; id != nil {
+		repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+		repl.Set("http.auth.user.id", id.UserID)
+		repl.Set("http.auth.user.email", id.Email)
+		repl.Set("http.auth.user.phone", id.Phone)
+		repl.Set("http.auth.user.username", id.Username)
+		repl.Set("http.auth.session.id", id.SessionID)
+	}
 	return next.ServeHTTP(w, r)
 }
 
 // Interface guards
 var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
 )

@@ -1,0 +1,53 @@
+package caddymodule
+
+import (
+	"fmt"
+
+	"github.com/caddyserver/caddy/v2"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/authgate/authgate/store"
+	"github.com/authgate/authgate/store/bolt"
+	redisstore "github.com/authgate/authgate/store/redis"
+)
+
+// storePool shares one store per backend configuration across config
+// reloads: a new config is provisioned before the old one is cleaned up,
+// and a bbolt file can only be opened once.
+var storePool = caddy.NewUsagePool()
+
+type pooledStore struct {
+	store.Store
+}
+
+// Destruct closes the store when the last config using it is gone.
+func (p pooledStore) Destruct() error { return p.Close() }
+
+// acquireStore returns the shared store for a backend configuration and
+// the pool key to release it with.
+func acquireStore(backend, path, url string) (store.Store, string, error) {
+	key := backend + "|" + path + "|" + url
+	v, _, err := storePool.LoadOrNew(key, func() (caddy.Destructor, error) {
+		switch backend {
+		case "file":
+			st, err := bolt.Open(path)
+			if err != nil {
+				return nil, err
+			}
+			return pooledStore{st}, nil
+		case "redis":
+			opts, err := redisstore.ParseURL(url)
+			if err != nil {
+				return nil, err
+			}
+			// A client connects lazily: no network I/O here.
+			return pooledStore{redisstore.New(goredis.NewUniversalClient(opts), "")}, nil
+		}
+		return nil, fmt.Errorf("unknown storage backend %q", backend)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return v.(pooledStore).Store, key, nil
+}
+

@@ -1,0 +1,282 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/session"
+	"github.com/authgate/authgate/tasks"
+	"github.com/authgate/authgate/token"
+	"github.com/authgate/authgate/users"
+)
+
+// Identity is who a request comes from.
+type Identity struct {
+	UserID    string
+	SessionID string
+	Status    string // active | pending
+	Tasks     []string
+	Email     string
+	Phone     string
+	Username  string
+}
+
+// Pending reports whether the session still has tasks to do.
+func (id *Identity) Pending() bool { return id.Status == token.StatusPending }
+
+type cachedIdentity struct {
+	id     Identity
+	expiry time.Time
+}
+
+// maxCachedIdentities bounds the identity cache.
+const maxCachedIdentities = 50_000
+
+// Verdict is the gate's decision for a request outside the prefix.
+type Verdict struct {
+	// Identity is set when the request may go on as a signed-in user.
+	Identity *Identity
+	// Pass is true when the request may go on (with Identity, or public).
+	Pass bool
+}
+
+// Gate decides a request outside the prefix. When Pass is false the
+// response (redirect, 401, 403 or 503) has been written.
+func (s *Server) Gate(w http.ResponseWriter, r *http.Request) Verdict {
+	StripIdentity(r)
+	public := s.isPublic(r.URL.Path)
+	id, err := s.identify(w, r)
+	if err != nil {
+		if public {
+			s.d.Events.Gate("public")
+			return Verdict{Pass: true}
+		}
+		s.d.Events.Gate("unavailable")
+		s.writeErr(w, r, err)
+		return Verdict{}
+	}
+	switch {
+	case id == nil && public:
+		s.d.Events.Gate("public")
+		return Verdict{Pass: true}
+	case id == nil:
+		s.d.Events.Gate("unauthenticated")
+		if isNavigation(r) {
+			http.Redirect(w, r, tasks.WithRedirect(s.cfg.SignInURL, r.URL.RequestURI()), http.StatusSeeOther)
+			return Verdict{}
+		}
+		apierr.Write(w, apierr.AuthenticationInvalid)
+		return Verdict{}
+	case id.Pending():
+		if public {
+			s.d.Events.Gate("public")
+			return Verdict{Pass: true}
+		}
+		d := s.cfg.Tasks.Decide(id.Tasks, r.URL.Path, r.URL.RequestURI(), isNavigation(r))
+		switch d.Outcome {
+		case tasks.Pass:
+			s.d.Events.Gate("pending_task_page")
+			return Verdict{Pass: true} // no identity: the upstream never sees a pending user as signed in
+		case tasks.Redirect:
+			s.d.Events.Gate("pending_redirect")
+			w.Header().Set("Cache-Control", "no-store")
+			http.Redirect(w, r, d.Location, http.StatusSeeOther)
+		default:
+			s.d.Events.Gate("pending_forbidden")
+			apierr.Write(w, apierr.SessionTaskPending.WithMeta("tasks", d.Tasks).WithMeta("redirect_url", d.Location))
+		}
+		return Verdict{}
+	}
+	s.d.Events.Gate("active")
+	SetIdentityHeaders(r, id)
+	return Verdict{Identity: id, Pass: true}
+}
+
+// SetIdentityHeaders sets the headers the upstream reads.
+func SetIdentityHeaders(r *http.Request, id *Identity) {
+	r.Header.Set(HeaderUserID, id.UserID)
+	r.Header.Set(HeaderSessionID, id.SessionID)
+	if id.Email != "" {
+		r.Header.Set(HeaderEmail, id.Email)
+	}
+}
+
+// isNavigation reports a browser page load: GET or HEAD accepting HTML.
+func isNavigation(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	if m := r.Header.Get("Sec-Fetch-Mode"); m != "" && m != "navigate" {
+		return false
+	}
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+func (s *Server) isPublic(p string) bool {
+	clean := path.Clean("/" + p)
+	for _, pat := range s.cfg.Public {
+		if strings.HasSuffix(pat, "*") {
+			if strings.HasPrefix(clean, strings.TrimSuffix(pat, "*")) {
+				return true
+			}
+			continue
+		}
+		if clean == pat {
+			return true
+		}
+	}
+	return false
+}
+
+// identify resolves the caller's identity: a valid session JWT is
+// checked locally (and cached until it expires); otherwise a valid
+// __client refreshes it from the store and sets a new __session. It
+// returns (nil, nil) for anonymous callers and an error only when the
+// store cannot answer.
+func (s *Server) identify(w http.ResponseWriter, r *http.Request) (*Identity, error) {
+	ctx := r.Context()
+	now := s.d.Now()
+	if tok := sessionToken(r); tok != "" && len(tok) <= 8192 {
+		if v, ok := s.ids.Load(tok); ok {
+			c := v.(*cachedIdentity)
+			if now.Before(c.expiry) {
+				id := c.id
+				return &id, nil
+			}
+			s.ids.Delete(tok)
+		}
+		claims, err := s.d.Tokens.Verify(ctx, tok, s.issuer(r))
+		if err == nil {
+			id, err := s.identityFromClaims(ctx, claims)
+			if err != nil {
+				return nil, err
+			}
+			if id != nil {
+				s.cacheIdentity(tok, id, claims.Expiry)
+				return id, nil
+			}
+		} else if !errors.Is(err, token.ErrInvalidToken) {
+			return nil, err
+		}
+	}
+	return s.refresh(w, r)
+}
+
+// refresh mints a new session JWT from the __client cookie.
+func (s *Server) refresh(w http.ResponseWriter, r *http.Request) (*Identity, error) {
+	ctx := r.Context()
+	c, err := s.loadClient(ctx, r)
+	if err != nil || c == nil {
+		return nil, err
+	}
+	sess, err := s.d.Sessions.ActiveSession(ctx, c)
+	if errors.Is(err, session.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.d.Users.Get(ctx, sess.UserID)
+	if errors.Is(err, users.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	jwt, err := s.mint(ctx, r, sess)
+	if err != nil {
+		return nil, err
+	}
+	s.setSessionCookie(w, r, jwt)
+	if c := s.d.Logger.Check(zap.DebugLevel, "session token refreshed"); c != nil {
+		c.Write(zap.String("session_id", sess.ID), zap.String("user_id", sess.UserID))
+	}
+	return identityOf(sess, u), nil
+}
+
+func identityOf(sess *session.Session, u *users.User) *Identity {
+	status := token.StatusActive
+	if sess.Status == session.StatusPending {
+		status = token.StatusPending
+	}
+	return &Identity{
+		UserID: u.ID, SessionID: sess.ID, Status: status, Tasks: sess.Tasks,
+		Email: u.PrimaryEmail(), Phone: u.PrimaryPhone(), Username: u.Username,
+	}
+}
+
+// identityFromClaims loads the profile behind verified claims (once per
+// token: the result is cached until the token expires).
+func (s *Server) identityFromClaims(ctx context.Context, cl token.Claims) (*Identity, error) {
+	u, err := s.d.Users.Get(ctx, cl.Subject)
+	if errors.Is(err, users.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	id := &Identity{
+		UserID: u.ID, SessionID: cl.SessionID, Status: cl.Status,
+		Email: u.PrimaryEmail(), Phone: u.PrimaryPhone(), Username: u.Username,
+	}
+	if id.Pending() {
+		sess, err := s.d.Sessions.Get(ctx, cl.SessionID)
+		if errors.Is(err, session.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !sess.SignedIn(s.d.Now()) {
+			return nil, nil
+		}
+		if sess.Status == session.StatusActive {
+			// The task was done after this token was minted.
+			return nil, nil
+		}
+		id.Tasks = sess.Tasks
+	}
+	return id, nil
+}
+
+func (s *Server) cacheIdentity(tok string, id *Identity, expiry time.Time) {
+	s.idsMu.Lock()
+	defer s.idsMu.Unlock()
+	if s.idsN >= maxCachedIdentities {
+		// Drop expired entries; if still full, start over.
+		now := s.d.Now()
+		s.ids.Range(func(k, v any) bool {
+			if !now.Before(v.(*cachedIdentity).expiry) {
+				s.ids.Delete(k)
+				s.idsN--
+			}
+			return true
+		})
+		if s.idsN >= maxCachedIdentities {
+			s.ids.Clear()
+			s.idsN = 0
+		}
+	}
+	if _, loaded := s.ids.LoadOrStore(tok, &cachedIdentity{id: *id, expiry: expiry}); !loaded {
+		s.idsN++
+	}
+}
+
+// forget drops cached identities of a session (after sign-out or a
+// completed task on this instance; other instances see it at the next
+// refresh).
+func (s *Server) forget(sessionID string) {
+	s.ids.Range(func(k, v any) bool {
+		if v.(*cachedIdentity).id.SessionID == sessionID {
+			s.ids.Delete(k)
+		}
+		return true
+	})
+}

@@ -1,0 +1,219 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/authgate/authgate/session"
+	"github.com/authgate/authgate/signin"
+	"github.com/authgate/authgate/users"
+)
+
+func ms(t interface{ UnixMilli() int64 }) int64 { return t.UnixMilli() }
+
+type tokenJSON struct {
+	Object string `json:"object"`
+	JWT    string `json:"jwt"`
+}
+
+type taskJSON struct {
+	Key string `json:"key"`
+}
+
+type sessionJSON struct {
+	Object          string      `json:"object"`
+	ID              string      `json:"id"`
+	Status          string      `json:"status"`
+	ExpireAt        int64       `json:"expire_at"`
+	AbandonAt       int64       `json:"abandon_at"`
+	LastActiveAt    int64       `json:"last_active_at"`
+	LastActiveToken *tokenJSON  `json:"last_active_token"`
+	Tasks           []taskJSON  `json:"tasks"`
+	User            *users.JSON `json:"user"`
+	CreatedAt       int64       `json:"created_at"`
+	UpdatedAt       int64       `json:"updated_at"`
+}
+
+type clientJSON struct {
+	Object              string        `json:"object"`
+	ID                  string        `json:"id"`
+	Sessions            []sessionJSON `json:"sessions"`
+	SignIn              *signInJSON   `json:"sign_in"`
+	SignUp              any           `json:"sign_up"`
+	LastActiveSessionID *string       `json:"last_active_session_id"`
+	CreatedAt           int64         `json:"created_at"`
+	UpdatedAt           int64         `json:"updated_at"`
+}
+
+type factorJSON struct {
+	Strategy       string `json:"strategy"`
+	SafeIdentifier string `json:"safe_identifier,omitempty"`
+	EmailAddressID string `json:"email_address_id,omitempty"`
+	PhoneNumberID  string `json:"phone_number_id,omitempty"`
+	Primary        bool   `json:"primary,omitempty"`
+}
+
+type verificationJSON struct {
+	Object   string `json:"object"`
+	Status   string `json:"status"`
+	Strategy string `json:"strategy"`
+	Attempts *int   `json:"attempts"`
+	ExpireAt *int64 `json:"expire_at"`
+	Error    any    `json:"error"`
+}
+
+type signInJSON struct {
+	Object                   string            `json:"object"`
+	ID                       string            `json:"id"`
+	Status                   string            `json:"status"`
+	SupportedIdentifiers     []string          `json:"supported_identifiers"`
+	Identifier               *string           `json:"identifier"`
+	UserData                 map[string]any    `json:"user_data"`
+	SupportedFirstFactors    []factorJSON      `json:"supported_first_factors"`
+	SupportedSecondFactors   any               `json:"supported_second_factors"`
+	FirstFactorVerification  *verificationJSON `json:"first_factor_verification"`
+	SecondFactorVerification any               `json:"second_factor_verification"`
+	CreatedSessionID         *string           `json:"created_session_id"`
+	AbandonAt                int64             `json:"abandon_at"`
+}
+
+// factors lists what a user can sign in or reset with. For an unknown
+// identifier (enumeration protection) it lists what a user with that
+// identifier would have.
+func factors(res *signin.Result) []factorJSON {
+	a, u := res.Attempt, res.User
+	var out []factorJSON
+	if u == nil {
+		if a.Kind == "" {
+			return []factorJSON{}
+		}
+		out = append(out, factorJSON{Strategy: signin.StrategyPassword})
+		switch a.Kind {
+		case users.KindEmail:
+			safe := signin.Mask(users.KindEmail, a.Identifier)
+			out = append(out,
+				factorJSON{Strategy: signin.StrategyEmailCode, SafeIdentifier: safe, EmailAddressID: a.FakeID, Primary: true},
+				factorJSON{Strategy: signin.StrategyResetPasswordEmail, SafeIdentifier: safe, EmailAddressID: a.FakeID, Primary: true})
+		case users.KindPhone:
+			safe := signin.Mask(users.KindPhone, a.Identifier)
+			out = append(out,
+				factorJSON{Strategy: signin.StrategyPhoneCode, SafeIdentifier: safe, PhoneNumberID: a.FakeID, Primary: true},
+				factorJSON{Strategy: signin.StrategyResetPasswordPhone, SafeIdentifier: safe, PhoneNumberID: a.FakeID, Primary: true})
+		}
+		return out
+	}
+	if u.PasswordDigest != "" {
+		out = append(out, factorJSON{Strategy: signin.StrategyPassword})
+	}
+	for i, e := range u.Emails {
+		safe := signin.Mask(users.KindEmail, e.Value)
+		out = append(out, factorJSON{Strategy: signin.StrategyEmailCode, SafeIdentifier: safe, EmailAddressID: e.ID, Primary: i == 0})
+	}
+	for i, p := range u.Phones {
+		safe := signin.Mask(users.KindPhone, p.Value)
+		out = append(out, factorJSON{Strategy: signin.StrategyPhoneCode, SafeIdentifier: safe, PhoneNumberID: p.ID, Primary: i == 0})
+	}
+	for i, e := range u.Emails {
+		safe := signin.Mask(users.KindEmail, e.Value)
+		out = append(out, factorJSON{Strategy: signin.StrategyResetPasswordEmail, SafeIdentifier: safe, EmailAddressID: e.ID, Primary: i == 0})
+	}
+	for i, p := range u.Phones {
+		safe := signin.Mask(users.KindPhone, p.Value)
+		out = append(out, factorJSON{Strategy: signin.StrategyResetPasswordPhone, SafeIdentifier: safe, PhoneNumberID: p.ID, Primary: i == 0})
+	}
+	if out == nil {
+		out = []factorJSON{}
+	}
+	return out
+}
+
+func renderSignIn(res *signin.Result) *signInJSON {
+	a := res.Attempt
+	j := &signInJSON{
+		Object: "sign_in_attempt", ID: a.ID, Status: a.Status,
+		SupportedIdentifiers:  []string{"email_address", "phone_number", "username"},
+		UserData:              map[string]any{"first_name": nil, "last_name": nil, "image_url": "", "has_image": false},
+		SupportedFirstFactors: factors(res),
+		AbandonAt:             ms(a.AbandonAt),
+	}
+	if a.Identifier != "" {
+		ident := a.Identifier
+		j.Identifier = &ident
+	}
+	if v := a.Verification; v != nil {
+		vj := &verificationJSON{Object: "verification_otp", Status: v.Status, Strategy: v.Strategy}
+		if v.Strategy == signin.StrategyPassword {
+			vj.Object = "verification_password"
+		} else {
+			attempts := v.Attempts
+			exp := ms(v.ExpireAt)
+			vj.Attempts, vj.ExpireAt = &attempts, &exp
+		}
+		j.FirstFactorVerification = vj
+	}
+	if a.CreatedSessionID != "" {
+		sid := a.CreatedSessionID
+		j.CreatedSessionID = &sid
+	}
+	return j
+}
+
+func renderSession(sess *session.Session, u *users.User, jwt string) sessionJSON {
+	j := sessionJSON{
+		Object: "session", ID: sess.ID, Status: sess.Status,
+		ExpireAt: ms(sess.ExpireAt), AbandonAt: ms(sess.ExpireAt), LastActiveAt: ms(sess.LastActiveAt),
+		CreatedAt: ms(sess.CreatedAt), UpdatedAt: ms(sess.UpdatedAt),
+	}
+	if jwt != "" {
+		j.LastActiveToken = &tokenJSON{Object: "token", JWT: jwt}
+	}
+	if len(sess.Tasks) > 0 {
+		for _, t := range sess.Tasks {
+			j.Tasks = append(j.Tasks, taskJSON{Key: t})
+		}
+	}
+	if u != nil {
+		uj := u.ToJSON()
+		j.User = &uj
+	}
+	return j
+}
+
+// renderClient renders the caller's client with its signed-in sessions;
+// the last active one carries a fresh token.
+func (s *Server) renderClient(ctx context.Context, r *http.Request, c *session.Client) (*clientJSON, error) {
+	if c == nil {
+		return nil, nil
+	}
+	j := &clientJSON{Object: "client", ID: c.ID, Sessions: []sessionJSON{}, CreatedAt: ms(c.CreatedAt), UpdatedAt: ms(c.UpdatedAt)}
+	list, err := s.d.Sessions.ClientSessions(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	now := s.d.Now()
+	for _, sess := range list {
+		if !sess.SignedIn(now) {
+			continue
+		}
+		u, err := s.d.Users.Get(ctx, sess.UserID)
+		if err != nil {
+			continue
+		}
+		jwt := ""
+		if sess.ID == c.LastActiveSessionID {
+			if jwt, err = s.mint(ctx, r, sess); err != nil {
+				return nil, err
+			}
+			id := sess.ID
+			j.LastActiveSessionID = &id
+		}
+		j.Sessions = append(j.Sessions, renderSession(sess, u, jwt))
+	}
+	if c.SignInID != "" {
+		res, err := s.d.SignIn.Get(ctx, signin.Request{Client: c}, c.SignInID)
+		if err == nil && res.Attempt.Status != signin.StatusComplete {
+			j.SignIn = renderSignIn(res)
+		}
+	}
+	return j, nil
+}

@@ -1,0 +1,381 @@
+// Package session keeps clients (one per browser, found by the opaque
+// __client cookie) and sessions (one per sign-in), and decides what a
+// session's status and tasks are.
+package session
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/authgate/authgate/internal/ids"
+	"github.com/authgate/authgate/store"
+)
+
+// Session statuses (Clerk's names).
+const (
+	StatusActive  = "active"
+	StatusPending = "pending"
+	StatusEnded   = "ended"
+	StatusRemoved = "removed"
+	StatusRevoked = "revoked"
+	StatusExpired = "expired"
+)
+
+// TaskResetPassword is the task of a user who must set a new password.
+const TaskResetPassword = "reset-password"
+
+// Session is one signed-in session of a user on a client.
+type Session struct {
+	ID           string    `json:"id"`
+	ClientID     string    `json:"client_id"`
+	UserID       string    `json:"user_id"`
+	Status       string    `json:"status"`
+	Tasks        []string  `json:"tasks,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+	LastActiveAt time.Time `json:"last_active_at"`
+	ExpireAt     time.Time `json:"expire_at"`
+}
+
+// SignedIn reports whether the session may be used (active or pending)
+// at time now.
+func (s *Session) SignedIn(now time.Time) bool {
+	return (s.Status == StatusActive || s.Status == StatusPending) && now.Before(s.ExpireAt)
+}
+
+// Client is one browser (or API client).
+type Client struct {
+	ID                  string    `json:"id"`
+	SessionIDs          []string  `json:"session_ids,omitempty"`
+	SignInID            string    `json:"sign_in_id,omitempty"`
+	LastActiveSessionID string    `json:"last_active_session_id,omitempty"`
+	CreatedAt           time.Time `json:"created_at"`
+	UpdatedAt           time.Time `json:"updated_at"`
+	// key is the store key (derived from the cookie token's hash).
+	key string
+}
+
+// ErrNotFound is returned for unknown, expired or foreign ids.
+var ErrNotFound = errors.New("session: not found")
+
+// Manager reads and writes clients and sessions.
+type Manager struct {
+	st       store.Store
+	lifetime time.Duration
+	now      func() time.Time
+}
+
+// NewManager returns a manager; lifetime is the maximum session lifetime.
+func NewManager(st store.Store, lifetime time.Duration, now func() time.Time) *Manager {
+	if now == nil {
+		now = time.Now
+	}
+	return &Manager{st: st, lifetime: lifetime, now: now}
+}
+
+// Now is the manager's clock.
+func (m *Manager) Now() time.Time { return m.now() }
+
+// Lifetime is the maximum session lifetime.
+func (m *Manager) Lifetime() time.Duration { return m.lifetime }
+
+func clientKey(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return "client:" + hex.EncodeToString(sum[:])
+}
+func sessionKey(id string) string       { return "sess:" + id }
+func userSessionsKey(uid string) string { return "usess:" + uid }
+
+// validClientToken bounds what reaches the hash: the cookie is 52
+// base32 characters (256 bits).
+func validClientToken(t string) bool { return len(t) >= 32 && len(t) <= 128 }
+
+// NewClient creates a client and returns it with the secret cookie token
+// that finds it. Only the token's SHA-256 is stored.
+func (m *Manager) NewClient(ctx context.Context) (*Client, string, error) {
+	token := ids.Random(32)
+	now := m.now().UTC().Truncate(time.Millisecond)
+	c := &Client{ID: ids.New("client"), CreatedAt: now, UpdatedAt: now, key: clientKey(token)}
+	if err := m.putClient(ctx, c); err != nil {
+		return nil, "", err
+	}
+	return c, token, nil
+}
+
+// Client finds the client of a cookie token.
+func (m *Manager) Client(ctx context.Context, token string) (*Client, error) {
+	if !validClientToken(token) {
+		return nil, ErrNotFound
+	}
+	key := clientKey(token)
+	data, err := m.st.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading client: %w", err)
+	}
+	c := &Client{key: key}
+	if err := json.Unmarshal(data, c); err != nil {
+		return nil, fmt.Errorf("decoding client: %w", err)
+	}
+	return c, nil
+}
+
+// UpdateClient applies fn to the stored client atomically; c is updated
+// in place to the result.
+func (m *Manager) UpdateClient(ctx context.Context, c *Client, fn func(c *Client)) error {
+	var out Client
+	err := m.st.Update(ctx, c.key, func(cur []byte, exists bool) ([]byte, time.Duration, error) {
+		if !exists {
+			return nil, 0, ErrNotFound
+		}
+		out = Client{}
+		if err := json.Unmarshal(cur, &out); err != nil {
+			return nil, 0, fmt.Errorf("decoding client: %w", err)
+		}
+		fn(&out)
+		out.UpdatedAt = m.now().UTC().Truncate(time.Millisecond)
+		data, err := json.Marshal(&out)
+		return data, m.lifetime, err
+	})
+	if err != nil {
+		return err
+	}
+	out.key = c.key
+	*c = out
+	return nil
+}
+
+func (m *Manager) putClient(ctx context.Context, c *Client) error {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("encoding client: %w", err)
+	}
+	if err := m.st.Put(ctx, c.key, data, m.lifetime); err != nil {
+		return fmt.Errorf("storing client: %w", err)
+	}
+	return nil
+}
+
+// Create starts a session for user on client c, with the given tasks
+// (a session with tasks is pending), and makes it the client's active one.
+func (m *Manager) Create(ctx context.Context, c *Client, userID string, tasks []string) (*Session, error) {
+	now := m.now().UTC().Truncate(time.Millisecond)
+	s := &Session{
+		ID: ids.New("sess"), ClientID: c.ID, UserID: userID, Status: StatusActive,
+		CreatedAt: now, UpdatedAt: now, LastActiveAt: now, ExpireAt: now.Add(m.lifetime),
+	}
+	if len(tasks) > 0 {
+		s.Status = StatusPending
+		s.Tasks = slices.Clone(tasks)
+	}
+	data, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("encoding session: %w", err)
+	}
+	if err := m.st.Put(ctx, sessionKey(s.ID), data, m.lifetime); err != nil {
+		return nil, fmt.Errorf("storing session: %w", err)
+	}
+	if err := m.st.AddMember(ctx, userSessionsKey(userID), s.ID, m.lifetime); err != nil {
+		return nil, fmt.Errorf("indexing session: %w", err)
+	}
+	err = m.UpdateClient(ctx, c, func(c *Client) {
+		// Keep the client's list short: drop sessions that are gone.
+		c.SessionIDs = append(slices.DeleteFunc(c.SessionIDs, func(id string) bool { return id == s.ID }), s.ID)
+		if len(c.SessionIDs) > 10 {
+			c.SessionIDs = c.SessionIDs[len(c.SessionIDs)-10:]
+		}
+		c.LastActiveSessionID = s.ID
+		c.SignInID = ""
+	})
+	if err != nil {
+		return nil, fmt.Errorf("attaching session to client: %w", err)
+	}
+	return s, nil
+}
+
+// Get reads a session (any status), or ErrNotFound.
+func (m *Manager) Get(ctx context.Context, id string) (*Session, error) {
+	if !ids.Valid("sess", id) {
+		return nil, ErrNotFound
+	}
+	data, err := m.st.Get(ctx, sessionKey(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading session: %w", err)
+	}
+	s := new(Session)
+	if err := json.Unmarshal(data, s); err != nil {
+		return nil, fmt.Errorf("decoding session: %w", err)
+	}
+	if s.SignedIn(time.Time{}) && !m.now().Before(s.ExpireAt) {
+		s.Status = StatusExpired
+	}
+	return s, nil
+}
+
+// Update applies fn to a stored session atomically.
+func (m *Manager) Update(ctx context.Context, id string, fn func(s *Session) error) (*Session, error) {
+	if !ids.Valid("sess", id) {
+		return nil, ErrNotFound
+	}
+	var out *Session
+	err := m.st.Update(ctx, sessionKey(id), func(cur []byte, exists bool) ([]byte, time.Duration, error) {
+		if !exists {
+			return nil, 0, ErrNotFound
+		}
+		s := new(Session)
+		if err := json.Unmarshal(cur, s); err != nil {
+			return nil, 0, fmt.Errorf("decoding session: %w", err)
+		}
+		if err := fn(s); err != nil {
+			return nil, 0, err
+		}
+		now := m.now().UTC().Truncate(time.Millisecond)
+		s.UpdatedAt = now
+		ttl := s.ExpireAt.Sub(now)
+		if ttl <= 0 {
+			return nil, 0, nil // gone for good
+		}
+		data, err := json.Marshal(s)
+		out = s
+		return data, ttl, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, ErrNotFound
+	}
+	return out, nil
+}
+
+// End moves a signed-in session to status (ended, removed or revoked).
+// Ending a session that is already over is not an error.
+func (m *Manager) End(ctx context.Context, id, status string) (*Session, error) {
+	return m.Update(ctx, id, func(s *Session) error {
+		if s.Status == StatusActive || s.Status == StatusPending {
+			s.Status = status
+			s.Tasks = nil
+		}
+		return nil
+	})
+}
+
+// CompleteTask removes task from a session; a session with no tasks left
+// becomes active.
+func (m *Manager) CompleteTask(ctx context.Context, id, task string) (*Session, error) {
+	return m.Update(ctx, id, func(s *Session) error {
+		if !s.SignedIn(m.now()) {
+			return ErrNotFound
+		}
+		s.Tasks = slices.DeleteFunc(s.Tasks, func(t string) bool { return t == task })
+		if len(s.Tasks) == 0 {
+			s.Tasks = nil
+			s.Status = StatusActive
+		}
+		return nil
+	})
+}
+
+// Touch records activity on a session.
+func (m *Manager) Touch(ctx context.Context, id string) (*Session, error) {
+	return m.Update(ctx, id, func(s *Session) error {
+		if !s.SignedIn(m.now()) {
+			return ErrNotFound
+		}
+		s.LastActiveAt = m.now().UTC().Truncate(time.Millisecond)
+		return nil
+	})
+}
+
+// ListByUser returns the user's sessions that still exist in the store.
+func (m *Manager) ListByUser(ctx context.Context, userID string) ([]*Session, error) {
+	sids, err := m.st.Members(ctx, userSessionsKey(userID))
+	if err != nil {
+		return nil, fmt.Errorf("listing sessions: %w", err)
+	}
+	slices.Sort(sids)
+	out := make([]*Session, 0, len(sids))
+	var gone []string
+	for _, id := range sids {
+		s, err := m.Get(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			gone = append(gone, id)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	if len(gone) > 0 {
+		_ = m.st.RemoveMember(ctx, userSessionsKey(userID), gone...) // best-effort cleanup
+	}
+	slices.SortFunc(out, func(a, b *Session) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out, nil
+}
+
+// RevokeUser revokes every signed-in session of the user except keep
+// (which may be ""), and returns how many it revoked.
+func (m *Manager) RevokeUser(ctx context.Context, userID, keep string) (int, error) {
+	list, err := m.ListByUser(ctx, userID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range list {
+		if s.ID == keep || !s.SignedIn(m.now()) {
+			continue
+		}
+		if _, err := m.End(ctx, s.ID, StatusRevoked); err != nil && !errors.Is(err, ErrNotFound) {
+			return n, fmt.Errorf("revoking session %s: %w", s.ID, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// ClientSessions returns the client's sessions that still exist.
+func (m *Manager) ClientSessions(ctx context.Context, c *Client) ([]*Session, error) {
+	out := make([]*Session, 0, len(c.SessionIDs))
+	for _, id := range c.SessionIDs {
+		s, err := m.Get(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if s.ClientID != c.ID {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// ActiveSession returns the client's last active session if it is still
+// signed in, or ErrNotFound.
+func (m *Manager) ActiveSession(ctx context.Context, c *Client) (*Session, error) {
+	if c.LastActiveSessionID == "" {
+		return nil, ErrNotFound
+	}
+	s, err := m.Get(ctx, c.LastActiveSessionID)
+	if err != nil {
+		return nil, err
+	}
+	if s.ClientID != c.ID || !s.SignedIn(m.now()) {
+		return nil, ErrNotFound
+	}
+	return s, nil
+}
