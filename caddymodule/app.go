@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/authgate/authgate/engine"
+	"github.com/authgate/authgate/handlers"
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/password"
 	"github.com/authgate/authgate/password/breach"
@@ -64,6 +65,9 @@ type App struct {
 	loaded   atomic.Bool
 	lastLoad time.Time
 	stop     chan struct{}
+
+	adminOnce    sync.Once
+	adminHandler *handlers.Admin
 }
 
 // CaddyModule returns the Caddy module information.

@@ -50,4 +50,3 @@ func acquireStore(backend, path, url string) (store.Store, string, error) {
 	}
 	return v.(pooledStore).Store, key, nil
 }
-

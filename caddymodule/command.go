@@ -1,0 +1,255 @@
+package caddymodule
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/spf13/cobra"
+
+	"github.com/authgate/authgate/password/breach"
+)
+
+func init() {
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "authgate",
+		Usage: "users add|list|compromise|uncompromise|require-reset | breach build",
+		Short: "Manages authgate users and breach indexes",
+		Long: `
+Manages authgate through the admin API of a running Caddy (users) or
+works on files (breach build).
+
+  caddy authgate users add --email alice@example.com [--phone +15555550100] [--username alice] --password-stdin
+  caddy authgate users list --email alice@example.com
+  caddy authgate users compromise <user id or identifier> [--revoke-sessions]
+  caddy authgate users uncompromise <user id or identifier>
+  caddy authgate users require-reset <user id or identifier>
+  caddy authgate breach build <pwned-passwords.txt> <index file>
+
+--address sets the admin endpoint (default: localhost:2019).`,
+		CobraFunc: func(cmd *cobra.Command) {
+			cmd.PersistentFlags().String("address", "localhost:2019", "the admin API address")
+			cmd.AddCommand(usersCommand(), breachCommand())
+		},
+	})
+}
+
+func usersCommand() *cobra.Command {
+	users := &cobra.Command{Use: "users", Short: "Manage users through the admin API"}
+
+	add := &cobra.Command{
+		Use:   "add --email ADDR [--phone NUMBER] [--username NAME] --password-stdin",
+		Short: "Create a user",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			emails, _ := cmd.Flags().GetStringArray("email")
+			phones, _ := cmd.Flags().GetStringArray("phone")
+			username, _ := cmd.Flags().GetString("username")
+			fromStdin, _ := cmd.Flags().GetBool("password-stdin")
+			body := map[string]any{"email_address": emails, "phone_number": phones}
+			if username != "" {
+				body["username"] = username
+			}
+			if fromStdin {
+				pw, err := readPassword(cmd.InOrStdin())
+				if err != nil {
+					return err
+				}
+				body["password"] = pw
+			}
+			return adminCall(cmd, http.MethodPost, "/users", body)
+		},
+	}
+	add.Flags().StringArray("email", nil, "email address (repeatable)")
+	add.Flags().StringArray("phone", nil, "phone number in E.164 form (repeatable)")
+	add.Flags().String("username", "", "username")
+	add.Flags().Bool("password-stdin", false, "read the password from the first line of standard input")
+
+	list := &cobra.Command{
+		Use:   "list [--email ADDR] [--phone NUMBER] [--username NAME]",
+		Short: "Find users by identifier",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			q := url.Values{}
+			for flag, param := range map[string]string{"email": "email_address", "phone": "phone_number", "username": "username"} {
+				if v, _ := cmd.Flags().GetString(flag); v != "" {
+					q.Set(param, v)
+				}
+			}
+			if len(q) == 0 {
+				return errors.New("give --email, --phone or --username")
+			}
+			return adminCall(cmd, http.MethodGet, "/users?"+q.Encode(), nil)
+		},
+	}
+	list.Flags().String("email", "", "email address")
+	list.Flags().String("phone", "", "phone number")
+	list.Flags().String("username", "", "username")
+
+	compromise := &cobra.Command{
+		Use:   "compromise <user id or identifier> [--revoke-sessions]",
+		Short: "Mark a user's password compromised",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := resolveUser(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			revoke, _ := cmd.Flags().GetBool("revoke-sessions")
+			return adminCall(cmd, http.MethodPost, "/users/"+id+"/password/set_compromised", map[string]any{"revoke_all_sessions": revoke})
+		},
+	}
+	compromise.Flags().Bool("revoke-sessions", false, "also revoke all of the user's sessions")
+
+	uncompromise := &cobra.Command{
+		Use:   "uncompromise <user id or identifier>",
+		Short: "Clear the compromised mark of a user's password",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := resolveUser(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			return adminCall(cmd, http.MethodPost, "/users/"+id+"/password/unset_compromised", nil)
+		},
+	}
+
+	requireReset := &cobra.Command{
+		Use:   "require-reset <user id or identifier>",
+		Short: "Make the user set a new password at the next sign-in",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := resolveUser(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			return adminCall(cmd, http.MethodPost, "/users/"+id+"/password/require_reset", nil)
+		},
+	}
+	users.AddCommand(add, list, compromise, uncompromise, requireReset)
+	return users
+}
+
+func breachCommand() *cobra.Command {
+	b := &cobra.Command{Use: "breach", Short: "Offline breached-password indexes"}
+	build := &cobra.Command{
+		Use:   "build <hibp-format text file> <index file>",
+		Short: "Build an index from a Pwned Passwords SHA1:COUNT list",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			in, err := os.Open(args[0])
+			if err != nil {
+				return fmt.Errorf("opening hash list: %w", err)
+			}
+			defer in.Close()
+			tmp := args[1] + ".tmp"
+			out, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+			if err != nil {
+				return fmt.Errorf("creating index: %w", err)
+			}
+			w := bufio.NewWriterSize(out, 1<<20)
+			n, err := breach.Build(bufio.NewReaderSize(in, 1<<20), w)
+			if err == nil {
+				err = w.Flush()
+			}
+			if cerr := out.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				_ = os.Remove(tmp)
+				return fmt.Errorf("building index: %w", err)
+			}
+			if err := os.Rename(tmp, args[1]); err != nil {
+				return fmt.Errorf("installing index: %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "indexed %d hashes into %s\n", n, args[1])
+			return nil
+		},
+	}
+	b.AddCommand(build)
+	return b
+}
+
+// readPassword reads the first line of r without its line ending.
+func readPassword(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(r, 4096)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("reading password: %w", err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	if pw == "" {
+		return "", errors.New("no password on standard input")
+	}
+	return pw, nil
+}
+
+// resolveUser turns an identifier into a user id through the admin API.
+func resolveUser(cmd *cobra.Command, arg string) (string, error) {
+	if strings.HasPrefix(arg, "user_") {
+		return arg, nil
+	}
+	param := "username"
+	switch {
+	case strings.Contains(arg, "@"):
+		param = "email_address"
+	case strings.HasPrefix(arg, "+"):
+		param = "phone_number"
+	}
+	body, err := adminDo(cmd, http.MethodGet, "/users?"+url.Values{param: {arg}}.Encode(), nil)
+	if err != nil {
+		return "", err
+	}
+	var found []struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(body, &found); err != nil {
+		return "", fmt.Errorf("decoding admin API answer: %w", err)
+	}
+	if len(found) == 0 {
+		return "", fmt.Errorf("no user with %s %s", param, arg)
+	}
+	return found[0].ID, nil
+}
+
+// adminCall does an admin API call and prints the JSON answer.
+func adminCall(cmd *cobra.Command, method, path string, body any) error {
+	out, err := adminDo(cmd, method, path, body)
+	if err != nil {
+		return err
+	}
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, out, "", "  ") == nil {
+		out = pretty.Bytes()
+	}
+	_, err = fmt.Fprintln(cmd.OutOrStdout(), strings.TrimSpace(string(out)))
+	return err
+}
+
+func adminDo(cmd *cobra.Command, method, path string, body any) ([]byte, error) {
+	addr, _ := cmd.Flags().GetString("address")
+	var rd io.Reader
+	hdr := http.Header{}
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(data)
+		hdr.Set("Content-Type", "application/json")
+	}
+	resp, err := caddycmd.AdminAPIRequest(addr, method, "/authgate/v1"+path, hdr, rd)
+	if err != nil {
+		// AdminAPIRequest already reports non-2xx answers with their body.
+		return nil, fmt.Errorf("calling the admin API at %s: %w", addr, err)
+	}
+	defer resp.Body.Close()
+	return io.ReadAll(io.LimitReader(resp.Body, 10<<20))
+}
