@@ -1,0 +1,361 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/authgate/authgate/engine"
+	"github.com/authgate/authgate/handlers"
+	"github.com/authgate/authgate/internal/testenv"
+	"github.com/authgate/authgate/notify"
+	"github.com/authgate/authgate/password"
+	"github.com/authgate/authgate/password/breach"
+	"github.com/authgate/authgate/store"
+	"github.com/authgate/authgate/store/bolt"
+	redisstore "github.com/authgate/authgate/store/redis"
+	"github.com/authgate/authgate/tasks"
+	"github.com/authgate/authgate/users"
+)
+
+// clock is the injected clock of a test environment.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// smsSink is the test HTTP server behind the `sms webhook` sender.
+type smsSink struct {
+	mu   sync.Mutex
+	msgs []struct{ To, Body string }
+	srv  *httptest.Server
+}
+
+func newSMSSink(t *testing.T) *smsSink {
+	s := &smsSink{}
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m struct{ To, Body string }
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			http.Error(w, "bad json", http.StatusBadRequest)
+			return
+		}
+		s.mu.Lock()
+		s.msgs = append(s.msgs, m)
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func (s *smsSink) count(to string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, m := range s.msgs {
+		if m.To == to {
+			n++
+		}
+	}
+	return n
+}
+
+// code waits for the newest code texted to `to`.
+func (s *smsSink) code(t *testing.T, to string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		for i := len(s.msgs) - 1; i >= 0; i-- {
+			if s.msgs[i].To == to {
+				if c, ok := testenv.ExtractCode(s.msgs[i].Body); ok {
+					s.mu.Unlock()
+					return c
+				}
+			}
+		}
+		s.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no code texted to %s", to)
+	return ""
+}
+
+// env is a whole authgate site over real services: a bbolt or Redis
+// store, mailpit for email, a webhook sink for SMS, and an upstream that
+// records the headers it receives.
+type env struct {
+	t        *testing.T
+	st       store.Store
+	redis    *testenv.RedisServer
+	eng      *engine.Engine
+	srv      *handlers.Server
+	http     *httptest.Server
+	mail     *testenv.MailpitServer
+	sms      *smsSink
+	clock    *clock
+	upstream chan http.Header
+}
+
+type envOpt struct {
+	redis       bool
+	enumeration bool
+	taskURLs    map[string]string
+	breachOnIn  bool
+	public      []string
+	engineCfg   func(*engine.Config)
+}
+
+func newEnv(t *testing.T, opts ...func(*envOpt)) *env {
+	t.Helper()
+	o := envOpt{enumeration: true}
+	for _, f := range opts {
+		f(&o)
+	}
+	e := &env{t: t, clock: &clock{now: time.Now()}, upstream: make(chan http.Header, 100)}
+	if o.redis {
+		e.redis = testenv.Redis(t)
+		opt, err := redisstore.ParseURL(e.redis.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		client := goredis.NewUniversalClient(opt)
+		e.st = redisstore.New(client, "")
+	} else {
+		st, err := bolt.Open(filepath.Join(t.TempDir(), "authgate.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.st = st
+	}
+	t.Cleanup(func() { _ = e.st.Close() })
+	e.mail = testenv.Mailpit(t)
+	mailer, err := notify.NewSMTP(notify.SMTPConfig{Address: e.mail.SMTPAddr(), From: "Authgate <no-reply@example.com>", TLS: "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sms = newSMSSink(t)
+	texter, err := notify.NewWebhook(e.sms.srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cheap := password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	cfg := engine.Config{
+		TokenLifetime: time.Minute,
+		Breach:        breach.Common(),
+		Emailer:       mailer,
+		Texter:        texter,
+		HashParams:    &cheap,
+		Now:           e.clock.Now,
+	}
+	cfg.SignIn.EnumerationProtection = o.enumeration
+	cfg.SignIn.BreachOnSignIn = o.breachOnIn
+	cfg.SignIn.RequestsPerIP = 10000
+	cfg.SignIn.SendsPerIP = 10000
+	if o.engineCfg != nil {
+		o.engineCfg(&cfg)
+	}
+	e.eng, err = engine.New(cfg, e.st, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.eng.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.srv = handlers.New(handlers.Config{
+		Prefix: "/__authgate", SignInURL: "/__authgate/sign-in", AfterSignInURL: "/",
+		Tasks: tasks.NewRouter("/__authgate", o.taskURLs), Public: o.public,
+	}, handlers.Deps{
+		Users: e.eng.Users, Sessions: e.eng.Sessions, SignIn: e.eng.SignIn, Tokens: e.eng.Tokens,
+		Store: e.st, Events: e.eng.Events, Now: e.clock.Now, PasswordMinLength: 8,
+	})
+	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case e.upstream <- r.Header.Clone():
+		default:
+		}
+		_, _ = io.WriteString(w, "upstream "+r.URL.Path)
+	})
+	e.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if e.srv.InPrefix(r) {
+			e.srv.ServeBuiltin(w, r)
+			return
+		}
+		if v := e.srv.Gate(w, r); v.Pass {
+			upstream.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(e.http.Close)
+	t.Cleanup(e.eng.SignIn.WaitDeliveries)
+	return e
+}
+
+func withRedis(o *envOpt)      { o.redis = true }
+func noEnumeration(o *envOpt)  { o.enumeration = false }
+func breachOnSignIn(o *envOpt) { o.breachOnIn = true }
+func withTaskURL(k, u string) func(*envOpt) {
+	return func(o *envOpt) { o.taskURLs = map[string]string{k: u} }
+}
+
+// createUser makes a user directly through the user service.
+func (e *env) createUser(email, phone, pw string) *users.User {
+	e.t.Helper()
+	nu := users.NewUser{Password: pw}
+	if email != "" {
+		nu.Emails = []string{email}
+	}
+	if phone != "" {
+		nu.Phones = []string{phone}
+	}
+	u, err := e.eng.Users.Create(context.Background(), nu)
+	if err != nil {
+		e.t.Fatalf("creating user: %v", err)
+	}
+	return u
+}
+
+// browser is a cookie-keeping client that does not follow redirects.
+type browser struct {
+	e   *env
+	c   *http.Client
+	jar *cookiejar.Jar
+}
+
+func (e *env) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{e: e, jar: jar, c: &http.Client{
+		Jar:           jar,
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+	json   map[string]any
+}
+
+func (r reply) errCode() string {
+	errs, _ := r.json["errors"].([]any)
+	if len(errs) == 0 {
+		return ""
+	}
+	return errs[0].(map[string]any)["code"].(string)
+}
+
+func (r reply) resp() map[string]any {
+	m, _ := r.json["response"].(map[string]any)
+	return m
+}
+
+func (r reply) str(key string) string {
+	v, _ := r.resp()[key].(string)
+	return v
+}
+
+func (b *browser) do(method, path string, form url.Values, hdr map[string]string) reply {
+	b.e.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, b.e.http.URL+path, body)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if method != http.MethodGet {
+		req.Header.Set("Origin", b.e.http.URL)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	data, _ := io.ReadAll(res.Body)
+	r := reply{status: res.StatusCode, header: res.Header, body: data}
+	_ = json.Unmarshal(data, &r.json)
+	return r
+}
+
+func (b *browser) post(path string, form url.Values) reply {
+	b.e.t.Helper()
+	return b.do(http.MethodPost, "/__authgate"+path, form, nil)
+}
+
+func (b *browser) get(path string, hdr map[string]string) reply {
+	b.e.t.Helper()
+	return b.do(http.MethodGet, path, nil, hdr)
+}
+
+var navigation = map[string]string{"Accept": "text/html,application/xhtml+xml"}
+
+func form(kv ...string) url.Values {
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Set(kv[i], kv[i+1])
+	}
+	return v
+}
+
+func expect(t *testing.T, r reply, status int, code string) {
+	t.Helper()
+	if r.status != status || r.errCode() != code {
+		t.Fatalf("got %d %q, want %d %q; body: %s", r.status, r.errCode(), status, code, r.body)
+	}
+}
+
+// signIn signs b in with a password and returns the sign-in response.
+func (b *browser) signIn(ident, pw string) reply {
+	b.e.t.Helper()
+	r := b.post("/v1/client/sign_ins", form("identifier", ident, "password", pw))
+	expect(b.e.t, r, 200, "")
+	if r.str("status") != "complete" {
+		b.e.t.Fatalf("sign-in status %q", r.str("status"))
+	}
+	return r
+}
+
+// upstreamHeaders returns the headers of the next request that reached
+// the upstream.
+func (e *env) upstreamHeaders() http.Header {
+	e.t.Helper()
+	select {
+	case h := <-e.upstream:
+		return h
+	case <-time.After(5 * time.Second):
+		e.t.Fatal("no request reached the upstream")
+		return nil
+	}
+}

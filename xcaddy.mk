@@ -1,0 +1,49 @@
+# authgate build, run, test and benchmark targets.
+#   make -f xcaddy.mk run     build bin/caddy and run ./Caddyfile (the demo)
+#   make -f xcaddy.mk test    install what the tests need, then run every test
+#   make -f xcaddy.mk bench   Go benchmarks, then wrk: reverse_proxy vs authgate + reverse_proxy
+
+CADDY_VERSION  ?= v2.11.9
+XCADDY_VERSION ?= v0.4.5
+MAILPIT_VERSION ?= v1.33.1
+GOBIN          := $(shell go env GOPATH)/bin
+SUDO           := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export PATH    := $(GOBIN):$(PATH)
+
+.PHONY: build xcaddy run test deps bench vet
+
+build:
+	go build -o bin/caddy ./cmd/caddy
+
+xcaddy:
+	@command -v xcaddy >/dev/null || go install github.com/caddyserver/xcaddy/cmd/xcaddy@$(XCADDY_VERSION)
+	xcaddy build $(CADDY_VERSION) --output bin/caddy --with github.com/authgate/authgate=./
+
+run: build
+	mkdir -p data
+	bin/caddy run --config Caddyfile
+
+# deps installs the real servers the tests use: redis-server and chromium
+# from Debian's packages, mailpit from the Go module proxy.
+deps:
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	@command -v mailpit >/dev/null || go install github.com/axllent/mailpit@$(MAILPIT_VERSION)
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	go vet ./...
+
+test: deps vet
+	go test -count=1 -timeout 20m ./...
+
+bench: deps build
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk; }
+	go test -run '^$$' -bench . -benchmem -benchtime 2s ./token/ ./handlers/ ./password/ ./store/...
+	go test -run '^$$' -bench BenchmarkIndexContains -benchtime 2s ./password/breach/
+	scripts/bench-gate.sh bin/caddy
