@@ -1,0 +1,249 @@
+package handlers
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/authgate/authgate/store"
+)
+
+// CSRF protection of the HTML forms (checklist O-13, C-42).
+//
+// Every browser gets a random, HttpOnly cookie (__authgate_csrf) scoped to
+// the prefix. A form's token is
+//
+//	<unix seconds> "." base64url(HMAC-SHA256(key, label | cookie | action | seconds))
+//
+// where key is a server secret shared by every instance through the store,
+// and action is the path the form posts to. A POST is accepted only with
+// a token for its own path, made for the cookie the browser sends, younger
+// than csrfMaxAge. On top of that, requests the browser marks as coming
+// from another site (Sec-Fetch-Site) or with a foreign Origin are refused
+// before the token is looked at. A token is useless without the cookie
+// and the cookie without a token, and neither can be made without the
+// key.
+
+// CookieCSRF is the per-browser cookie CSRF tokens are bound to.
+const CookieCSRF = "__authgate_csrf"
+
+// csrfField is the form field that carries the token.
+const csrfField = "csrf_token"
+
+// csrfKeyName is where the CSRF key lives in the store.
+const csrfKeyName = "secrets:csrf"
+
+// csrfMaxAge bounds how long a rendered form stays valid.
+const csrfMaxAge = 12 * time.Hour
+
+// csrfFutureSkew tolerates clocks of instances that disagree a little.
+const csrfFutureSkew = 5 * time.Minute
+
+// csrfCookieBytes is the entropy of the per-browser cookie.
+const csrfCookieBytes = 32
+
+// csrfKeys holds the key that signs CSRF tokens. The key is created in the
+// store on first use (create-if-absent, so concurrent instances agree) and
+// cached afterwards.
+type csrfKeys struct {
+	st  store.Store
+	mu  sync.Mutex
+	key []byte
+}
+
+// get returns the key, creating it in the store if there is none.
+func (k *csrfKeys) get(ctx context.Context) ([]byte, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.key != nil {
+		return k.key, nil
+	}
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, fmt.Errorf("drawing csrf key: %w", err)
+	}
+	err := k.st.Create(ctx, csrfKeyName, []byte(hex.EncodeToString(fresh)), 0)
+	if err != nil && !errors.Is(err, store.ErrExists) {
+		return nil, fmt.Errorf("storing csrf key: %w", err)
+	}
+	stored, err := k.st.Get(ctx, csrfKeyName)
+	if err != nil {
+		return nil, fmt.Errorf("reading csrf key: %w", err)
+	}
+	key, err := hex.DecodeString(string(stored))
+	if err != nil || len(key) < 32 {
+		return nil, errors.New("csrf key in store is malformed")
+	}
+	k.key = key
+	return key, nil
+}
+
+// mac computes the signature part of a token.
+func csrfMAC(key []byte, binding, action, ts string) []byte {
+	m := hmac.New(sha256.New, key)
+	for _, part := range []string{"authgate-csrf-v1", binding, action, ts} {
+		m.Write([]byte(part))
+		m.Write([]byte{0})
+	}
+	return m.Sum(nil)
+}
+
+// token makes a token for a form posting to action, for the browser
+// whose CSRF cookie is binding.
+func (k *csrfKeys) token(ctx context.Context, binding, action string, now time.Time) (string, error) {
+	key, err := k.get(ctx)
+	if err != nil {
+		return "", err
+	}
+	ts := strconv.FormatInt(now.Unix(), 10)
+	return ts + "." + base64.RawURLEncoding.EncodeToString(csrfMAC(key, binding, action, ts)), nil
+}
+
+// errCSRF* say why a token was refused (for logs and the 403 page; they
+// never contain the token).
+var (
+	errCSRFMissing   = errors.New("csrf token missing")
+	errCSRFMalformed = errors.New("csrf token malformed")
+	errCSRFExpired   = errors.New("csrf token expired")
+	errCSRFMismatch  = errors.New("csrf token does not match")
+	errCSRFNoCookie  = errors.New("csrf cookie missing")
+	errCSRFSite      = errors.New("request came from another site")
+	errCSRFOrigin    = errors.New("origin header does not match")
+)
+
+// verify checks tok for binding and action in constant time. Errors other
+// than the errCSRF* ones mean the key could not be read.
+func (k *csrfKeys) verify(ctx context.Context, tok, binding, action string, now time.Time) error {
+	if binding == "" {
+		return errCSRFNoCookie
+	}
+	if tok == "" {
+		return errCSRFMissing
+	}
+	if len(tok) > 128 {
+		return errCSRFMalformed
+	}
+	ts, sig, ok := strings.Cut(tok, ".")
+	if !ok || ts == "" || len(ts) > 12 {
+		return errCSRFMalformed
+	}
+	secs, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || strconv.FormatInt(secs, 10) != ts {
+		return errCSRFMalformed
+	}
+	got, err := base64.RawURLEncoding.Strict().DecodeString(sig)
+	if err != nil || len(got) != sha256.Size {
+		return errCSRFMalformed
+	}
+	key, err := k.get(ctx)
+	if err != nil {
+		return err
+	}
+	if !hmac.Equal(got, csrfMAC(key, binding, action, ts)) {
+		return errCSRFMismatch
+	}
+	issued := time.Unix(secs, 0)
+	if now.Sub(issued) > csrfMaxAge || issued.Sub(now) > csrfFutureSkew {
+		return errCSRFExpired
+	}
+	return nil
+}
+
+// validCSRFCookie reports whether v looks like a cookie we issued.
+func validCSRFCookie(v string) bool {
+	if len(v) != base64.RawURLEncoding.EncodedLen(csrfCookieBytes) {
+		return false
+	}
+	_, err := base64.RawURLEncoding.Strict().DecodeString(v)
+	return err == nil
+}
+
+// csrfCookie returns the browser's CSRF cookie value, or "".
+func csrfCookie(r *http.Request) string {
+	c, err := r.Cookie(CookieCSRF)
+	if err != nil || !validCSRFCookie(c.Value) {
+		return ""
+	}
+	return c.Value
+}
+
+// cookiePath is the path the CSRF cookie is scoped to.
+func (s *Server) cookiePath() string {
+	if s.cfg.Prefix == "" {
+		return "/"
+	}
+	return s.cfg.Prefix
+}
+
+// newCSRFCookie draws a fresh per-browser value and sets it.
+func (s *Server) newCSRFCookie(w http.ResponseWriter, r *http.Request) string {
+	b := make([]byte, csrfCookieBytes)
+	// crypto/rand.Read never fails on supported platforms (Go 1.24+).
+	_, _ = rand.Read(b)
+	v := base64.RawURLEncoding.EncodeToString(b)
+	http.SetCookie(w, &http.Cookie{
+		Name: CookieCSRF, Value: v, Path: s.cookiePath(), HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteLaxMode,
+	})
+	return v
+}
+
+// csrfBinding returns the browser's CSRF cookie, setting a new one when
+// the request has none.
+func (s *Server) csrfBinding(w http.ResponseWriter, r *http.Request) string {
+	if v := csrfCookie(r); v != "" {
+		return v
+	}
+	return s.newCSRFCookie(w, r)
+}
+
+// checkFetchSite refuses requests the browser says come from another
+// origin: Sec-Fetch-Site cross-site or same-site (a sibling subdomain),
+// or an Origin header other than our own. Clients that send neither
+// header (old browsers, scripts) still need a valid token.
+func checkFetchSite(r *http.Request) error {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "cross-site", "same-site":
+		return errCSRFSite
+	}
+	if o, ok := r.Header["Origin"]; ok {
+		if len(o) != 1 || o[0] != origin(r) {
+			return errCSRFOrigin
+		}
+	}
+	return nil
+}
+
+// checkCSRF verifies a parsed POST form. It returns nil, an errCSRF*
+// error, or an error of the store.
+func (s *Server) checkCSRF(r *http.Request) error {
+	if err := checkFetchSite(r); err != nil {
+		return err
+	}
+	tok := ""
+	if v := r.PostForm[csrfField]; len(v) == 1 {
+		tok = v[0]
+	} else if len(v) > 1 {
+		return errCSRFMalformed
+	}
+	return s.csrf.verify(r.Context(), tok, csrfCookie(r), r.URL.Path, s.d.Now())
+}
+
+// isCSRFError reports whether err is a refusal (not a store error).
+func isCSRFError(err error) bool {
+	for _, e := range []error{errCSRFMissing, errCSRFMalformed, errCSRFExpired, errCSRFMismatch, errCSRFNoCookie, errCSRFSite, errCSRFOrigin} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
