@@ -55,7 +55,7 @@ type smsSink struct {
 	srv  *httptest.Server
 }
 
-func newSMSSink(t *testing.T) *smsSink {
+func newSMSSink(t testing.TB) *smsSink {
 	s := &smsSink{}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var m struct{ To, Body string }
@@ -109,7 +109,8 @@ func (s *smsSink) code(t *testing.T, to string) string {
 // store, mailpit for email, a webhook sink for SMS, and an upstream that
 // records the headers it receives.
 type env struct {
-	t        *testing.T
+	t        *testing.T // nil in benchmarks
+	tb       testing.TB
 	st       store.Store
 	redis    *testenv.RedisServer
 	eng      *engine.Engine
@@ -130,13 +131,18 @@ type envOpt struct {
 	engineCfg   func(*engine.Config)
 }
 
-func newEnv(t *testing.T, opts ...func(*envOpt)) *env {
+func newEnv(t *testing.T, opts ...func(*envOpt)) *env { return newEnvTB(t, opts...) }
+
+func newEnvTB(t testing.TB, opts ...func(*envOpt)) *env {
 	t.Helper()
 	o := envOpt{enumeration: true}
 	for _, f := range opts {
 		f(&o)
 	}
-	e := &env{t: t, clock: &clock{now: time.Now()}, upstream: make(chan http.Header, 100)}
+	e := &env{tb: t, clock: &clock{now: time.Now()}, upstream: make(chan http.Header, 100)}
+	if tt, ok := t.(*testing.T); ok {
+		e.t = tt
+	}
 	if o.redis {
 		e.redis = testenv.Redis(t)
 		opt, err := redisstore.ParseURL(e.redis.URL())
@@ -223,7 +229,7 @@ func withTaskURL(k, u string) func(*envOpt) {
 
 // createUser makes a user directly through the user service.
 func (e *env) createUser(email, phone, pw string) *users.User {
-	e.t.Helper()
+	e.tb.Helper()
 	nu := users.NewUser{Password: pw}
 	if email != "" {
 		nu.Emails = []string{email}
@@ -233,7 +239,7 @@ func (e *env) createUser(email, phone, pw string) *users.User {
 	}
 	u, err := e.eng.Users.Create(context.Background(), nu)
 	if err != nil {
-		e.t.Fatalf("creating user: %v", err)
+		e.tb.Fatalf("creating user: %v", err)
 	}
 	return u
 }
@@ -280,14 +286,14 @@ func (r reply) str(key string) string {
 }
 
 func (b *browser) do(method, path string, form url.Values, hdr map[string]string) reply {
-	b.e.t.Helper()
+	b.e.tb.Helper()
 	var body io.Reader
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
 	req, err := http.NewRequest(method, b.e.http.URL+path, body)
 	if err != nil {
-		b.e.t.Fatal(err)
+		b.e.tb.Fatal(err)
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -300,7 +306,7 @@ func (b *browser) do(method, path string, form url.Values, hdr map[string]string
 	}
 	res, err := b.c.Do(req)
 	if err != nil {
-		b.e.t.Fatal(err)
+		b.e.tb.Fatal(err)
 	}
 	defer res.Body.Close()
 	data, _ := io.ReadAll(res.Body)
@@ -310,12 +316,12 @@ func (b *browser) do(method, path string, form url.Values, hdr map[string]string
 }
 
 func (b *browser) post(path string, form url.Values) reply {
-	b.e.t.Helper()
+	b.e.tb.Helper()
 	return b.do(http.MethodPost, "/__authgate"+path, form, nil)
 }
 
 func (b *browser) get(path string, hdr map[string]string) reply {
-	b.e.t.Helper()
+	b.e.tb.Helper()
 	return b.do(http.MethodGet, path, nil, hdr)
 }
 
@@ -329,7 +335,7 @@ func form(kv ...string) url.Values {
 	return v
 }
 
-func expect(t *testing.T, r reply, status int, code string) {
+func expect(t testing.TB, r reply, status int, code string) {
 	t.Helper()
 	if r.status != status || r.errCode() != code {
 		t.Fatalf("got %d %q, want %d %q; body: %s", r.status, r.errCode(), status, code, r.body)
@@ -338,11 +344,11 @@ func expect(t *testing.T, r reply, status int, code string) {
 
 // signIn signs b in with a password and returns the sign-in response.
 func (b *browser) signIn(ident, pw string) reply {
-	b.e.t.Helper()
+	b.e.tb.Helper()
 	r := b.post("/v1/client/sign_ins", form("identifier", ident, "password", pw))
-	expect(b.e.t, r, 200, "")
+	expect(b.e.tb, r, 200, "")
 	if r.str("status") != "complete" {
-		b.e.t.Fatalf("sign-in status %q", r.str("status"))
+		b.e.tb.Fatalf("sign-in status %q", r.str("status"))
 	}
 	return r
 }
@@ -350,12 +356,12 @@ func (b *browser) signIn(ident, pw string) reply {
 // upstreamHeaders returns the headers of the next request that reached
 // the upstream.
 func (e *env) upstreamHeaders() http.Header {
-	e.t.Helper()
+	e.tb.Helper()
 	select {
 	case h := <-e.upstream:
 		return h
 	case <-time.After(5 * time.Second):
-		e.t.Fatal("no request reached the upstream")
+		e.tb.Fatal("no request reached the upstream")
 		return nil
 	}
 }

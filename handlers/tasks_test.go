@@ -29,7 +29,7 @@ func (e *env) compromise(u *users.User, revoke bool) {
 
 // emailCodeSignIn signs in with an email code and returns the response.
 func (b *browser) emailCodeSignIn(email string) reply {
-	t := b.e.t
+	t := b.e.tb
 	t.Helper()
 	r := b.post("/v1/client/sign_ins", form("identifier", email))
 	expect(t, r, 200, "")
