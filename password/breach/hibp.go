@@ -1,7 +1,7 @@
 package breach
 
 import (
-	"bufio"
+	"bytes"
 	"container/list"
 	"context"
 	"crypto/sha1" // #nosec G505 -- SHA-1 is what the Pwned Passwords API is keyed by.
@@ -225,7 +225,14 @@ func (h *HIBPClient) request(ctx context.Context, prefix string) ([]uint64, erro
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("hibp range %s: status %d: %w", prefix, resp.StatusCode, ErrUnavailable)
 	}
-	suffixes, err := parseRange(io.LimitReader(resp.Body, maxRangeResponseBytes+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxRangeResponseBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("hibp range %s: read response: %w: %w", prefix, ErrUnavailable, err)
+	}
+	if len(body) > maxRangeResponseBytes {
+		return nil, fmt.Errorf("hibp range %s: response exceeds %d bytes: %w", prefix, maxRangeResponseBytes, ErrUnavailable)
+	}
+	suffixes, err := parseRange(body)
 	if err != nil {
 		return nil, fmt.Errorf("hibp range %s: %w: %w", prefix, ErrUnavailable, err)
 	}
@@ -234,27 +241,19 @@ func (h *HIBPClient) request(ctx context.Context, prefix string) ([]uint64, erro
 
 // parseRange reads "SUFFIX:COUNT" lines (35 hex digits, any case, CRLF or LF)
 // and returns the first 64 bits of every suffix with a non-zero count, sorted.
-// Malformed lines are ignored, but a body without a single well-formed line,
-// or larger than the limit, is an error.
-func parseRange(r io.Reader) ([]uint64, error) {
-	var (
-		suffixes   []uint64
-		wellFormed int
-		total      int
-	)
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 4096), 4096)
-	for sc.Scan() {
-		line := sc.Bytes()
-		total += len(line) + 1
-		if total > maxRangeResponseBytes {
-			return nil, errors.New("response too large")
-		}
-		suffix, count, ok := strings.Cut(strings.TrimSpace(string(line)), ":")
+// Malformed lines are ignored, but a body without a single well-formed line is
+// an error.
+func parseRange(body []byte) ([]uint64, error) {
+	var suffixes []uint64
+	wellFormed := 0
+	for len(body) > 0 {
+		var line []byte
+		line, body, _ = bytes.Cut(body, []byte{'\n'})
+		suffix, count, ok := bytes.Cut(bytes.TrimSpace(line), []byte{':'})
 		if !ok || len(suffix) != 35 || !isHex(suffix) {
 			continue
 		}
-		n, err := strconv.ParseUint(count, 10, 64)
+		n, err := strconv.ParseUint(string(count), 10, 64)
 		if err != nil {
 			continue
 		}
@@ -262,11 +261,8 @@ func parseRange(r io.Reader) ([]uint64, error) {
 		if n == 0 { // padding row
 			continue
 		}
-		key, _ := strconv.ParseUint(suffix[:16], 16, 64)
+		key, _ := strconv.ParseUint(string(suffix[:16]), 16, 64)
 		suffixes = append(suffixes, key)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read response: %w", err)
 	}
 	if wellFormed == 0 {
 		return nil, errors.New("response has no SUFFIX:COUNT lines")
@@ -275,7 +271,7 @@ func parseRange(r io.Reader) ([]uint64, error) {
 	return slices.Compact(suffixes), nil
 }
 
-func isHex(s string) bool {
+func isHex(s []byte) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {

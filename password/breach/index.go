@@ -12,9 +12,10 @@ import (
 	"io"
 	"math/bits"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
-	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/FastFilter/xorfilter"
@@ -208,15 +209,19 @@ func hexVal(c byte) (byte, bool) {
 }
 
 // Index is an opened breach index: a read-only, memory-mapped (where the
-// platform allows) binary fuse filter. Lookups are safe for concurrent use
-// and take well under a microsecond.
+// platform allows) binary fuse filter. Lookups are safe for concurrent use,
+// take no lock and well under a microsecond.
 type Index struct {
-	mu     sync.RWMutex
+	m     atomic.Pointer[mapping]
+	count int
+	size  int
+}
+
+// mapping owns the index bytes. It is released (unmapped) only once it is
+// unreachable, so a lookup that loaded it before Close can never touch freed
+// memory; Close merely detaches it.
+type mapping struct {
 	filter xorfilter.BinaryFuse[uint16]
-	count  int
-	data   []byte
-	unmap  func([]byte) error
-	closed bool
 }
 
 // Open loads an index written by Build, memory-mapping it where supported
@@ -262,7 +267,11 @@ func Open(path string) (*Index, error) {
 		}
 		filter.Fingerprints = fps
 	}
-	return &Index{filter: filter, count: count, data: data, unmap: unmap}, nil
+	m := &mapping{filter: filter}
+	runtime.AddCleanup(m, func(data []byte) { _ = unmap(data) }, data)
+	x := &Index{count: count, size: len(data)}
+	x.m.Store(m)
+	return x, nil
 }
 
 const maxInt = int(^uint(0) >> 1)
@@ -316,47 +325,34 @@ func parseHeader(h []byte) (f xorfilter.BinaryFuse[uint16], count int, fpCount u
 // positives occur at about 2^-16; there are no false negatives. After Close it
 // returns false.
 func (x *Index) Contains(sum [20]byte) bool {
-	key := binary.BigEndian.Uint64(sum[:8])
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	if x.closed {
+	m := x.m.Load()
+	if m == nil {
 		return false
 	}
-	return x.filter.Contains(key)
+	return m.filter.Contains(binary.BigEndian.Uint64(sum[:8]))
 }
 
 // Breached reports whether the SHA-1 of pw is in the index.
 func (x *Index) Breached(_ context.Context, pw string) (bool, error) {
-	sum := sha1.Sum([]byte(pw)) // #nosec G401 -- index key, not used for secrecy.
-	key := binary.BigEndian.Uint64(sum[:8])
-	x.mu.RLock()
-	defer x.mu.RUnlock()
-	if x.closed {
+	m := x.m.Load()
+	if m == nil {
 		return false, ErrClosed
 	}
-	return x.filter.Contains(key), nil
+	sum := sha1.Sum([]byte(pw)) // #nosec G401 -- index key, not used for secrecy.
+	return m.filter.Contains(binary.BigEndian.Uint64(sum[:8])), nil
 }
 
 // Len returns the number of distinct hashes in the index.
 func (x *Index) Len() int { return x.count }
 
 // SizeBytes returns the size of the index file in bytes.
-func (x *Index) SizeBytes() int { return indexHeaderSize + 2*len(x.filter.Fingerprints) }
+func (x *Index) SizeBytes() int { return x.size }
 
-// Close releases the mapping. Lookups after Close report not found
-// (Contains) or ErrClosed (Breached). Close is idempotent.
+// Close detaches the index: later lookups report not found (Contains) or
+// ErrClosed (Breached). The mapping itself is released once no lookup still
+// running uses it (at the next garbage collection). Close is idempotent and
+// never fails.
 func (x *Index) Close() error {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if x.closed {
-		return nil
-	}
-	x.closed = true
-	x.filter.Fingerprints = nil
-	data := x.data
-	x.data = nil
-	if err := x.unmap(data); err != nil {
-		return fmt.Errorf("close breach index: %w", err)
-	}
+	x.m.Store(nil)
 	return nil
 }

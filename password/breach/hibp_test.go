@@ -1,0 +1,339 @@
+package breach
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func sha1Hex(pw string) string {
+	s := sha1.Sum([]byte(pw))
+	return strings.ToUpper(hex.EncodeToString(s[:]))
+}
+
+// fakeRange is a fake Pwned Passwords range API. rows maps a 5-digit prefix to
+// its body lines; every response is preceded by padding rows.
+type fakeRange struct {
+	t        *testing.T
+	mu       sync.Mutex
+	rows     map[string][]string
+	requests []*http.Request
+	count    atomic.Int64
+}
+
+var rangePath = regexp.MustCompile(`^/range/[0-9A-F]{5}$`)
+
+func (f *fakeRange) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.count.Add(1)
+	f.mu.Lock()
+	f.requests = append(f.requests, r.Clone(context.Background()))
+	f.mu.Unlock()
+	// C-9: only the 5-hex-digit prefix, padding requested, nothing else sent.
+	if r.Method != http.MethodGet || !rangePath.MatchString(r.URL.Path) || r.URL.RawQuery != "" {
+		f.t.Errorf("unexpected request %s %s?%s", r.Method, r.URL.Path, r.URL.RawQuery)
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	if got := r.Header.Get("Add-Padding"); got != "true" {
+		f.t.Errorf("Add-Padding header = %q, want true", got)
+	}
+	if body, _ := io.ReadAll(r.Body); len(body) != 0 {
+		f.t.Errorf("request has a body of %d bytes", len(body))
+	}
+	prefix := strings.TrimPrefix(r.URL.Path, "/range/")
+	w.Header().Set("Content-Type", "text/plain")
+	// Padding rows (count 0), as the real API adds with Add-Padding.
+	for i := range 5 {
+		fmt.Fprintf(w, "%035X:0\r\n", i+1)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, line := range f.rows[prefix] {
+		fmt.Fprint(w, line+"\r\n")
+	}
+}
+
+func newFake(t *testing.T) (*fakeRange, *httptest.Server) {
+	return newFakeWrapped(t, func(h http.Handler) http.Handler { return h })
+}
+
+// newFakeWrapped serves the fake through wrap (to inject delays or faults).
+func newFakeWrapped(t *testing.T, wrap func(http.Handler) http.Handler) (*fakeRange, *httptest.Server) {
+	f := &fakeRange{t: t, rows: map[string][]string{}}
+	srv := httptest.NewServer(wrap(f))
+	t.Cleanup(srv.Close)
+	return f, srv
+}
+
+func (f *fakeRange) add(pw, count string, lower bool) {
+	h := sha1Hex(pw)
+	suffix := h[5:]
+	if lower {
+		suffix = strings.ToLower(suffix)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rows[h[:5]] = append(f.rows[h[:5]], suffix+":"+count)
+}
+
+func TestHIBPRangeProtocol(t *testing.T) {
+	f, srv := newFake(t)
+	f.add("listed-upper", "3730471", false)
+	f.add("listed-lower", "12", true)
+	f.add("padding-only", "0", false) // a count-0 row for this hash: not breached
+	f.add("junk-line-too", "7", false)
+	h := sha1Hex("junk-line-too")
+	f.rows[h[:5]] = append([]string{"not a row", "ZZZZZ:1", h[5:15] + ":9", h[5:] + ":x", ":", ""}, f.rows[h[:5]]...)
+
+	c := HIBP(srv.URL+"/", WithHTTPClient(srv.Client()))
+	tests := map[string]bool{
+		"listed-upper":  true,
+		"listed-lower":  true,
+		"padding-only":  false,
+		"not-listed":    false,
+		"junk-line-too": true,
+	}
+	for pw, want := range tests {
+		got, err := c.Breached(context.Background(), pw)
+		if err != nil || got != want {
+			t.Errorf("Breached(%q) = %v, %v; want %v, nil", pw, got, err, want)
+		}
+	}
+	// Nothing but the 5-digit prefix of any hash was sent.
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.requests) != len(tests) {
+		t.Fatalf("%d requests, want %d", len(f.requests), len(tests))
+	}
+	for _, r := range f.requests {
+		dump := r.URL.String() + fmt.Sprint(r.Header)
+		for pw := range tests {
+			full := sha1Hex(pw)
+			if strings.Contains(strings.ToUpper(dump), full[5:15]) {
+				t.Errorf("request %q leaks part of the suffix of %q", dump, pw)
+			}
+		}
+	}
+}
+
+func TestHIBPCache(t *testing.T) {
+	f, srv := newFake(t)
+	f.add("cached-password", "5", false)
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	c := HIBP(srv.URL, WithHTTPClient(srv.Client()), WithClock(clock), WithCache(5*time.Minute, 2))
+	ctx := context.Background()
+
+	for range 3 {
+		if ok, err := c.Breached(ctx, "cached-password"); err != nil || !ok {
+			t.Fatalf("Breached = %v, %v", ok, err)
+		}
+	}
+	if n := f.count.Load(); n != 1 {
+		t.Fatalf("%d requests for one range within the TTL, want 1", n)
+	}
+	advance(5*time.Minute + time.Second)
+	if ok, err := c.Breached(ctx, "cached-password"); err != nil || !ok {
+		t.Fatalf("Breached after expiry = %v, %v", ok, err)
+	}
+	if n := f.count.Load(); n != 2 {
+		t.Fatalf("%d requests after expiry, want 2", n)
+	}
+	// Size bound: two more ranges evict the first (capacity 2).
+	for _, pw := range []string{"other-one", "other-two"} {
+		if sha1Hex(pw)[:5] == sha1Hex("cached-password")[:5] {
+			t.Fatal("test passwords share a prefix; pick others")
+		}
+		if _, err := c.Breached(ctx, pw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Breached(ctx, "cached-password"); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.count.Load(); n != 5 {
+		t.Fatalf("%d requests, want 5 (evicted range fetched again)", n)
+	}
+	c.mu.Lock()
+	cached := c.lru.Len()
+	c.mu.Unlock()
+	if cached != 2 {
+		t.Fatalf("%d ranges cached, want at most 2", cached)
+	}
+}
+
+// Concurrent checks of one range share one request.
+func TestHIBPSharedRequest(t *testing.T) {
+	release := make(chan struct{})
+	f, srv := newFakeWrapped(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			<-release
+			h.ServeHTTP(w, r)
+		})
+	})
+	f.add("popular", "9", false)
+	c := HIBP(srv.URL, WithHTTPClient(srv.Client()))
+	var wg sync.WaitGroup
+	results := make(chan error, 20)
+	for range 20 {
+		wg.Go(func() {
+			ok, err := c.Breached(context.Background(), "popular")
+			if err == nil && !ok {
+				err = errors.New("not breached")
+			}
+			results <- err
+		})
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	close(results)
+	for err := range results {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.count.Load(); n != 1 {
+		t.Fatalf("%d requests for 20 concurrent checks of one range, want 1", n)
+	}
+}
+
+// C-10: every failure is an error (the caller refuses), never "not breached".
+func TestHIBPFailures(t *testing.T) {
+	tests := []struct {
+		name    string
+		handler http.HandlerFunc
+		extra   error
+	}{
+		{"500", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "boom", http.StatusInternalServerError)
+		}, nil},
+		{"429", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "slow down", http.StatusTooManyRequests)
+		}, nil},
+		{"timeout", func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+		}, context.DeadlineExceeded},
+		{"html instead of ranges", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, "<html><body>captive portal</body></html>\n")
+		}, nil},
+		{"only malformed lines", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, "0018A45C4D1DEF81644B54AB7F969B88D6:1\r\nGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGGG:2\r\nnot-a-line\r\n")
+		}, nil},
+		{"empty body", func(w http.ResponseWriter, r *http.Request) {}, nil},
+		{"oversized body", func(w http.ResponseWriter, r *http.Request) {
+			line := strings.Repeat("A", 35) + ":1\r\n"
+			for range (maxRangeResponseBytes / len(line)) + 10 {
+				fmt.Fprint(w, line)
+			}
+		}, nil},
+		{"very long line only", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, strings.Repeat("A", 10000)+":1\r\n")
+		}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(tc.handler)
+			defer srv.Close()
+			c := HIBP(srv.URL, WithHTTPClient(srv.Client()), WithTimeout(100*time.Millisecond))
+			ok, err := c.Breached(context.Background(), "any password at all")
+			if ok || !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("Breached = %v, %v; want false, ErrUnavailable", ok, err)
+			}
+			if tc.extra != nil && !errors.Is(err, tc.extra) {
+				t.Fatalf("error %v does not wrap %v", err, tc.extra)
+			}
+		})
+	}
+}
+
+func TestHIBPConnectionRefusedAndRecovery(t *testing.T) {
+	var fail atomic.Bool
+	fail.Store(true)
+	f, srv := newFakeWrapped(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if fail.Load() {
+				http.Error(w, "unavailable", http.StatusServiceUnavailable)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	f.add("flaky", "1", false)
+	c := HIBP(srv.URL, WithHTTPClient(srv.Client()))
+	if _, err := c.Breached(context.Background(), "flaky"); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Breached with 503 = %v, want ErrUnavailable", err)
+	}
+	fail.Store(false) // failures are not cached
+	if ok, err := c.Breached(context.Background(), "flaky"); err != nil || !ok {
+		t.Fatalf("Breached after recovery = %v, %v; want true, nil", ok, err)
+	}
+
+	dead := HIBP("http://127.0.0.1:1", WithTimeout(time.Second))
+	if _, err := dead.Breached(context.Background(), "x"); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Breached with nothing listening = %v, want ErrUnavailable", err)
+	}
+}
+
+func TestHIBPCallerContext(t *testing.T) {
+	block := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-block:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(block)
+	c := HIBP(srv.URL, WithHTTPClient(srv.Client()), WithTimeout(10*time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	ok, err := c.Breached(ctx, "whatever")
+	if ok || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Breached = %v, %v; want false, context.DeadlineExceeded", ok, err)
+	}
+}
+
+func TestHIBPDefaults(t *testing.T) {
+	c := HIBP("")
+	if c.base != DefaultHIBPURL || c.timeout != 3*time.Second || c.ttl != 5*time.Minute || c.maxRanges != DefaultHIBPCacheSize {
+		t.Fatalf("defaults = %q %v %v %d", c.base, c.timeout, c.ttl, c.maxRanges)
+	}
+}
+
+func TestAny(t *testing.T) {
+	f, srv := newFake(t)
+	f.add("only-remote", "4", false)
+	remote := HIBP(srv.URL, WithHTTPClient(srv.Client()))
+	a := Any(Common(), nil, remote)
+	ctx := context.Background()
+	if ok, err := a.Breached(ctx, "password"); err != nil || !ok {
+		t.Fatalf("Any(common) = %v, %v", ok, err)
+	}
+	if n := f.count.Load(); n != 0 {
+		t.Fatalf("remote asked %d times although the common list matched", n)
+	}
+	if ok, err := a.Breached(ctx, "only-remote"); err != nil || !ok {
+		t.Fatalf("Any(remote) = %v, %v", ok, err)
+	}
+	srv.Close()
+	if _, err := a.Breached(ctx, "neither-list-has-this"); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Any with remote down = %v, want ErrUnavailable", err)
+	}
+}
