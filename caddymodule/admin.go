@@ -50,14 +50,14 @@ func serveAdmin(w http.ResponseWriter, r *http.Request) error {
 
 // admin returns the app's admin handler, built on first use.
 func (a *App) admin() *handlers.Admin {
-	a.adminOnce.Do(func() {
+	a.rt.adminOnce.Do(func() {
 		e := a.engine
-		a.adminHandler = handlers.NewAdmin(handlers.Deps{
+		a.rt.adminHandler = handlers.NewAdmin(handlers.Deps{
 			Users: e.Users, Sessions: e.Sessions, SignIn: e.SignIn, Tokens: e.Tokens, Store: e.Store,
 			Events: e.Events, Logger: a.logger.Named("admin"),
 		})
 	})
-	return a.adminHandler
+	return a.rt.adminHandler
 }
 
 // Interface guards

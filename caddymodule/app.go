@@ -57,15 +57,20 @@ type App struct {
 	// Default: 10 attempts, 1h.
 	Lockout *LockoutConfig `json:"lockout,omitempty"`
 
-	engine   *engine.Engine
-	poolKey  string
-	closers  []func() error
-	logger   *zap.Logger
-	loadMu   sync.Mutex
-	loaded   atomic.Bool
-	lastLoad time.Time
-	stop     chan struct{}
+	engine  *engine.Engine
+	poolKey string
+	closers []func() error
+	logger  *zap.Logger
+	stop    chan struct{}
+	rt      *appRuntime
+}
 
+// appRuntime is the app's mutable runtime state (kept behind a pointer
+// so the module value can be copied).
+type appRuntime struct {
+	loadMu       sync.Mutex
+	loaded       atomic.Bool
+	lastLoad     time.Time
 	adminOnce    sync.Once
 	adminHandler *handlers.Admin
 }
@@ -85,6 +90,7 @@ var current atomic.Pointer[App]
 // and the services. It does no network I/O.
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
+	a.rt = &appRuntime{}
 	repl := caddy.NewReplacer()
 	if a.Storage == nil {
 		a.Storage = &StorageConfig{Backend: "file"}
@@ -328,36 +334,42 @@ func (a *App) Cleanup() error {
 // ensureLoaded loads the signing keys once; on failure it retries at
 // most once a second.
 func (a *App) ensureLoaded() error {
-	if a.loaded.Load() {
+	if a.rt.loaded.Load() {
 		return nil
 	}
-	a.loadMu.Lock()
-	defer a.loadMu.Unlock()
-	if a.loaded.Load() {
+	a.rt.loadMu.Lock()
+	defer a.rt.loadMu.Unlock()
+	if a.rt.loaded.Load() {
 		return nil
 	}
-	if time.Since(a.lastLoad) < time.Second {
+	if time.Since(a.rt.lastLoad) < time.Second {
 		return fmt.Errorf("signing keys not loaded yet: %w", store.ErrUnavailable)
 	}
-	a.lastLoad = time.Now()
+	a.rt.lastLoad = time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := a.engine.Load(ctx); err != nil {
 		return err
 	}
-	a.loaded.Store(true)
+	a.rt.loaded.Store(true)
 	return nil
 }
 
 func (a *App) refreshKeys(stop chan struct{}) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
+	keys := time.NewTicker(time.Minute)
+	defer keys.Stop()
+	stats := time.NewTicker(5 * time.Second)
+	defer stats.Stop()
 	for {
 		select {
 		case <-stop:
 			return
-		case <-t.C:
-			if !a.loaded.Load() {
+		case <-stats.C:
+			if m := a.engine.Config.Metrics; m != nil {
+				m.Hashing(a.engine.Passwords.Stats())
+			}
+		case <-keys.C:
+			if !a.rt.loaded.Load() {
 				continue
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

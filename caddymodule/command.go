@@ -32,12 +32,13 @@ works on files (breach build).
   caddy authgate users compromise <user id or identifier> [--revoke-sessions]
   caddy authgate users uncompromise <user id or identifier>
   caddy authgate users require-reset <user id or identifier>
+  caddy authgate keys rotate
   caddy authgate breach build <pwned-passwords.txt> <index file>
 
 --address sets the admin endpoint (default: localhost:2019).`,
 		CobraFunc: func(cmd *cobra.Command) {
 			cmd.PersistentFlags().String("address", "localhost:2019", "the admin API address")
-			cmd.AddCommand(usersCommand(), breachCommand())
+			cmd.AddCommand(usersCommand(), breachCommand(), keysCommand())
 		},
 	})
 }
@@ -136,6 +137,19 @@ func usersCommand() *cobra.Command {
 	}
 	users.AddCommand(add, list, compromise, uncompromise, requireReset)
 	return users
+}
+
+func keysCommand() *cobra.Command {
+	keys := &cobra.Command{Use: "keys", Short: "Session signing keys"}
+	keys.AddCommand(&cobra.Command{
+		Use:   "rotate",
+		Short: "Add a new signing key (published now, signing after the publish delay)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return adminCall(cmd, http.MethodPost, "/jwks/rotate", nil)
+		},
+	})
+	return keys
 }
 
 func breachCommand() *cobra.Command {

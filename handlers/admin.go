@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -44,6 +45,7 @@ func NewAdmin(d Deps) *Admin {
 	a.mux.HandleFunc("POST "+p+"/users/{id}/password/unset_compromised", a.setCompromised(false))
 	a.mux.HandleFunc("POST "+p+"/users/{id}/password/require_reset", a.requireReset)
 	a.mux.HandleFunc("GET "+p+"/sessions", a.listSessions)
+	a.mux.HandleFunc("POST "+p+"/jwks/rotate", a.rotateKeys)
 	a.mux.HandleFunc("POST "+p+"/sessions/{id}/revoke", a.revokeSession)
 	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		apierr.Write(w, apierr.ResourceNotFound.WithLongMessage("No such endpoint: "+r.Method+" "+r.URL.Path))
@@ -295,4 +297,27 @@ func (a *Admin) revokeSession(w http.ResponseWriter, r *http.Request) {
 	}
 	a.d.Events.Event(r.Context(), "session_revoked", zap.String("session_id", s.ID), zap.String("user_id", s.UserID))
 	writeJSON(w, http.StatusOK, adminSession(s))
+}
+
+// KeyRotator rotates the signing keys.
+type KeyRotator interface {
+	Rotate(ctx context.Context) error
+}
+
+// rotateKeys adds a new signing key: published in the JWKS at once, used
+// for signing after the publish delay; the old key stays published until
+// its tokens expired.
+func (a *Admin) rotateKeys(w http.ResponseWriter, r *http.Request) {
+	rot, ok := a.d.Tokens.(KeyRotator)
+	if !ok {
+		a.fail(w, r, apierr.ResourceNotFound)
+		return
+	}
+	if err := rot.Rotate(r.Context()); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.d.Events.Event(r.Context(), "keys_rotated")
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(a.d.Tokens.JWKS())
 }
