@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -251,7 +252,7 @@ func TestAdaptOrdersAuthgateFirst(t *testing.T) {
 
 func containsAll(list []string, want ...string) bool {
 	for _, w := range want {
-		if !contains(list, w) {
+		if !slices.Contains(list, w) {
 			return false
 		}
 	}

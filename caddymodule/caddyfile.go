@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -93,7 +94,7 @@ func parseBlock(d *caddyfile.Dispenser, parsers map[string]subParser, repeatable
 		if !ok {
 			return d.Errf("unrecognized subdirective '%s'", name)
 		}
-		if seen[name] && !contains(repeatable, name) {
+		if seen[name] && !slices.Contains(repeatable, name) {
 			return d.Errf("subdirective '%s' given more than once", name)
 		}
 		seen[name] = true
@@ -257,7 +258,7 @@ func (a *App) parseSigningAlg(d *caddyfile.Dispenser) error {
 	if err != nil {
 		return err
 	}
-	if !contains(signingAlgs, v) {
+	if !slices.Contains(signingAlgs, v) {
 		return d.Errf("signing_alg: unsupported algorithm %q (want RS256, EdDSA or ES256)", v)
 	}
 	a.SigningAlg = v
@@ -383,7 +384,7 @@ func (a *App) parseEmail(d *caddyfile.Dispenser) error {
 			if err != nil {
 				return err
 			}
-			if !contains(smtpTLSModes, v) {
+			if !slices.Contains(smtpTLSModes, v) {
 				return d.Errf("email smtp: tls: unknown mode %q (want none, starttls or implicit)", v)
 			}
 			cfg.TLS = v
@@ -569,7 +570,7 @@ func (a *App) parsePassword(d *caddyfile.Dispenser) error {
 			if err != nil {
 				return err
 			}
-			if !contains(breachOnErrors, v) {
+			if !slices.Contains(breachOnErrors, v) {
 				return d.Errf("password: breach_on_error: unknown policy %q (want refuse or accept)", v)
 			}
 			cfg.BreachOnError = v
@@ -680,16 +681,6 @@ func errAtLine(d *caddyfile.Dispenser, line int, msg string) error {
 	return fmt.Errorf("%s, at %s:%d", msg, d.File(), line)
 }
 
-// contains reports whether list holds v.
-func contains(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
-	}
-	return false
-}
-
 // hasPlaceholder reports whether v holds a Caddy placeholder such as
 // {env.NAME}; such values are checked only once expanded.
 func hasPlaceholder(v string) bool {
@@ -777,7 +768,7 @@ func validateRedisURL(v string) error {
 	if err != nil {
 		return errors.New("the URL does not parse")
 	}
-	if !contains(redisSchemes, u.Scheme) {
+	if !slices.Contains(redisSchemes, u.Scheme) {
 		return fmt.Errorf("unsupported URL scheme %q (want %s)", u.Scheme, strings.Join(redisSchemes, ", "))
 	}
 	if u.Host == "" {
