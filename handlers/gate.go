@@ -121,6 +121,11 @@ func isNavigation(r *http.Request) bool {
 
 func (s *Server) isPublic(p string) bool {
 	clean := path.Clean("/" + p)
+	// A sign-in page hosted outside the prefix must be reachable, or
+	// anonymous visitors would loop.
+	if signIn, _, _ := strings.Cut(s.cfg.SignInURL, "?"); clean == signIn {
+		return true
+	}
 	for _, pat := range s.cfg.Public {
 		if strings.HasSuffix(pat, "*") {
 			if strings.HasPrefix(clean, strings.TrimSuffix(pat, "*")) {
