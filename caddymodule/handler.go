@@ -122,8 +122,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if !v.Pass {
 		return nil
 	}
-	if id := v.Identity; id != nil {
-		repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	// Public and task-page requests go on without identity: the
+	// placeholders are set empty so they never expand to their own names.
+	id := v.Identity
+	if id == nil {
+		id = &handlers.Identity{}
+	}
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
 		repl.Set("http.auth.user.id", id.UserID)
 		repl.Set("http.auth.user.email", id.Email)
 		repl.Set("http.auth.user.phone", id.Phone)
