@@ -208,15 +208,18 @@ func (s *Server) csrfBinding(w http.ResponseWriter, r *http.Request) string {
 
 // checkFetchSite refuses requests the browser says come from another
 // origin: Sec-Fetch-Site cross-site or same-site (a sibling subdomain),
-// or an Origin header other than our own. Clients that send neither
-// header (old browsers, scripts) still need a valid token.
+// or an Origin header naming another origin. Origin "null" carries no
+// information: browsers send it for the pages' own forms because the
+// pages use Referrer-Policy: no-referrer (and Sec-Fetch-Site, which they
+// send as well, still tells a foreign form apart). Clients that send
+// neither header (old browsers, scripts) still need a valid token.
 func checkFetchSite(r *http.Request) error {
 	switch r.Header.Get("Sec-Fetch-Site") {
 	case "cross-site", "same-site":
 		return errCSRFSite
 	}
 	if o, ok := r.Header["Origin"]; ok {
-		if len(o) != 1 || o[0] != origin(r) {
+		if len(o) != 1 || (o[0] != "null" && o[0] != origin(r)) {
 			return errCSRFOrigin
 		}
 	}

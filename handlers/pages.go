@@ -34,7 +34,7 @@ var templateFS embed.FS
 var pageCSS = mustRead("templates/style.css")
 
 // pageCSP is the Content-Security-Policy of every page.
-var pageCSP = "default-src 'none'; style-src '" + cssHash(pageCSS) + "'; img-src 'none'; " +
+var pageCSP = "default-src 'none'; style-src '" + cssHash(pageCSS) + "'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 
 // pageTemplates are the page templates by name, each with the layout.
@@ -96,7 +96,8 @@ type pageData struct {
 	Title   string
 	Lead    string
 	CSS     template.CSS
-	// CSRF is the token of the page's form, which posts to Action.
+	// CSRF is the token of the page's form, which posts to Action (the
+	// page's own path and redirect_url).
 	CSRF   string
 	Action string
 	// SignOutCSRF is the token of a sign-out button, when shown.
@@ -131,8 +132,10 @@ type pageData struct {
 // newPage starts the data of a page posting to its own path.
 func (s *Server) newPage(r *http.Request, title, back string) *pageData {
 	d := &pageData{
-		AppName: s.cfg.AppName, Title: title, CSS: template.CSS(pageCSS), Action: r.URL.Path,
-		Redirect: back, Fields: map[string]string{}, MinLength: s.d.PasswordMinLength, SignOutAll: true,
+		AppName: s.cfg.AppName, Title: title, CSS: template.CSS(pageCSS),
+		// The form posts back to the page, keeping redirect_url in the
+		// address so that the URL stays the same through the flow.
+		Action: withBack(r.URL.Path, back), Redirect: back, Fields: map[string]string{}, MinLength: s.d.PasswordMinLength, SignOutAll: true,
 	}
 	d.SignInURL = withBack(s.cfg.Prefix+pathSignIn, back)
 	d.ForgotURL = withBack(s.cfg.Prefix+pathForgotPassword, back)
@@ -223,7 +226,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	ctx := r.Context()
 	if d.Action != "" {
 		binding := s.csrfBinding(w, r)
-		tok, err := s.csrf.token(ctx, binding, d.Action, s.d.Now())
+		// Tokens are bound to the path the form posts to (the query aside).
+		path, _, _ := strings.Cut(d.Action, "?")
+		tok, err := s.csrf.token(ctx, binding, path, s.d.Now())
 		if err != nil {
 			s.failPage(w, r, err)
 			return
@@ -323,8 +328,10 @@ func friendlyMessage(e *apierr.Error, param string) string {
 		}
 	case apierr.FormCodeIncorrect.Code:
 		return "That code is not correct. Check the code and try again."
-	case apierr.VerificationFailed.Code, apierr.VerificationExpired.Code:
-		return e.LongMessage + " Request a new code or start over."
+	case apierr.VerificationExpired.Code:
+		return "This code has expired. Request a new code."
+	case apierr.VerificationFailed.Code:
+		return "Too many wrong codes. Please start over."
 	}
 	if e.LongMessage != "" {
 		return e.LongMessage

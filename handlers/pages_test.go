@@ -280,7 +280,7 @@ func TestPageCSRFRefusals(t *testing.T) {
 		{"cross-site fetch", with(tok), []string{"Sec-Fetch-Site", "cross-site"}},
 		{"same-site fetch", with(tok), []string{"Sec-Fetch-Site", "same-site"}},
 		{"foreign origin", with(tok), []string{"Origin", "https://evil.example"}},
-		{"null origin", with(tok), []string{"Origin", "null"}},
+		{"null origin from another site", with(tok), []string{"Origin", "null", "Sec-Fetch-Site", "cross-site"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -318,8 +318,9 @@ func TestPageCSRFRefusals(t *testing.T) {
 		t.Fatal("signed in despite the refusals")
 	}
 
-	// The same token with the headers a browser sends works.
-	r = p.post(pagePrefix+"/sign-in", with(tok), "Sec-Fetch-Site", "same-origin")
+	// The same token with the headers a browser sends for a form on a
+	// no-referrer page works.
+	r = p.post(pagePrefix+"/sign-in", with(tok), "Sec-Fetch-Site", "same-origin", "Origin", "null")
 	pageLocation(t, r, "/")
 }
 
@@ -656,4 +657,55 @@ func TestPageBodyLimit(t *testing.T) {
 	pageStatus(t, p.get(pagePrefix+"/sign-in"), http.StatusOK)
 	r := p.submit(pagePrefix+"/sign-in", url.Values{"identifier": {strings.Repeat("a", 70<<10)}, "password": {"x"}})
 	pageStatus(t, r, http.StatusRequestEntityTooLarge)
+}
+
+func TestPageForgotPasswordByPhone(t *testing.T) {
+	e := newEnv(t, noEnumeration)
+	u := e.createUser("", "+15555550100", alicePW)
+	p := e.pageBrowser()
+	pageStatus(t, p.get(pagePrefix+"/forgot-password"), http.StatusOK)
+	r := p.submit(pagePrefix+"/forgot-password", url.Values{"identifier": {"+1 555 555 0100"}})
+	pageStatus(t, r, http.StatusOK)
+	pageHas(t, r.body, "Check your phone", "&#43;15*******00", `value="reset_password_phone_code"`)
+	code := e.sms.code(t, "+15555550100")
+	r = p.submit(pagePrefix+"/forgot-password", url.Values{
+		"op": {"reset"}, "code": {code}, "password": {"a brand new secret"}, "confirm_password": {"a brand new secret"},
+		"sign_out_of_other_sessions": {"true"},
+	})
+	pageLocation(t, r, "/")
+	if got := p.appUser(); got != u.ID {
+		t.Fatalf("upstream sees %q, want %q", got, u.ID)
+	}
+}
+
+func TestPageCodeSignInStopsAfterTooManyWrongCodes(t *testing.T) {
+	e := newEnv(t)
+	u := e.createUser("alice@example.com", "", alicePW)
+	if _, err := e.eng.Users.Update(context.Background(), u.ID, func(u *users.User) error {
+		u.PasswordCompromised = true
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p := e.pageBrowser()
+	pageStatus(t, p.signIn("alice@example.com", alicePW, ""), http.StatusUnprocessableEntity)
+	pageStatus(t, p.post(pagePrefix+"/sign-in", p.hidden(`value="start_code"`)), http.StatusOK)
+	code := e.pageCode("alice@example.com")
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	var r pageReply
+	for i := 0; i < 5; i++ {
+		r = p.submit(pagePrefix+"/sign-in", url.Values{"op": {"code"}, "code": {wrong}})
+		if r.status == http.StatusSeeOther {
+			t.Fatal("a wrong code signed in")
+		}
+	}
+	pageHas(t, r.body, "Too many wrong codes")
+	r = p.submit(pagePrefix+"/sign-in", url.Values{"op": {"code"}, "code": {code}})
+	pageStatus(t, r, http.StatusBadRequest)
+	if p.appUser() != "" {
+		t.Fatal("signed in after the attempt was used up")
+	}
 }
