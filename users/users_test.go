@@ -1,0 +1,193 @@
+package users_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/internal/testenv"
+	"github.com/authgate/authgate/password"
+	"github.com/authgate/authgate/store"
+	"github.com/authgate/authgate/store/bolt"
+	redisstore "github.com/authgate/authgate/store/redis"
+	"github.com/authgate/authgate/users"
+)
+
+func TestNormalizeEmail(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{" Alice@Example.COM ", "alice@example.com"},
+		{"alice+x@example.com", "alice+x@example.com"},
+		{"a@xn--bcher-kva.example", "a@xn--bcher-kva.example"},
+		{"alice@example.com.", ""},
+		{"alice@example.com\r\nBcc: evil@y.com", ""},
+		{"a@x.com,evil@y.com", ""},
+		{"Evil <evil@y.com>", ""},
+		{"\"a b\"@example.com", ""},
+		{"аlice@example.com", ""},
+		{"ａlice@example.com", ""},
+		{"alice\u200b@example.com", ""},
+		{"alice\u202e@example.com", ""},
+		{"alice@localhost", ""},
+		{strings.Repeat("a", 65) + "@example.com", ""},
+		{"a@" + strings.Repeat("b", 250) + ".com", ""},
+		{"alice@exa_mple.com", ""},
+		{"alice@@example.com", ""},
+		{"", ""},
+	} {
+		got, err := users.NormalizeEmail(tc.in)
+		if tc.want == "" {
+			if err == nil {
+				t.Errorf("NormalizeEmail(%q) = %q, want an error", tc.in, got)
+			} else if e := apierr.From(err); e.Code != "form_param_format_invalid" {
+				t.Errorf("NormalizeEmail(%q): code %s", tc.in, e.Code)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func TestNormalizePhone(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"+4917667111638", "+4917667111638"},
+		{"+49 176 671 11 638", "+4917667111638"},
+		{"+49-176-671-11-638", "+4917667111638"},
+		{"+1 (415) 555-2671", "+14155552671"},
+		{"＋４９１７６６７１１１６３８", "+4917667111638"},
+		{"004917667111638", ""},
+		{"017667111638", ""},
+		{"+1234567890123456789", ""},
+		{"+49 176 671 11 638;ext=1", ""},
+		{"+1-800-FLOWERS", ""},
+		{"+", ""},
+		{"", ""},
+	} {
+		got, err := users.NormalizePhone(tc.in)
+		if tc.want == "" {
+			if err == nil {
+				t.Errorf("NormalizePhone(%q) = %q, want an error", tc.in, got)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("NormalizePhone(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func backends(t *testing.T) map[string]func(t *testing.T) store.Store {
+	return map[string]func(t *testing.T) store.Store{
+		"bolt": func(t *testing.T) store.Store {
+			st, err := bolt.Open(filepath.Join(t.TempDir(), "a.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = st.Close() })
+			return st
+		},
+		"redis": func(t *testing.T) store.Store {
+			srv := testenv.Redis(t)
+			opt, err := redisstore.ParseURL(srv.URL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := redisstore.New(goredis.NewUniversalClient(opt), "")
+			t.Cleanup(func() { _ = st.Close() })
+			return st
+		},
+	}
+}
+
+type pw struct{ h *password.Hasher }
+
+func (p pw) Hash(ctx context.Context, s string) (string, error) { return p.h.Hash(ctx, s) }
+func (p pw) Validate(_ context.Context, s string, _ []string) error {
+	if len(s) < 8 {
+		return apierr.FormPasswordLengthTooShort.WithParam("password")
+	}
+	return nil
+}
+func (p pw) CheckDigest(h, d string) error { return password.CheckDigest(h, d) }
+
+func newService(st store.Store) *users.Service {
+	cheap := password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	return users.NewService(st, pw{password.NewHasher(cheap, 2, 64)}, time.Now)
+}
+
+func TestConcurrentCreatesOfOneEmailMakeOneUser(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			svc := newService(open(t))
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			var ok, taken int
+			for i := range 20 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					email := "alice@example.com"
+					if i%2 == 1 {
+						email = " Alice@Example.COM "
+					}
+					_, err := svc.Create(context.Background(), users.NewUser{Emails: []string{email}, Password: "long-enough-pw"})
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case err == nil:
+						ok++
+					case apierr.From(err).Code == "form_identifier_exists":
+						taken++
+					default:
+						t.Errorf("create: %v", err)
+					}
+				}()
+			}
+			wg.Wait()
+			if ok != 1 || taken != 19 {
+				t.Fatalf("%d created, %d taken; want 1 and 19", ok, taken)
+			}
+			u, err := svc.Find(context.Background(), users.KindEmail, "alice@example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.Delete(context.Background(), u.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.Create(context.Background(), users.NewUser{Emails: []string{"alice@example.com"}}); err != nil {
+				t.Fatalf("email not freed by delete: %v", err)
+			}
+		})
+	}
+}
+
+func TestCreateRejectsBadInput(t *testing.T) {
+	svc := newService(backends(t)["bolt"](t))
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		nu   users.NewUser
+		code string
+	}{
+		{"no identifier", users.NewUser{Password: "long-enough-pw"}, "form_param_missing"},
+		{"bad email", users.NewUser{Emails: []string{"not-an-email"}}, "form_param_format_invalid"},
+		{"bad phone", users.NewUser{Phones: []string{"12345"}}, "form_param_format_invalid"},
+		{"short password", users.NewUser{Emails: []string{"a@example.com"}, Password: "short"}, "form_password_length_too_short"},
+		{"same email twice", users.NewUser{Emails: []string{"b@example.com", "B@example.com"}}, "form_identifier_exists"},
+		{"bad digest", users.NewUser{Emails: []string{"c@example.com"}, PasswordDigest: "$2a$nope", PasswordHasher: "bcrypt"}, "form_param_format_invalid"},
+	} {
+		_, err := svc.Create(ctx, tc.nu)
+		var e *apierr.Error
+		if !errors.As(err, &e) || e.Code != tc.code {
+			t.Errorf("%s: got %v, want %s", tc.name, err, tc.code)
+		}
+	}
+}
