@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"strings"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -224,11 +224,10 @@ func (a *App) buildBreach(pc *PasswordConfig, repl *caddy.Replacer) (password.Ch
 	return nil, fmt.Errorf("password breach: unknown source %q", src)
 }
 
-// Validate checks the configuration without side effects.
+// Validate checks the configuration without side effects. JSON configs
+// get the same checks as the Caddyfile parser gives (caddyfile.go).
 func (a *App) Validate() error {
-	switch a.SigningAlg {
-	case "", "RS256", "EdDSA", "ES256":
-	default:
+	if a.SigningAlg != "" && !slices.Contains(signingAlgs, a.SigningAlg) {
 		return fmt.Errorf("signing_alg must be RS256, EdDSA or ES256, not %q", a.SigningAlg)
 	}
 	if a.TokenLifetime < 0 {
@@ -240,58 +239,84 @@ func (a *App) Validate() error {
 	if a.TokenLifetime > 0 && a.SessionLifetime > 0 && a.TokenLifetime > a.SessionLifetime {
 		return errors.New("token_lifetime must not exceed session_lifetime")
 	}
-	if a.CodeTTL < 0 {
-		return errors.New("code_ttl must be positive")
+	if a.CodeTTL < 0 || time.Duration(a.CodeTTL) > maxCodeTTL {
+		return fmt.Errorf("code_ttl must be positive and at most %s", maxCodeTTL)
 	}
-	if a.CodeMaxAttempts < 0 {
-		return errors.New("code_max_attempts must be positive")
+	if a.CodeMaxAttempts < 0 || a.CodeMaxAttempts > maxCodeMaxAttempts {
+		return fmt.Errorf("code_max_attempts must be between 1 and %d", maxCodeMaxAttempts)
 	}
-	if a.Issuer != "" && !strings.HasPrefix(a.Issuer, "https://") && !strings.HasPrefix(a.Issuer, "http://") {
-		return fmt.Errorf("issuer must be an http(s) origin, not %q", a.Issuer)
+	if a.Issuer != "" {
+		if err := validateIssuer(a.Issuer); err != nil {
+			return fmt.Errorf("issuer: %w", err)
+		}
 	}
 	if s := a.Storage; s != nil {
 		switch s.Backend {
 		case "", "file":
 		case "redis":
-			if s.URL == "" {
-				return errors.New("storage redis needs a URL")
+			if err := validateRedisURL(s.URL); err != nil {
+				return fmt.Errorf("storage redis: %w", err)
 			}
 		default:
 			return fmt.Errorf("storage must be file or redis, not %q", s.Backend)
 		}
 	}
-	if e := a.Email; e != nil && e.Sender == "smtp" {
-		if e.Address == "" {
-			return errors.New("email smtp: address is required")
-		}
-		if e.From == "" {
-			return errors.New("email smtp: from is required")
+	if e := a.Email; e != nil {
+		switch e.Sender {
+		case "", "log":
+		case "smtp":
+			if err := validateHostPort(e.Address); err != nil {
+				return fmt.Errorf("email smtp address: %w", err)
+			}
+			if err := validateMailbox(e.From); err != nil {
+				return fmt.Errorf("email smtp from: %w", err)
+			}
+			if e.TLS != "" && !slices.Contains(smtpTLSModes, e.TLS) {
+				return fmt.Errorf("email smtp tls must be none, starttls or implicit, not %q", e.TLS)
+			}
+		default:
+			return fmt.Errorf("email must be smtp or log, not %q", e.Sender)
 		}
 	}
 	if s := a.SMS; s != nil {
 		switch s.Sender {
+		case "", "log":
 		case "webhook":
-			if s.URL == "" {
-				return errors.New("sms webhook: url is required")
+			if err := validateHTTPURL(s.URL); err != nil {
+				return fmt.Errorf("sms webhook: %w", err)
 			}
 		case "twilio":
 			if s.AccountSID == "" || s.AuthToken == "" || s.From == "" {
 				return errors.New("sms twilio: account_sid, auth_token and from are required")
 			}
+			if err := validateE164(s.From); err != nil {
+				return fmt.Errorf("sms twilio from: %w", err)
+			}
+		default:
+			return fmt.Errorf("sms must be webhook, twilio or log, not %q", s.Sender)
 		}
 	}
 	if p := a.Password; p != nil {
-		if p.MinLength < 0 || p.MinLength > 256 {
-			return fmt.Errorf("password min_length must be between 1 and 256, not %d", p.MinLength)
+		if p.MinLength != 0 && (p.MinLength < minPasswordMinLength || p.MinLength > maxPasswordMinLength) {
+			return fmt.Errorf("password min_length must be between %d and %d, not %d", minPasswordMinLength, maxPasswordMinLength, p.MinLength)
 		}
-		switch p.BreachOnError {
-		case "", "refuse", "accept":
-		default:
+		if p.BreachOnError != "" && !slices.Contains(breachOnErrors, p.BreachOnError) {
 			return fmt.Errorf("password breach_on_error must be refuse or accept, not %q", p.BreachOnError)
 		}
+		if b := p.Breach; b != nil {
+			switch b.Source {
+			case "", "common", "off", "hibp":
+			case "file":
+				if b.Path == "" {
+					return errors.New("password breach file needs an index path")
+				}
+			default:
+				return fmt.Errorf("password breach must be hibp, file, off or common, not %q", b.Source)
+			}
+		}
 	}
-	if l := a.Lockout; l != nil && (l.Attempts < 0 || l.Duration < 0) {
-		return errors.New("lockout attempts and duration must be positive")
+	if l := a.Lockout; l != nil && (l.Attempts < 0 || l.Attempts > maxLockoutAttempts || l.Duration < 0) {
+		return fmt.Errorf("lockout needs 1 to %d attempts and a positive duration", maxLockoutAttempts)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package caddymodule
 import (
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -81,24 +80,28 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-// Validate checks the site configuration.
+// Validate checks the site configuration (the same checks as the
+// Caddyfile parser, for JSON configs).
 func (h *Handler) Validate() error {
-	if !strings.HasPrefix(h.Prefix, "/") || (len(h.Prefix) > 1 && strings.HasSuffix(h.Prefix, "/")) {
-		return fmt.Errorf("prefix must start with / and not end with /: %q", h.Prefix)
+	if err := validatePrefix(h.Prefix); err != nil {
+		return fmt.Errorf("prefix: %w", err)
 	}
-	for _, u := range []string{h.SignInURL, h.AfterSignInURL} {
-		if !strings.HasPrefix(u, "/") || strings.HasPrefix(u, "//") {
-			return fmt.Errorf("sign_in_url and after_sign_in_url must be paths on this site: %q", u)
+	for name, u := range map[string]string{"sign_in_url": h.SignInURL, "after_sign_in_url": h.AfterSignInURL} {
+		if err := validateRedirectTarget(u); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	for k, u := range h.TaskURLs {
-		if k == "" || !strings.HasPrefix(u, "/") || strings.HasPrefix(u, "//") {
-			return fmt.Errorf("task_url %q must be a path on this site: %q", k, u)
+		if err := validateTaskKey(k); err != nil {
+			return fmt.Errorf("task_url: %w", err)
+		}
+		if err := validateRedirectTarget(u); err != nil {
+			return fmt.Errorf("task_url %s: %w", k, err)
 		}
 	}
 	for _, p := range h.Public {
-		if !strings.HasPrefix(p, "/") {
-			return fmt.Errorf("public path must start with /: %q", p)
+		if err := validatePublicPattern(p); err != nil {
+			return fmt.Errorf("public: %w", err)
 		}
 	}
 	return nil
