@@ -142,7 +142,8 @@ func (p Params) sanitize() Params {
 // Hasher hashes and verifies passwords in a bounded worker pool: at most
 // Workers computations run at once and at most Queue callers wait for a
 // worker; any further caller gets ErrBusy at once. Peak hashing memory is thus
-// about Workers × Memory. A Hasher is safe for concurrent use.
+// about Workers × Memory (at worst Workers × MaxMemory while verifying
+// imported digests with a larger m). A Hasher is safe for concurrent use.
 type Hasher struct {
 	params   Params
 	slots    chan struct{}

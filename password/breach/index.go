@@ -42,6 +42,8 @@ const (
 	indexHeaderSize = 64
 	fingerprintBits = 16
 	maxSegmentLen   = 1 << 18
+	// maxKeys keeps the filter's capacity (about 1.13 × keys) within uint32.
+	maxKeys uint64 = 3_500_000_000
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -79,8 +81,8 @@ type BuildStats struct {
 // fingerprints over the first 64 bits of each SHA-1, about 2.26 bytes per
 // hash with a false-positive rate of about 2^-16 (1.5e-5). Blank and
 // malformed lines are skipped. n is the number of distinct hashes indexed; an
-// input with none is an error. Memory during the build is about 35 bytes per
-// input hash.
+// input with none is an error. Memory during the build is about 50 bytes per
+// input hash (about 0.5 GB for 10 million).
 func Build(r io.Reader, w io.Writer) (n int, err error) {
 	st, err := BuildWithOptions(r, w, BuildOptions{})
 	return st.Indexed, err
@@ -99,6 +101,9 @@ func BuildWithOptions(r io.Reader, w io.Writer, opts BuildOptions) (BuildStats, 
 	st.Duplicates = before - len(keys)
 	if len(keys) == 0 {
 		return st, fmt.Errorf("build breach index: no valid hashes in %d lines", st.Lines)
+	}
+	if uint64(len(keys)) > maxKeys {
+		return st, fmt.Errorf("build breach index: %d distinct hashes exceed the limit of %d (raise BuildOptions.MinCount)", len(keys), maxKeys)
 	}
 	filter, err := xorfilter.NewBinaryFuse[uint16](keys)
 	if err != nil {
@@ -226,7 +231,9 @@ type mapping struct {
 
 // Open loads an index written by Build, memory-mapping it where supported
 // (otherwise reading it whole). The header and a checksum of the whole file
-// are verified; errors wrap ErrBadIndex for malformed files.
+// are verified; errors wrap ErrBadIndex for malformed files. The file must not
+// be modified in place while open: to update it, write a new file, rename it
+// over the old one and Open it again.
 func Open(path string) (*Index, error) {
 	f, err := os.Open(path)
 	if err != nil {
