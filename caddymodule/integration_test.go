@@ -800,3 +800,58 @@ func TestIntegrationStartWithRedisDown(t *testing.T) {
 		t.Fatalf("upstream got X-Authgate-User-Id %q, want %q", got, u.ID)
 	}
 }
+
+// TestIntegrationHashingPoolBusy: a burst of creates larger than the
+// password hashing pool (workers + queue) is answered with 429
+// too_many_requests for the excess (DESIGN.md §7), never with a 5xx.
+func TestIntegrationHashingPoolBusy(t *testing.T) {
+	startServer(t, siteOpts{storage: "file " + filepath.Join(t.TempDir(), "authgate.db")})
+	const n = 200
+	var (
+		wg      sync.WaitGroup
+		start   = make(chan struct{})
+		results = make([]apiResult, n)
+	)
+	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxConnsPerHost: n, MaxIdleConnsPerHost: n}}
+	defer client.CloseIdleConnections()
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			data, _ := json.Marshal(map[string]any{"email_address": []string{fmt.Sprintf("burst%d@example.com", i)}, "password": testPassword})
+			req, err := http.NewRequest(http.MethodPost, testAdminURL+"/users", bytes.NewReader(data))
+			if err != nil {
+				results[i] = apiResult{status: -1, body: []byte(err.Error())}
+				return
+			}
+			req.Header.Set("Content-Type", "application/json")
+			<-start
+			resp, err := client.Do(req)
+			if err != nil {
+				results[i] = apiResult{status: -1, body: []byte(err.Error())}
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			results[i] = apiResult{status: resp.StatusCode, header: resp.Header, body: body}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	counts := map[int]int{}
+	for i, r := range results {
+		counts[r.status]++
+		switch {
+		case r.status == http.StatusOK:
+		case r.status == http.StatusTooManyRequests && r.errCode() == "too_many_requests":
+		default:
+			if counts[r.status] == 1 {
+				t.Errorf("request %d: want 200 or 429 too_many_requests, got %d %s", i, r.status, r.body)
+			}
+		}
+	}
+	t.Logf("answers by status: %v", counts)
+	if counts[http.StatusOK] == 0 {
+		t.Fatal("no create succeeded")
+	}
+}
