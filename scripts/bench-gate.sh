@@ -21,8 +21,8 @@
 # started is stopped on exit (trap). Total run time is about 30 s.
 #
 # Environment: WRK (default: wrk in PATH), DURATION (default 10s),
-# WARMUP (default 2s), ROUNDS (default 1: A then B once; more alternate
-# A/B and average, for busy machines).
+# WARMUP (default 2s), ROUNDS (default 1: A then B once; 2 or more run
+# A B B A ... and average, for busy machines).
 set -euo pipefail
 
 if [[ $# -ne 1 ]]; then
@@ -151,6 +151,7 @@ run_wrk() {
 	reqs=$(awk '/ requests in / {print $1}' "$out")
 	[[ -n "$RUN_RPS" && -n "$reqs" && "$reqs" -gt 0 ]] || die "$label: no request count in the wrk output"
 	RUN_CPU=$(awk -v n="$reqs" -v d="$((t1 - t0))" -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", d / hz * 1e6 / n}')
+	echo "front caddy CPU: $RUN_CPU us/request"
 }
 
 free_port UP_PORT
@@ -238,18 +239,25 @@ code=$(curl -s -o "$WORK/check.txt" -w '%{http_code}' --max-time 5 -H 'Accept: t
 
 # The same request (cookie included, which reverse_proxy forwards in both
 # configs) against both, so the ratio is the gate's cost alone.
-# ROUNDS > 1 alternates A and B and averages, which evens out background
-# load on a busy machine. Besides requests/sec, the CPU time the front
+# ROUNDS > 1 alternates A and B (A B B A ...) and averages, which evens out
+# background load on a busy machine. Besides requests/sec, the CPU time the front
 # caddy spent per request is measured: unlike throughput it hardly depends
 # on what else the machine is doing.
 sum() { awk -v s="$1" -v x="$2" 'BEGIN {printf "%.2f", s + x}'; }
 avg() { awk -v s="$1" -v n="$ROUNDS" 'BEGIN {printf "%.2f", s / n}'; }
 RPS_A=0 RPS_B=0 CPU_A=0 CPU_B=0
 for ((round = 1; round <= ROUNDS; round++)); do
-	run_wrk "A-reverse_proxy-$round" "$SITE_A/" "$A_PID" "$COOKIE"
-	RPS_A=$(sum "$RPS_A" "$RUN_RPS") CPU_A=$(sum "$CPU_A" "$RUN_CPU")
-	run_wrk "B-authgate+reverse_proxy-$round" "$SITE_B/" "$B_PID" "$COOKIE"
-	RPS_B=$(sum "$RPS_B" "$RUN_RPS") CPU_B=$(sum "$CPU_B" "$RUN_CPU")
+	# Odd rounds run A first, even rounds B first (A B B A ...), so a drift
+	# in machine speed during the benchmark favours neither.
+	for cfg in $( ((round % 2)) && echo A B || echo B A); do
+		if [[ $cfg == A ]]; then
+			run_wrk "A-reverse_proxy-$round" "$SITE_A/" "$A_PID" "$COOKIE"
+			RPS_A=$(sum "$RPS_A" "$RUN_RPS") CPU_A=$(sum "$CPU_A" "$RUN_CPU")
+		else
+			run_wrk "B-authgate+reverse_proxy-$round" "$SITE_B/" "$B_PID" "$COOKIE"
+			RPS_B=$(sum "$RPS_B" "$RUN_RPS") CPU_B=$(sum "$CPU_B" "$RUN_CPU")
+		fi
+	done
 done
 RPS_A=$(avg "$RPS_A") RPS_B=$(avg "$RPS_B") CPU_A=$(avg "$CPU_A") CPU_B=$(avg "$CPU_B")
 
