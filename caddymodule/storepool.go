@@ -1,7 +1,11 @@
 package caddymodule
 
 import (
+	"context"
 	"fmt"
+	"sync"
+
+	"go.uber.org/zap"
 
 	"github.com/caddyserver/caddy/v2"
 	goredis "github.com/redis/go-redis/v9"
@@ -36,6 +40,7 @@ func acquireStore(backend, path, url string) (store.Store, string, error) {
 			}
 			return pooledStore{st}, nil
 		case "redis":
+			redisLogOnce.Do(func() { goredis.SetLogger(redisLogger{caddy.Log().Named("authgate.redis")}) })
 			opts, err := redisstore.ParseURL(url)
 			if err != nil {
 				return nil, err
@@ -49,4 +54,14 @@ func acquireStore(backend, path, url string) (store.Store, string, error) {
 		return nil, "", err
 	}
 	return v.(pooledStore).Store, key, nil
+}
+
+var redisLogOnce sync.Once
+
+// redisLogger sends go-redis's own messages (connection errors) to
+// Caddy's log instead of stderr.
+type redisLogger struct{ l *zap.Logger }
+
+func (r redisLogger) Printf(_ context.Context, format string, v ...any) {
+	r.l.Warn(fmt.Sprintf(format, v...))
 }

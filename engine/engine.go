@@ -137,8 +137,15 @@ type Passwords struct {
 }
 
 // Hash hashes a password with argon2id.
+//
+// When the hashing pool is full the error is a 429 too_many_requests
+// (and still matches password.ErrBusy).
 func (p *Passwords) Hash(ctx context.Context, pw string) (string, error) {
-	return p.hasher.Hash(ctx, pw)
+	digest, err := p.hasher.Hash(ctx, pw)
+	if errors.Is(err, password.ErrBusy) {
+		return "", fmt.Errorf("%w: %w", apierr.TooManyRequests.WithRetryAfter(time.Second), err)
+	}
+	return digest, err
 }
 
 // Verify checks pw against a digest.

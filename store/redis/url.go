@@ -61,7 +61,9 @@ func ParseURL(rawURL string) (*goredis.UniversalOptions, error) {
 	if i := strings.IndexAny(rest, "/?"); i >= 0 {
 		authority, pathQuery = rest[:i], rest[i:]
 	}
-	opts := &goredis.UniversalOptions{}
+	// Fail fast when Redis is down: the gate answers 503 at once instead
+	// of retrying for seconds on every request. Query options override.
+	opts := &goredis.UniversalOptions{DialerRetries: 1, MaxRetries: 1, DialTimeout: 2 * time.Second}
 
 	hosts := authority
 	if at := strings.LastIndex(authority, "@"); at >= 0 {
