@@ -114,10 +114,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		unavailableResponse(w)
 		return nil
 	}
-	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok {
-		r = handlers.WithClientIP(r, ip)
-	}
 	if h.srv.InPrefix(r) {
+		// The API's rate limits key on the client IP as Caddy resolved it
+		// (trusted_proxies included); the gate itself does not need it.
+		if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok {
+			r = handlers.WithClientIP(r, ip)
+		}
 		h.srv.ServeBuiltin(w, r)
 		return nil
 	}

@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"errors"
+	"sync"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,6 +15,9 @@ type metrics struct {
 	events  *prometheus.CounterVec
 	gate    *prometheus.CounterVec
 	hashing *prometheus.GaugeVec
+	// gateByDecision holds the gate counters resolved once: the gate
+	// counts every request.
+	gateByDecision sync.Map // string -> prometheus.Counter
 }
 
 func newMetrics(ctx caddy.Context) *metrics {
@@ -55,7 +59,13 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 }
 
 func (m *metrics) Event(name, result string) { m.events.WithLabelValues(name, result).Inc() }
-func (m *metrics) Gate(decision string)      { m.gate.WithLabelValues(decision).Inc() }
+func (m *metrics) Gate(decision string) {
+	c, ok := m.gateByDecision.Load(decision)
+	if !ok {
+		c, _ = m.gateByDecision.LoadOrStore(decision, m.gate.WithLabelValues(decision))
+	}
+	c.(prometheus.Counter).Inc()
+}
 func (m *metrics) Hashing(running, queued int) {
 	m.hashing.WithLabelValues("running").Set(float64(running))
 	m.hashing.WithLabelValues("queued").Set(float64(queued))

@@ -120,10 +120,13 @@ func isNavigation(r *http.Request) bool {
 }
 
 func (s *Server) isPublic(p string) bool {
+	if len(s.cfg.Public) == 0 && !strings.HasPrefix(p, s.signInPath) {
+		return false
+	}
 	clean := path.Clean("/" + p)
 	// A sign-in page hosted outside the prefix must be reachable, or
 	// anonymous visitors would loop.
-	if signIn, _, _ := strings.Cut(s.cfg.SignInURL, "?"); clean == signIn {
+	if clean == s.signInPath {
 		return true
 	}
 	for _, pat := range s.cfg.Public {

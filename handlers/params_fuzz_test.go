@@ -61,3 +61,27 @@ func TestSafeRedirect(t *testing.T) {
 		}
 	}
 }
+
+func TestCookieValue(t *testing.T) {
+	for _, tc := range []struct {
+		headers []string
+		want    string
+	}{
+		{[]string{"__session=abc.def.ghi"}, "abc.def.ghi"},
+		{[]string{"a=1; __session=tok; b=2"}, "tok"},
+		{[]string{"a=1", "__session=second-line"}, "second-line"},
+		{[]string{`__session="quoted"`}, "quoted"},
+		{[]string{"__session_x=nope; x__session=nope"}, ""},
+		{[]string{"__session=bad value"}, ""},
+		{[]string{"__session=bad\\value"}, ""},
+		{nil, ""},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		for _, h := range tc.headers {
+			r.Header.Add("Cookie", h)
+		}
+		if got := cookieValue(r, CookieSession); got != tc.want {
+			t.Errorf("cookieValue(%q) = %q, want %q", tc.headers, got, tc.want)
+		}
+	}
+}

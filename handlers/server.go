@@ -96,6 +96,8 @@ type Server struct {
 	idsN  int64
 	idsMu sync.Mutex
 	csrf  *csrfKeys
+	// signInPath is SignInURL without its query.
+	signInPath string
 }
 
 // New returns a Server.
@@ -113,6 +115,7 @@ func New(cfg Config, d Deps) *Server {
 		cfg.AppName = "authgate"
 	}
 	s := &Server{cfg: cfg, d: d, csrf: &csrfKeys{st: d.Store}}
+	s.signInPath, _, _ = strings.Cut(cfg.SignInURL, "?")
 	s.routes()
 	return s
 }
@@ -231,8 +234,30 @@ func sessionToken(r *http.Request) string {
 	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
 		return strings.TrimSpace(h[7:])
 	}
-	if c, err := r.Cookie(CookieSession); err == nil {
-		return c.Value
+	return cookieValue(r, CookieSession)
+}
+
+// cookieValue finds a cookie without parsing every cookie of the request
+// (the gate runs it on every request). Values with characters outside
+// the cookie-value set are ignored, as net/http does.
+func cookieValue(r *http.Request, name string) string {
+	for _, line := range r.Header["Cookie"] {
+		for len(line) > 0 {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimSpace(part)
+			k, v, ok := strings.Cut(part, "=")
+			if !ok || k != name {
+				continue
+			}
+			v = strings.Trim(v, `"`)
+			for i := 0; i < len(v); i++ {
+				if c := v[i]; c <= 0x20 || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\' {
+					return ""
+				}
+			}
+			return v
+		}
 	}
 	return ""
 }
