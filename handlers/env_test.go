@@ -129,6 +129,7 @@ type envOpt struct {
 	breachOnIn  bool
 	public      []string
 	engineCfg   func(*engine.Config)
+	logger      *zap.Logger
 }
 
 func newEnv(t *testing.T, opts ...func(*envOpt)) *env { return newEnvTB(t, opts...) }
@@ -185,7 +186,11 @@ func newEnvTB(t testing.TB, opts ...func(*envOpt)) *env {
 	if o.engineCfg != nil {
 		o.engineCfg(&cfg)
 	}
-	e.eng, err = engine.New(cfg, e.st, zap.NewNop())
+	logger := o.logger
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	e.eng, err = engine.New(cfg, e.st, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +202,7 @@ func newEnvTB(t testing.TB, opts ...func(*envOpt)) *env {
 		Tasks: tasks.NewRouter("/__authgate", o.taskURLs), Public: o.public,
 	}, handlers.Deps{
 		Users: e.eng.Users, Sessions: e.eng.Sessions, SignIn: e.eng.SignIn, Tokens: e.eng.Tokens,
-		Store: e.st, Events: e.eng.Events, Now: e.clock.Now, PasswordMinLength: 8,
+		Store: e.st, Events: e.eng.Events, Now: e.clock.Now, PasswordMinLength: 8, Logger: logger,
 	})
 	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
