@@ -17,7 +17,7 @@ build:
 
 xcaddy:
 	@command -v xcaddy >/dev/null || go install github.com/caddyserver/xcaddy/cmd/xcaddy@$(XCADDY_VERSION)
-	xcaddy build $(CADDY_VERSION) --output bin/caddy --with github.com/authgate/authgate=./
+	xcaddy build $(CADDY_VERSION) --output bin/caddy --with github.com/authgate/authgate@v0.0.0=./
 
 run: build
 	mkdir -p data
