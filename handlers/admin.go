@@ -219,6 +219,8 @@ func (a *Admin) setCompromised(on bool) http.HandlerFunc {
 					return
 				}
 				a.d.Events.Event(ctx, "sessions_revoked", zap.String("user_id", u.ID), zap.Int("count", n))
+			} else if !a.pendAll(w, r, u.ID) {
+				return
 			}
 			a.d.SignIn.Notify(u, signin.KindPasswordCompromised)
 		}
@@ -238,8 +240,24 @@ func (a *Admin) requireReset(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	if !a.pendAll(w, r, u.ID) {
+		return
+	}
 	a.d.Events.Event(r.Context(), "password_reset_required", zap.String("user_id", u.ID))
 	writeJSON(w, http.StatusOK, u.ToJSON())
+}
+
+// pendAll puts the user's signed-in sessions into the reset-password
+// task: no session keeps working normally on a password that must be
+// replaced. It reports false after writing an error.
+func (a *Admin) pendAll(w http.ResponseWriter, r *http.Request, uid string) bool {
+	n, err := a.d.Sessions.RequireTask(r.Context(), uid, session.TaskResetPassword)
+	if err != nil {
+		a.fail(w, r, err)
+		return false
+	}
+	a.d.Events.Event(r.Context(), "task_started", zap.String("task", session.TaskResetPassword), zap.String("user_id", uid), zap.Int("sessions", n))
+	return true
 }
 
 type adminSessionJSON struct {

@@ -223,12 +223,14 @@ func (s *Server) withSignIn(w http.ResponseWriter, r *http.Request, needClient b
 		s.writeErr(w, r, err)
 		return
 	}
-	if res.Session != nil && res.Attempt.Status == signin.StatusComplete {
+	// Only the request that completed the attempt signs the browser in;
+	// reading a completed attempt later never mints a token.
+	if res.Session != nil && res.Attempt.Status == signin.StatusComplete && r.Method == http.MethodPost {
 		if jwt, err := s.mint(r.Context(), r, res.Session); err == nil {
 			s.setSessionCookie(w, r, jwt)
 		}
 	}
-	s.respond(w, r, c, renderSignIn(res))
+	s.respond(w, r, c, renderSignIn(res, s.d.SignIn.Config().EnumerationProtection))
 }
 
 func (s *Server) createSignIn(w http.ResponseWriter, r *http.Request) {

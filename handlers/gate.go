@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -33,6 +34,7 @@ func (id *Identity) Pending() bool { return id.Status == token.StatusPending }
 
 type cachedIdentity struct {
 	id     Identity
+	issuer string
 	expiry time.Time
 }
 
@@ -51,7 +53,7 @@ type Verdict struct {
 // response (redirect, 401, 403 or 503) has been written.
 func (s *Server) Gate(w http.ResponseWriter, r *http.Request) Verdict {
 	StripIdentity(r)
-	public := s.isPublic(r.URL.Path)
+	public := s.isPublic(r.URL)
 	id, err := s.identify(w, r)
 	if err != nil {
 		if public {
@@ -119,11 +121,21 @@ func isNavigation(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
-func (s *Server) isPublic(p string) bool {
+// isPublic reports whether the request path is public. Paths that an
+// upstream might read differently from us (dot segments, doubled slashes,
+// encoded slashes or backslashes) are never public.
+func (s *Server) isPublic(u *url.URL) bool {
+	p := u.Path
 	if len(s.cfg.Public) == 0 && !strings.HasPrefix(p, s.signInPath) {
 		return false
 	}
 	clean := path.Clean("/" + p)
+	if clean != p && clean+"/" != p {
+		return false
+	}
+	if raw := strings.ToLower(u.RawPath); strings.Contains(raw, "%2f") || strings.Contains(raw, "%5c") {
+		return false
+	}
 	// A sign-in page hosted outside the prefix must be reachable, or
 	// anonymous visitors would loop.
 	if clean == s.signInPath {
@@ -154,11 +166,13 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request) (*Identity, er
 	if tok := sessionToken(r); tok != "" && len(tok) <= 8192 {
 		if v, ok := s.ids.Load(tok); ok {
 			c := v.(*cachedIdentity)
-			if now.Before(c.expiry) {
+			if now.Before(c.expiry) && c.issuer == s.issuer(r) {
 				id := c.id
 				return &id, nil
 			}
-			s.ids.Delete(tok)
+			if !now.Before(c.expiry) {
+				s.uncache(tok)
+			}
 		}
 		claims, err := s.d.Tokens.Verify(ctx, tok, s.issuer(r))
 		if err == nil {
@@ -167,7 +181,7 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request) (*Identity, er
 				return nil, err
 			}
 			if id != nil {
-				s.cacheIdentity(tok, id, claims.Expiry)
+				s.cacheIdentity(tok, id, claims.Issuer, claims.Expiry)
 				return id, nil
 			}
 		} else if !errors.Is(err, token.ErrInvalidToken) {
@@ -254,7 +268,7 @@ func (s *Server) identityFromClaims(ctx context.Context, cl token.Claims) (*Iden
 	return id, nil
 }
 
-func (s *Server) cacheIdentity(tok string, id *Identity, expiry time.Time) {
+func (s *Server) cacheIdentity(tok string, id *Identity, issuer string, expiry time.Time) {
 	s.idsMu.Lock()
 	defer s.idsMu.Unlock()
 	if s.idsN >= maxCachedIdentities {
@@ -262,8 +276,9 @@ func (s *Server) cacheIdentity(tok string, id *Identity, expiry time.Time) {
 		now := s.d.Now()
 		s.ids.Range(func(k, v any) bool {
 			if !now.Before(v.(*cachedIdentity).expiry) {
-				s.ids.Delete(k)
-				s.idsN--
+				if _, loaded := s.ids.LoadAndDelete(k); loaded {
+					s.idsN--
+				}
 			}
 			return true
 		})
@@ -272,7 +287,7 @@ func (s *Server) cacheIdentity(tok string, id *Identity, expiry time.Time) {
 			s.idsN = 0
 		}
 	}
-	if _, loaded := s.ids.LoadOrStore(tok, &cachedIdentity{id: *id, expiry: expiry}); !loaded {
+	if _, loaded := s.ids.LoadOrStore(tok, &cachedIdentity{id: *id, issuer: issuer, expiry: expiry}); !loaded {
 		s.idsN++
 	}
 }
@@ -283,8 +298,17 @@ func (s *Server) cacheIdentity(tok string, id *Identity, expiry time.Time) {
 func (s *Server) forget(sessionID string) {
 	s.ids.Range(func(k, v any) bool {
 		if v.(*cachedIdentity).id.SessionID == sessionID {
-			s.ids.Delete(k)
+			s.uncache(k.(string))
 		}
 		return true
 	})
+}
+
+// uncache drops one cached identity and keeps the count right.
+func (s *Server) uncache(tok string) {
+	if _, loaded := s.ids.LoadAndDelete(tok); loaded {
+		s.idsMu.Lock()
+		s.idsN--
+		s.idsMu.Unlock()
+	}
 }

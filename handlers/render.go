@@ -77,49 +77,49 @@ type signInJSON struct {
 	AbandonAt                int64             `json:"abandon_at"`
 }
 
-// factors lists what a user can sign in or reset with. For an unknown
-// identifier (enumeration protection) it lists what a user with that
-// identifier would have.
-func factors(res *signin.Result) []factorJSON {
+// factors lists what a user can sign in or reset with. With enumeration
+// protection (strict) known and unknown identifiers get the same shape:
+// the password, and the code factors of the identifier that was typed
+// (none for a username). Without it, every factor of the user is listed.
+func factors(res *signin.Result, strict bool) []factorJSON {
 	a, u := res.Attempt, res.User
-	var out []factorJSON
-	if u == nil {
-		if a.Kind == "" {
-			return []factorJSON{}
+	if a.Kind == "" {
+		return []factorJSON{}
+	}
+	if strict || u == nil {
+		out := []factorJSON{{Strategy: signin.StrategyPassword}}
+		id := a.FakeID
+		if u != nil {
+			id = u.IdentificationOf(a.Kind, a.Identifier).ID
 		}
-		out = append(out, factorJSON{Strategy: signin.StrategyPassword})
 		switch a.Kind {
 		case users.KindEmail:
 			safe := signin.Mask(users.KindEmail, a.Identifier)
 			out = append(out,
-				factorJSON{Strategy: signin.StrategyEmailCode, SafeIdentifier: safe, EmailAddressID: a.FakeID, Primary: true},
-				factorJSON{Strategy: signin.StrategyResetPasswordEmail, SafeIdentifier: safe, EmailAddressID: a.FakeID, Primary: true})
+				factorJSON{Strategy: signin.StrategyEmailCode, SafeIdentifier: safe, EmailAddressID: id, Primary: true},
+				factorJSON{Strategy: signin.StrategyResetPasswordEmail, SafeIdentifier: safe, EmailAddressID: id, Primary: true})
 		case users.KindPhone:
 			safe := signin.Mask(users.KindPhone, a.Identifier)
 			out = append(out,
-				factorJSON{Strategy: signin.StrategyPhoneCode, SafeIdentifier: safe, PhoneNumberID: a.FakeID, Primary: true},
-				factorJSON{Strategy: signin.StrategyResetPasswordPhone, SafeIdentifier: safe, PhoneNumberID: a.FakeID, Primary: true})
+				factorJSON{Strategy: signin.StrategyPhoneCode, SafeIdentifier: safe, PhoneNumberID: id, Primary: true},
+				factorJSON{Strategy: signin.StrategyResetPasswordPhone, SafeIdentifier: safe, PhoneNumberID: id, Primary: true})
 		}
 		return out
 	}
+	var out []factorJSON
 	if u.PasswordDigest != "" {
 		out = append(out, factorJSON{Strategy: signin.StrategyPassword})
 	}
-	for i, e := range u.Emails {
-		safe := signin.Mask(users.KindEmail, e.Value)
-		out = append(out, factorJSON{Strategy: signin.StrategyEmailCode, SafeIdentifier: safe, EmailAddressID: e.ID, Primary: i == 0})
-	}
-	for i, p := range u.Phones {
-		safe := signin.Mask(users.KindPhone, p.Value)
-		out = append(out, factorJSON{Strategy: signin.StrategyPhoneCode, SafeIdentifier: safe, PhoneNumberID: p.ID, Primary: i == 0})
-	}
-	for i, e := range u.Emails {
-		safe := signin.Mask(users.KindEmail, e.Value)
-		out = append(out, factorJSON{Strategy: signin.StrategyResetPasswordEmail, SafeIdentifier: safe, EmailAddressID: e.ID, Primary: i == 0})
-	}
-	for i, p := range u.Phones {
-		safe := signin.Mask(users.KindPhone, p.Value)
-		out = append(out, factorJSON{Strategy: signin.StrategyResetPasswordPhone, SafeIdentifier: safe, PhoneNumberID: p.ID, Primary: i == 0})
+	for _, strategies := range [][2]string{
+		{signin.StrategyEmailCode, signin.StrategyPhoneCode},
+		{signin.StrategyResetPasswordEmail, signin.StrategyResetPasswordPhone},
+	} {
+		for i, e := range u.Emails {
+			out = append(out, factorJSON{Strategy: strategies[0], SafeIdentifier: signin.Mask(users.KindEmail, e.Value), EmailAddressID: e.ID, Primary: i == 0})
+		}
+		for i, p := range u.Phones {
+			out = append(out, factorJSON{Strategy: strategies[1], SafeIdentifier: signin.Mask(users.KindPhone, p.Value), PhoneNumberID: p.ID, Primary: i == 0})
+		}
 	}
 	if out == nil {
 		out = []factorJSON{}
@@ -127,13 +127,13 @@ func factors(res *signin.Result) []factorJSON {
 	return out
 }
 
-func renderSignIn(res *signin.Result) *signInJSON {
+func renderSignIn(res *signin.Result, strict bool) *signInJSON {
 	a := res.Attempt
 	j := &signInJSON{
 		Object: "sign_in_attempt", ID: a.ID, Status: a.Status,
 		SupportedIdentifiers:  []string{"email_address", "phone_number", "username"},
 		UserData:              map[string]any{"first_name": nil, "last_name": nil, "image_url": "", "has_image": false},
-		SupportedFirstFactors: factors(res),
+		SupportedFirstFactors: factors(res, strict),
 		AbandonAt:             ms(a.AbandonAt),
 	}
 	if a.Identifier != "" {
@@ -212,7 +212,7 @@ func (s *Server) renderClient(ctx context.Context, r *http.Request, c *session.C
 	if c.SignInID != "" {
 		res, err := s.d.SignIn.Get(ctx, signin.Request{Client: c}, c.SignInID)
 		if err == nil && res.Attempt.Status != signin.StatusComplete {
-			j.SignIn = renderSignIn(res)
+			j.SignIn = renderSignIn(res, s.d.SignIn.Config().EnumerationProtection)
 		}
 	}
 	return j, nil

@@ -288,6 +288,10 @@ func (s *Server) ensureClient(w http.ResponseWriter, r *http.Request) (*session.
 	if err != nil || c != nil {
 		return c, err
 	}
+	// Every new client is a store write: limit them per IP.
+	if err := s.d.SignIn.AllowIP(r.Context(), "client", clientIP(r)); err != nil {
+		return nil, err
+	}
 	c, tok, err := s.d.Sessions.NewClient(r.Context())
 	if err != nil {
 		return nil, err
@@ -296,8 +300,16 @@ func (s *Server) ensureClient(w http.ResponseWriter, r *http.Request) (*session.
 	return c, nil
 }
 
-// mint issues a session JWT for sess.
+// errNotSignedIn is returned by mint for a session that is over.
+var errNotSignedIn = apierr.SignedOut
+
+// mint issues a session JWT for sess, which must still be signed in
+// (active or pending): an ended, revoked or expired session never gets a
+// token again.
 func (s *Server) mint(ctx context.Context, r *http.Request, sess *session.Session) (string, error) {
+	if !sess.SignedIn(s.d.Now()) {
+		return "", errNotSignedIn
+	}
 	status := token.StatusActive
 	if sess.Status == session.StatusPending {
 		status = token.StatusPending

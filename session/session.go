@@ -143,7 +143,7 @@ func (m *Manager) UpdateClient(ctx context.Context, c *Client, fn func(c *Client
 		fn(&out)
 		out.UpdatedAt = m.now().UTC().Truncate(time.Millisecond)
 		data, err := json.Marshal(&out)
-		return data, m.lifetime, err
+		return data, m.clientTTL(&out), err
 	})
 	if err != nil {
 		return err
@@ -158,10 +158,23 @@ func (m *Manager) putClient(ctx context.Context, c *Client) error {
 	if err != nil {
 		return fmt.Errorf("encoding client: %w", err)
 	}
-	if err := m.st.Put(ctx, c.key, data, m.lifetime); err != nil {
+	if err := m.st.Put(ctx, c.key, data, m.clientTTL(c)); err != nil {
 		return fmt.Errorf("storing client: %w", err)
 	}
 	return nil
+}
+
+// anonymousClientTTL is how long a client without sessions is kept:
+// anonymous visitors must not fill the store for a week.
+const anonymousClientTTL = time.Hour
+
+// clientTTL keeps a client as long as a session can live once it has
+// one, and briefly before.
+func (m *Manager) clientTTL(c *Client) time.Duration {
+	if len(c.SessionIDs) == 0 {
+		return min(anonymousClientTTL, m.lifetime)
+	}
+	return m.lifetime
 }
 
 // Create starts a session for user on client c, with the given tasks
@@ -339,6 +352,35 @@ func (m *Manager) RevokeUser(ctx context.Context, userID, keep string) (int, err
 		}
 		if _, err := m.End(ctx, s.ID, StatusRevoked); err != nil && !errors.Is(err, ErrNotFound) {
 			return n, fmt.Errorf("revoking session %s: %w", s.ID, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// RequireTask adds task to every signed-in session of the user: active
+// sessions become pending at their next token refresh. It returns how
+// many sessions it changed.
+func (m *Manager) RequireTask(ctx context.Context, userID, task string) (int, error) {
+	list, err := m.ListByUser(ctx, userID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range list {
+		if !s.SignedIn(m.now()) {
+			continue
+		}
+		_, err := m.Update(ctx, s.ID, func(s *Session) error {
+			if !s.SignedIn(m.now()) || slices.Contains(s.Tasks, task) {
+				return nil
+			}
+			s.Tasks = append(s.Tasks, task)
+			s.Status = StatusPending
+			return nil
+		})
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return n, fmt.Errorf("adding task to session %s: %w", s.ID, err)
 		}
 		n++
 	}

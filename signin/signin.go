@@ -5,6 +5,8 @@ package signin
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -299,7 +301,9 @@ func (s *Service) Create(ctx context.Context, rq Request, p CreateParams) (*Resu
 			return nil, apierr.FormIdentifierNotFound.WithParam("identifier")
 		}
 		a.Fake = true
-		a.FakeID = ids.New("idn")
+		if a.FakeID, err = s.fakeID(ctx, kind, ident); err != nil {
+			return nil, err
+		}
 		u = nil
 	case err != nil:
 		return nil, err
@@ -334,6 +338,18 @@ func (s *Service) Create(ctx context.Context, rq Request, p CreateParams) (*Resu
 	return res, nil
 }
 
+// fakeID is the identification id shown for an unknown identifier: stable
+// for the identifier (as a real one is) and unguessable without the key.
+func (s *Service) fakeID(ctx context.Context, kind users.Kind, ident string) (string, error) {
+	key, err := s.keys.get(ctx)
+	if err != nil {
+		return "", err
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("fake-identification\x00" + string(kind) + "\x00" + ident))
+	return ids.FromBytes("idn", m.Sum(nil)), nil
+}
+
 // Get loads an attempt of the caller's client.
 func (s *Service) Get(ctx context.Context, rq Request, id string) (*Result, error) {
 	if !ids.Valid("sia", id) {
@@ -365,7 +381,7 @@ func (s *Service) Get(ctx context.Context, rq Request, id string) (*Result, erro
 		res.User = u
 	}
 	if a.CreatedSessionID != "" {
-		if sess, err := s.sessions.Get(ctx, a.CreatedSessionID); err == nil {
+		if sess, err := s.sessions.Get(ctx, a.CreatedSessionID); err == nil && sess.SignedIn(s.now()) {
 			res.Session = sess
 		}
 	}
@@ -390,8 +406,11 @@ func (s *Service) Prepare(ctx context.Context, rq Request, id string, p PrepareP
 	if err != nil {
 		return nil, err
 	}
-	if res.Attempt.Status == StatusComplete {
+	switch res.Attempt.Status {
+	case StatusComplete:
 		return nil, apierr.ClientStateInvalid.WithLongMessage("This sign-in is already complete.")
+	case StatusNeedsNewPassword:
+		return nil, apierr.VerificationAlreadyVerified
 	}
 	switch p.Strategy {
 	case StrategyEmailCode, StrategyPhoneCode, StrategyResetPasswordEmail, StrategyResetPasswordPhone:
@@ -425,11 +444,21 @@ func isReset(strategy string) bool {
 
 // pickTarget finds the identification a code goes to: the given id, or
 // the identifier the attempt was started with, or the user's first.
-func pickTarget(a *Attempt, u *users.User, strategy, targetID string) (users.Identification, error) {
+//
+// With strict (enumeration protection) only the identifier the attempt
+// started with can receive a code, for known and unknown users alike, so
+// the answers do not tell them apart.
+func pickTarget(a *Attempt, u *users.User, strategy, targetID string, strict bool) (users.Identification, error) {
 	phone := isPhone(strategy)
 	wantKind := users.KindEmail
 	if phone {
 		wantKind = users.KindPhone
+	}
+	if strict && u != nil {
+		if a.Kind != wantKind || (targetID != "" && targetID != u.IdentificationOf(a.Kind, a.Identifier).ID) {
+			return users.Identification{}, apierr.StrategyForUserInvalid.WithParam("strategy")
+		}
+		return u.IdentificationOf(a.Kind, a.Identifier), nil
 	}
 	if u == nil { // unknown identifier: pretend, but only for its own kind
 		if a.Kind != wantKind || (targetID != "" && targetID != a.FakeID) {
@@ -468,12 +497,17 @@ func pickTarget(a *Attempt, u *users.User, strategy, targetID string) (users.Ide
 // identifiers it does everything but the delivery.
 func (s *Service) send(ctx context.Context, rq Request, res *Result, strategy, targetID string) error {
 	a := res.Attempt
-	if a.UserID != "" {
+	// The lockout guards sign-in; password recovery stays open (codes
+	// have their own limits), so a locked-out user can reset.
+	if a.UserID != "" && !isReset(strategy) {
 		if err := s.checkLocked(ctx, a.UserID); err != nil {
 			return err
 		}
 	}
-	target, err := pickTarget(a, res.User, strategy, targetID)
+	if v := a.Verification; v != nil && v.Strategy != StrategyPassword && (v.Status == VerFailed || v.Attempts >= s.cfg.CodeMaxAttempts) {
+		return apierr.VerificationFailed
+	}
+	target, err := pickTarget(a, res.User, strategy, targetID, s.cfg.EnumerationProtection)
 	if err != nil {
 		return err
 	}
@@ -539,7 +573,7 @@ func (s *Service) send(ctx context.Context, rq Request, res *Result, strategy, t
 	if s.cfg.EnumerationProtection {
 		// Deliver in the background: known and unknown identifiers answer
 		// alike and in the same time. A failure leaves the code unusable.
-		go s.deliverAsync(a.ID, n, strategy)
+		s.background(func() { s.deliverAsync(a.ID, n, strategy) })
 		return nil
 	}
 	if err := s.deliver.Deliver(ctx, n); err != nil {
@@ -550,9 +584,23 @@ func (s *Service) send(ctx context.Context, rq Request, res *Result, strategy, t
 	return nil
 }
 
+// background runs fn in a goroutine if fewer than cap(s.bg) are running;
+// otherwise it drops the work with an error log: a stalled mail or SMS
+// server must not pile up goroutines.
+func (s *Service) background(fn func()) {
+	select {
+	case s.bg <- struct{}{}:
+		go func() {
+			defer func() { <-s.bg }()
+			fn()
+		}()
+	default:
+		s.log.Error("too many deliveries in flight; dropping one (the code or notice is not sent)")
+		s.emit(context.Background(), "delivery_dropped")
+	}
+}
+
 func (s *Service) deliverAsync(attemptID string, n Notice, strategy string) {
-	s.bg <- struct{}{}
-	defer func() { <-s.bg }()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := s.deliver.Deliver(ctx, n); err != nil {
@@ -640,19 +688,31 @@ func (s *Service) failed(ctx context.Context, uid string) error {
 		return fmt.Errorf("counting failure: %w", err)
 	}
 	if n >= int64(s.cfg.LockoutAttempts) {
-		until := s.now().Add(s.cfg.LockoutDuration).UTC().Format(time.RFC3339Nano)
-		if err := s.st.Put(ctx, lockKey(uid), []byte(until), s.cfg.LockoutDuration); err != nil {
-			return fmt.Errorf("locking account: %w", err)
-		}
-		_ = s.st.Delete(ctx, failKey(uid))
-		s.emit(ctx, "user_locked", zap.String("user_id", uid))
-		return s.checkLocked(ctx, uid)
+		return s.lock(ctx, uid)
 	}
 	return nil
 }
 
+// lock locks the account for the lockout duration and returns user_locked.
+func (s *Service) lock(ctx context.Context, uid string) error {
+	until := s.now().Add(s.cfg.LockoutDuration).UTC().Format(time.RFC3339Nano)
+	if err := s.st.Put(ctx, lockKey(uid), []byte(until), s.cfg.LockoutDuration); err != nil {
+		return fmt.Errorf("locking account: %w", err)
+	}
+	_ = s.st.Delete(ctx, failKey(uid))
+	s.emit(ctx, "user_locked", zap.String("user_id", uid))
+	return s.checkLocked(ctx, uid)
+}
+
 func (s *Service) succeeded(ctx context.Context, uid string) {
 	_ = s.st.Delete(ctx, failKey(uid))
+}
+
+// unlock ends a lockout (after the user proved who they are with a reset
+// code and set a new password).
+func (s *Service) unlock(ctx context.Context, uid string) {
+	_ = s.st.Delete(ctx, failKey(uid))
+	_ = s.st.Delete(ctx, lockKey(uid))
 }
 
 // checkPassword verifies a password first factor and completes the
@@ -674,6 +734,15 @@ func (s *Service) checkPassword(ctx context.Context, rq Request, res *Result, pw
 	if err := s.checkLocked(ctx, u.ID); err != nil {
 		return err
 	}
+	// Count the try before verifying, so concurrent guesses cannot get
+	// past the lockout limit; a success clears the count.
+	tries, err := s.st.Incr(ctx, failKey(u.ID), s.cfg.LockoutDuration)
+	if err != nil {
+		return fmt.Errorf("counting sign-in attempts: %w", err)
+	}
+	if tries > int64(s.cfg.LockoutAttempts) {
+		return s.lock(ctx, u.ID)
+	}
 	ok, rehash, err := s.hasher.Verify(ctx, pw, u.PasswordDigest)
 	if err != nil {
 		if s.hasher.Busy(err) {
@@ -683,8 +752,8 @@ func (s *Service) checkPassword(ctx context.Context, rq Request, res *Result, pw
 	}
 	if !ok {
 		s.emit(ctx, "sign_in", zap.String("strategy", StrategyPassword), zap.String("result", "failed"), zap.String("user_id", u.ID))
-		if err := s.failed(ctx, u.ID); err != nil {
-			return err
+		if tries >= int64(s.cfg.LockoutAttempts) {
+			return s.lock(ctx, u.ID)
 		}
 		return wrong
 	}
@@ -803,17 +872,33 @@ func (s *Service) AttemptFirstFactor(ctx context.Context, rq Request, id string,
 	if p.Code == "" {
 		return nil, apierr.FormParamMissing.WithParam("code").WithLongMessage("code must be included.")
 	}
-	if res.User != nil {
+	if res.User != nil && !isReset(v.Strategy) {
 		if err := s.checkLocked(ctx, res.User.ID); err != nil {
 			return nil, err
 		}
 	}
 	// A new password given with a reset code is checked before the code is
-	// used, so a weak password does not burn the code.
-	if isReset(v.Strategy) && p.Password != "" && res.User != nil {
-		if err := s.checkNewPassword(ctx, res.User, p.Password); err != nil {
+	// used, so a weak password does not burn the code. Unknown identifiers
+	// get the same checks and the same hashing time.
+	if isReset(v.Strategy) && p.Password != "" {
+		if res.User == nil {
+			err = s.rules.Validate(ctx, p.Password, []string{a.Identifier})
+			s.hasher.VerifyDummy(ctx, p.Password)
+		} else {
+			err = s.checkNewPassword(ctx, res.User, p.Password)
+		}
+		if err != nil {
 			return nil, err
 		}
+	}
+	// Reserve this try before comparing: however many guesses race, no
+	// more than code_max_attempts codes are ever compared.
+	tries, err := s.st.Incr(ctx, codeFailKey(a.ID), s.cfg.AttemptLifetime+margin)
+	if err != nil {
+		return nil, fmt.Errorf("counting code attempts: %w", err)
+	}
+	if int(tries) > s.cfg.CodeMaxAttempts {
+		return nil, s.codeFailed(ctx, res, tries)
 	}
 	ok := false
 	if wellFormedCode(p.Code) && res.User != nil {
@@ -827,7 +912,7 @@ func (s *Service) AttemptFirstFactor(ctx context.Context, rq Request, id string,
 		}
 	}
 	if !ok {
-		return nil, s.codeFailed(ctx, res)
+		return nil, s.codeFailed(ctx, res, tries)
 	}
 	// The code is consumed: this request is the only one that gets here.
 	v.Status = VerVerified
@@ -849,18 +934,15 @@ func (s *Service) AttemptFirstFactor(ctx context.Context, rq Request, id string,
 	return res, nil
 }
 
-// codeFailed counts a wrong code against the attempt (and the user's
-// lockout) and returns the error to show.
-func (s *Service) codeFailed(ctx context.Context, res *Result) error {
+// codeFailed records a wrong code (the tries-th try of the attempt) and,
+// for sign-in codes, counts it against the user's lockout; it returns the
+// error to show.
+func (s *Service) codeFailed(ctx context.Context, res *Result, n int64) error {
 	a, v := res.Attempt, res.Attempt.Verification
-	n, err := s.st.Incr(ctx, codeFailKey(a.ID), s.cfg.AttemptLifetime+margin)
-	if err != nil {
-		return fmt.Errorf("counting code failure: %w", err)
-	}
+	// The code itself is left alone: a request with an earlier try may
+	// still be comparing it, and no later try ever will.
 	failed := int(n) >= s.cfg.CodeMaxAttempts
-	if failed {
-		_ = s.st.Delete(ctx, codeKey(a.ID))
-	}
+	var err error
 	var advanced bool
 	// Update only the counters: a concurrent request that used the right
 	// code may have completed the attempt meanwhile.
@@ -892,7 +974,7 @@ func (s *Service) codeFailed(ctx context.Context, res *Result) error {
 		return apierr.VerificationAlreadyVerified
 	}
 	s.emit(ctx, "code_attempt", zap.String("strategy", v.Strategy), zap.String("result", "incorrect"))
-	if res.User != nil {
+	if res.User != nil && !isReset(v.Strategy) {
 		if err := s.failed(ctx, res.User.ID); err != nil {
 			return err
 		}
@@ -919,7 +1001,15 @@ func (s *Service) ResetPassword(ctx context.Context, rq Request, id, pw string, 
 	if err := s.checkNewPassword(ctx, res.User, pw); err != nil {
 		return nil, err
 	}
+	// One verified code sets one password, even when requests race.
+	if err := s.st.Create(ctx, "resetclaim:"+id, []byte("1"), s.cfg.AttemptLifetime+margin); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			return nil, apierr.ClientStateInvalid.WithLongMessage("This password reset is already being completed.")
+		}
+		return nil, err
+	}
 	if err := s.finishReset(ctx, rq, res, pw, signOutOthers); err != nil {
+		_ = s.st.Delete(ctx, "resetclaim:"+id)
 		return nil, err
 	}
 	return res, nil
@@ -975,7 +1065,7 @@ func (s *Service) SetPassword(ctx context.Context, u *users.User, pw, keepSessio
 			return nil, err
 		}
 	}
-	s.succeeded(ctx, u.ID)
+	s.unlock(ctx, u.ID)
 	s.emit(ctx, "password_reset", zap.String("user_id", u.ID), zap.Bool("signed_out_others", signOutOthers || wasCompromised))
 	s.notifyChanged(ctx, nu)
 	return nu, nil
@@ -998,15 +1088,13 @@ func (s *Service) Notify(u *users.User, kind string) {
 	default:
 		return
 	}
-	go func() {
-		s.bg <- struct{}{}
-		defer func() { <-s.bg }()
+	s.background(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := s.deliver.Deliver(ctx, n); err != nil {
 			s.log.Warn("sending notice failed", zap.String("kind", kind), zap.String("user_id", u.ID), zap.Error(err))
 		}
-	}()
+	})
 }
 
 func (s *Service) finishReset(ctx context.Context, rq Request, res *Result, pw string, signOutOthers bool) error {

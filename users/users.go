@@ -72,6 +72,21 @@ func (u *User) Identifiers() []string {
 // session can become active.
 func (u *User) NeedsReset() bool { return u.PasswordCompromised || u.ResetRequired }
 
+// IdentificationOf finds the user's email (KindEmail) or phone number
+// (KindPhone) equal to the normalized value; the zero value if none.
+func (u *User) IdentificationOf(kind Kind, value string) Identification {
+	list := u.Emails
+	if kind == KindPhone {
+		list = u.Phones
+	}
+	for _, idn := range list {
+		if idn.Value == value {
+			return idn
+		}
+	}
+	return Identification{}
+}
+
 // EmailByID finds an email identification by its id.
 func (u *User) EmailByID(id string) (Identification, bool) { return find(u.Emails, id) }
 

@@ -15,6 +15,13 @@ func New(prefix string) string {
 	return prefix + "_" + Random(16)
 }
 
+// FromBytes returns prefix + "_" + the encoding of the first 16 bytes of
+// b (b must hold at least 16): an id derived from a secret (an HMAC)
+// that looks like one New made.
+func FromBytes(prefix string, b []byte) string {
+	return prefix + "_" + enc.EncodeToString(b[:16])
+}
+
 // Random returns n random bytes from crypto/rand, base32-encoded.
 func Random(n int) string {
 	b := make([]byte, n)
