@@ -9,11 +9,14 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // sessionJSON is the admin API's session object.
@@ -212,5 +215,24 @@ func TestAdminCLI(t *testing.T) {
 	}
 	if found := findUsers(t, "x@example.com"); len(found) != 1 || !found[0].PasswordCompromised {
 		t.Fatalf("after users compromise: want password_compromised true, got %+v", found)
+	}
+
+	// import: one good line with a bcrypt digest, one taken email, one bad line.
+	digest, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "users.jsonl")
+	lines := `{"email_address":["imported@example.com"],"password_digest":"` + string(digest) + `","password_hasher":"bcrypt"}` + "\n" +
+		`{"email_address":["x@example.com"]}` + "\n" + "not json\n"
+	if err := os.WriteFile(file, []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = run("", "users", "import", file, "--address", testAdminAddr)
+	if err == nil || !strings.Contains(out, "imported 1 users, 2 failed") {
+		t.Fatalf("users import: want 1 imported and 2 failed with an error, got %q (%v)", out, err)
+	}
+	if found := findUsers(t, "imported@example.com"); len(found) != 1 || !found[0].PasswordEnabled {
+		t.Fatalf("after users import: %+v", found)
 	}
 }

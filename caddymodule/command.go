@@ -15,6 +15,7 @@ import (
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
 
+	"github.com/authgate/authgate/internal/ids"
 	"github.com/authgate/authgate/password/breach"
 )
 
@@ -32,6 +33,7 @@ works on files (breach build).
   caddy authgate users compromise <user id or identifier> [--revoke-sessions]
   caddy authgate users uncompromise <user id or identifier>
   caddy authgate users require-reset <user id or identifier>
+  caddy authgate users import <users.jsonl>
   caddy authgate keys rotate
   caddy authgate breach build <pwned-passwords.txt> <index file>
 
@@ -135,7 +137,15 @@ func usersCommand() *cobra.Command {
 			return adminCall(cmd, http.MethodPost, "/users/"+id+"/password/require_reset", nil)
 		},
 	}
-	users.AddCommand(add, list, compromise, uncompromise, requireReset)
+	importCmd := &cobra.Command{
+		Use:   "import <users.jsonl>",
+		Short: "Create users from a file of JSON lines (the admin API's create body, e.g. with password_digest)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return importUsers(cmd, args[0])
+		},
+	}
+	users.AddCommand(add, list, compromise, uncompromise, requireReset, importCmd)
 	return users
 }
 
@@ -192,6 +202,45 @@ func breachCommand() *cobra.Command {
 	return b
 }
 
+// importUsers creates one user per JSON line of path through the admin
+// API. It goes on after a failed line and fails at the end if any did.
+func importUsers(cmd *cobra.Command, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("opening import file: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 64<<10)
+	var created, failed int
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		var body map[string]any
+		if err := json.Unmarshal([]byte(text), &body); err != nil {
+			failed++
+			fmt.Fprintf(cmd.ErrOrStderr(), "line %d: not a JSON object: %v\n", line, err)
+			continue
+		}
+		if _, err := adminDo(cmd, http.MethodPost, "/users", body); err != nil {
+			failed++
+			fmt.Fprintf(cmd.ErrOrStderr(), "line %d: %v\n", line, err)
+			continue
+		}
+		created++
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading import file: %w", err)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "imported %d users, %d failed\n", created, failed)
+	if failed > 0 {
+		return fmt.Errorf("%d of %d users were not imported", failed, created+failed)
+	}
+	return nil
+}
+
 // readPassword reads the first line of r without its line ending.
 func readPassword(r io.Reader) (string, error) {
 	line, err := bufio.NewReader(io.LimitReader(r, 4096)).ReadString('\n')
@@ -207,7 +256,7 @@ func readPassword(r io.Reader) (string, error) {
 
 // resolveUser turns an identifier into a user id through the admin API.
 func resolveUser(cmd *cobra.Command, arg string) (string, error) {
-	if strings.HasPrefix(arg, "user_") {
+	if ids.Valid("user", arg) {
 		return arg, nil
 	}
 	param := "username"
