@@ -56,6 +56,9 @@ type App struct {
 	// Lockout locks an account after repeated failed sign-ins.
 	// Default: 10 attempts, 1h.
 	Lockout *LockoutConfig `json:"lockout,omitempty"`
+	// Templates is a folder of message templates (email subject, text and
+	// HTML, SMS body per message kind) that override the embedded ones.
+	Templates string `json:"templates,omitempty"`
 
 	engine  *engine.Engine
 	poolKey string
@@ -107,11 +110,19 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	a.poolKey = key
 
-	emailer, err := a.buildEmailer(repl)
+	var opts []notify.Option
+	if a.Templates != "" {
+		t, err := notify.LoadTemplates(repl.ReplaceAll(a.Templates, ""))
+		if err != nil {
+			return fmt.Errorf("loading message templates: %w", err)
+		}
+		opts = append(opts, notify.WithTemplates(t))
+	}
+	emailer, err := a.buildEmailer(repl, opts)
 	if err != nil {
 		return err
 	}
-	texter, err := a.buildTexter(repl)
+	texter, err := a.buildTexter(repl, opts)
 	if err != nil {
 		return err
 	}
@@ -153,9 +164,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-func (a *App) buildEmailer(repl *caddy.Replacer) (notify.Emailer, error) {
+func (a *App) buildEmailer(repl *caddy.Replacer, opts []notify.Option) (notify.Emailer, error) {
 	if a.Email == nil || a.Email.Sender == "" || a.Email.Sender == "log" {
-		return notify.NewLogEmailer(a.logger.Named("email")), nil
+		return notify.NewLogEmailer(a.logger.Named("email"), opts...), nil
 	}
 	e, err := notify.NewSMTP(notify.SMTPConfig{
 		Address:  repl.ReplaceAll(a.Email.Address, ""),
@@ -163,20 +174,20 @@ func (a *App) buildEmailer(repl *caddy.Replacer) (notify.Emailer, error) {
 		TLS:      a.Email.TLS,
 		Username: repl.ReplaceAll(a.Email.Username, ""),
 		Password: repl.ReplaceAll(a.Email.Password, ""),
-	})
+	}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("configuring email smtp: %w", err)
 	}
 	return e, nil
 }
 
-func (a *App) buildTexter(repl *caddy.Replacer) (notify.Texter, error) {
+func (a *App) buildTexter(repl *caddy.Replacer, opts []notify.Option) (notify.Texter, error) {
 	if a.SMS == nil || a.SMS.Sender == "" || a.SMS.Sender == "log" {
-		return notify.NewLogTexter(a.logger.Named("sms")), nil
+		return notify.NewLogTexter(a.logger.Named("sms"), opts...), nil
 	}
 	switch a.SMS.Sender {
 	case "webhook":
-		t, err := notify.NewWebhook(repl.ReplaceAll(a.SMS.URL, ""), nil)
+		t, err := notify.NewWebhook(repl.ReplaceAll(a.SMS.URL, ""), nil, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("configuring sms webhook: %w", err)
 		}
@@ -187,7 +198,7 @@ func (a *App) buildTexter(repl *caddy.Replacer) (notify.Texter, error) {
 			AuthToken:  repl.ReplaceAll(a.SMS.AuthToken, ""),
 			From:       repl.ReplaceAll(a.SMS.From, ""),
 			BaseURL:    repl.ReplaceAll(a.SMS.BaseURL, ""),
-		})
+		}, opts...)
 		if err != nil {
 			return nil, fmt.Errorf("configuring sms twilio: %w", err)
 		}

@@ -115,6 +115,17 @@ func noBlock(d *caddyfile.Dispenser, name string) error {
 }
 
 // oneArg reads exactly one argument on the rest of the line, and no block.
+// parseTemplates reads `templates <dir>`: a folder of message templates
+// that override the embedded ones (file names as in notify/templates).
+func (a *App) parseTemplates(d *caddyfile.Dispenser) error {
+	v, err := oneArg(d, "templates")
+	if err != nil {
+		return err
+	}
+	a.Templates = v
+	return nil
+}
+
 func oneArg(d *caddyfile.Dispenser, name string) (string, error) {
 	args := d.RemainingArgs()
 	if len(args) != 1 {
@@ -209,6 +220,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		"code_max_attempts":      a.parseCodeMaxAttempts,
 		"enumeration_protection": a.parseEnumerationProtection,
 		"lockout":                a.parseLockout,
+		"templates":              a.parseTemplates,
 	})
 }
 
