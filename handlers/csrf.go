@@ -6,16 +6,13 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/authgate/authgate/store"
+	"github.com/authgate/authgate/internal/secret"
 )
 
 // CSRF protection of the HTML forms (checklist O-13, C-42).
@@ -52,40 +49,10 @@ const csrfFutureSkew = 5 * time.Minute
 // csrfCookieBytes is the entropy of the per-browser cookie.
 const csrfCookieBytes = 32
 
-// csrfKeys holds the key that signs CSRF tokens. The key is created in the
-// store on first use (create-if-absent, so concurrent instances agree) and
-// cached afterwards.
+// csrfKeys holds the key that signs CSRF tokens (kept in the store, so
+// every instance accepts the forms of every other).
 type csrfKeys struct {
-	st  store.Store
-	mu  sync.Mutex
-	key []byte
-}
-
-// get returns the key, creating it in the store if there is none.
-func (k *csrfKeys) get(ctx context.Context) ([]byte, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.key != nil {
-		return k.key, nil
-	}
-	fresh := make([]byte, 32)
-	if _, err := rand.Read(fresh); err != nil {
-		return nil, fmt.Errorf("drawing csrf key: %w", err)
-	}
-	err := k.st.Create(ctx, csrfKeyName, []byte(hex.EncodeToString(fresh)), 0)
-	if err != nil && !errors.Is(err, store.ErrExists) {
-		return nil, fmt.Errorf("storing csrf key: %w", err)
-	}
-	stored, err := k.st.Get(ctx, csrfKeyName)
-	if err != nil {
-		return nil, fmt.Errorf("reading csrf key: %w", err)
-	}
-	key, err := hex.DecodeString(string(stored))
-	if err != nil || len(key) < 32 {
-		return nil, errors.New("csrf key in store is malformed")
-	}
-	k.key = key
-	return key, nil
+	*secret.Key
 }
 
 // mac computes the signature part of a token.
@@ -101,7 +68,7 @@ func csrfMAC(key []byte, binding, action, ts string) []byte {
 // token makes a token for a form posting to action, for the browser
 // whose CSRF cookie is binding.
 func (k *csrfKeys) token(ctx context.Context, binding, action string, now time.Time) (string, error) {
-	key, err := k.get(ctx)
+	key, err := k.Get(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -145,7 +112,7 @@ func (k *csrfKeys) verify(ctx context.Context, tok, binding, action string, now 
 	if err != nil || len(got) != sha256.Size {
 		return errCSRFMalformed
 	}
-	key, err := k.get(ctx)
+	key, err := k.Get(ctx)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authgate/authgate/internal/secret"
 	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/store/bolt"
 )
@@ -29,7 +30,7 @@ const csrfTestCookie = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFE" // 43 base6
 
 func TestCSRFTokenRoundTripAndBinding(t *testing.T) {
 	ctx := context.Background()
-	k := &csrfKeys{st: openCSRFStore(t)}
+	k := &csrfKeys{secret.New(openCSRFStore(t), csrfKeyName)}
 	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	tok, err := k.token(ctx, csrfTestCookie, "/__authgate/sign-in", now)
 	if err != nil {
@@ -79,11 +80,11 @@ func TestCSRFKeyIsSharedThroughTheStore(t *testing.T) {
 	keys := make([]*csrfKeys, 8)
 	var wg sync.WaitGroup
 	for i := range keys {
-		keys[i] = &csrfKeys{st: st}
+		keys[i] = &csrfKeys{secret.New(st, csrfKeyName)}
 		wg.Add(1)
 		go func(k *csrfKeys) {
 			defer wg.Done()
-			if _, err := k.get(ctx); err != nil {
+			if _, err := k.Get(ctx); err != nil {
 				t.Error(err)
 			}
 		}(keys[i])
@@ -99,7 +100,7 @@ func TestCSRFKeyIsSharedThroughTheStore(t *testing.T) {
 		}
 	}
 	// Another store, another key.
-	elsewhere := &csrfKeys{st: openCSRFStore(t)}
+	elsewhere := &csrfKeys{secret.New(openCSRFStore(t), csrfKeyName)}
 	if err := elsewhere.verify(ctx, tok, csrfTestCookie, "/p", now); !errors.Is(err, errCSRFMismatch) {
 		t.Fatalf("a token of another deployment: %v", err)
 	}
@@ -110,7 +111,7 @@ func TestCSRFStoreDownIsNotARefusal(t *testing.T) {
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	k := &csrfKeys{st: st}
+	k := &csrfKeys{secret.New(st, csrfKeyName)}
 	_, err := k.token(context.Background(), csrfTestCookie, "/p", time.Now())
 	if !errors.Is(err, store.ErrUnavailable) || isCSRFError(err) {
 		t.Fatalf("got %v, want a store-unavailable error", err)

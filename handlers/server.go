@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/internal/secret"
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/signin"
 	"github.com/authgate/authgate/store"
@@ -114,7 +115,7 @@ func New(cfg Config, d Deps) *Server {
 	if cfg.AppName == "" {
 		cfg.AppName = "authgate"
 	}
-	s := &Server{cfg: cfg, d: d, csrf: &csrfKeys{st: d.Store}}
+	s := &Server{cfg: cfg, d: d, csrf: &csrfKeys{secret.New(d.Store, csrfKeyName)}}
 	s.signInPath, _, _ = strings.Cut(cfg.SignInURL, "?")
 	s.routes()
 	return s

@@ -1,18 +1,13 @@
 package signin
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"math/big"
-	"sync"
 	"time"
-
-	"github.com/authgate/authgate/store"
 )
 
 // CodeLength is the number of digits of a verification code.
@@ -41,41 +36,6 @@ func wellFormedCode(s string) bool {
 		}
 	}
 	return true
-}
-
-// keyring holds the server's HMAC key for codes. The key lives in the
-// store (so every instance agrees) and is created on first use.
-type keyring struct {
-	st   store.Store
-	mu   sync.Mutex
-	key  []byte
-	name string
-}
-
-func (k *keyring) get(ctx context.Context) ([]byte, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.key != nil {
-		return k.key, nil
-	}
-	fresh := make([]byte, 32)
-	if _, err := rand.Read(fresh); err != nil {
-		return nil, fmt.Errorf("drawing key: %w", err)
-	}
-	err := k.st.Create(ctx, k.name, []byte(hex.EncodeToString(fresh)), 0)
-	if err != nil && !errors.Is(err, store.ErrExists) {
-		return nil, fmt.Errorf("storing code key: %w", err)
-	}
-	stored, err := k.st.Get(ctx, k.name)
-	if err != nil {
-		return nil, fmt.Errorf("reading code key: %w", err)
-	}
-	key, err := hex.DecodeString(string(stored))
-	if err != nil || len(key) < 32 {
-		return nil, fmt.Errorf("code key in store is malformed")
-	}
-	k.key = key
-	return key, nil
 }
 
 // codeMAC binds a code to its sign-in attempt, user and strategy, so a

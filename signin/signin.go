@@ -17,6 +17,7 @@ import (
 
 	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/internal/ids"
+	"github.com/authgate/authgate/internal/secret"
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/users"
@@ -165,7 +166,7 @@ type Service struct {
 	events   Events
 	log      *zap.Logger
 	now      func() time.Time
-	keys     keyring
+	keys     *secret.Key
 	// bg runs asynchronous deliveries (with enumeration protection on);
 	// tests wait on it.
 	bg chan struct{}
@@ -196,7 +197,7 @@ func New(cfg Config, d Deps) *Service {
 	return &Service{
 		cfg: cfg, st: d.Store, users: d.Users, sessions: d.Sessions, hasher: d.Hasher, rules: d.Rules,
 		deliver: d.Deliver, events: d.Events, log: d.Logger, now: d.Now,
-		keys: keyring{st: d.Store, name: "secrets:code_hmac"},
+		keys: secret.New(d.Store, "secrets:code_hmac"),
 		bg:   make(chan struct{}, 64),
 	}
 }
@@ -341,7 +342,7 @@ func (s *Service) Create(ctx context.Context, rq Request, p CreateParams) (*Resu
 // fakeID is the identification id shown for an unknown identifier: stable
 // for the identifier (as a real one is) and unguessable without the key.
 func (s *Service) fakeID(ctx context.Context, kind users.Kind, ident string) (string, error) {
-	key, err := s.keys.get(ctx)
+	key, err := s.keys.Get(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -533,7 +534,7 @@ func (s *Service) send(ctx context.Context, rq Request, res *Result, strategy, t
 	if a.Fake {
 		mac = fakeMAC()
 	} else {
-		key, err := s.keys.get(ctx)
+		key, err := s.keys.Get(ctx)
 		if err != nil {
 			return err
 		}
@@ -902,7 +903,7 @@ func (s *Service) AttemptFirstFactor(ctx context.Context, rq Request, id string,
 	}
 	ok := false
 	if wellFormedCode(p.Code) && res.User != nil {
-		key, err := s.keys.get(ctx)
+		key, err := s.keys.Get(ctx)
 		if err != nil {
 			return nil, err
 		}
