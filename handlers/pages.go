@@ -652,39 +652,6 @@ func (s *Server) signInCode(w http.ResponseWriter, r *http.Request, d *pageData,
 	s.finishSignIn(w, r, res, back)
 }
 
-func (s *Server) signInResend(w http.ResponseWriter, r *http.Request, d *pageData) {
-	ctx := r.Context()
-	id := r.PostForm.Get("sign_in_id")
-	strategy := r.PostForm.Get("strategy")
-	if strategy != signin.StrategyEmailCode && strategy != signin.StrategyPhoneCode {
-		s.messagePage(w, r, http.StatusBadRequest, "Form not readable", "The form you sent could not be read. Please try again.", d.SignInURL)
-		return
-	}
-	c, err := s.loadClient(ctx, r)
-	if err != nil {
-		s.failPage(w, r, err)
-		return
-	}
-	if c == nil {
-		s.reloadSignInCode(w, r, d, nil, id, http.StatusBadRequest)
-		return
-	}
-	res, err := s.d.SignIn.Prepare(ctx, s.signInRequest(r, c), id, signin.PrepareParams{Strategy: strategy})
-	if err != nil {
-		if isNotFound(err) {
-			s.reloadSignInCode(w, r, d, nil, id, http.StatusBadRequest)
-			return
-		}
-		if status := s.showErr(w, r, d, err); status != 0 {
-			s.reloadSignInCode(w, r, d, c, id, status)
-		}
-		return
-	}
-	s.showSignInCode(d, res)
-	d.Notice = "We sent a new code."
-	s.render(w, r, http.StatusOK, "sign_in", d)
-}
-
 // --- forgot password ---
 
 func isResetStrategy(v string) bool {
@@ -884,39 +851,6 @@ func (s *Server) forgotSetPassword(w http.ResponseWriter, r *http.Request, d *pa
 	s.finishSignIn(w, r, res, back)
 }
 
-func (s *Server) forgotResend(w http.ResponseWriter, r *http.Request, d *pageData) {
-	ctx := r.Context()
-	id := r.PostForm.Get("sign_in_id")
-	strategy := r.PostForm.Get("strategy")
-	if !isResetStrategy(strategy) {
-		s.messagePage(w, r, http.StatusBadRequest, "Form not readable", "The form you sent could not be read. Please try again.", d.ForgotURL)
-		return
-	}
-	c, err := s.loadClient(ctx, r)
-	if err != nil {
-		s.failPage(w, r, err)
-		return
-	}
-	if c == nil {
-		s.reloadForgot(w, r, d, nil, id, http.StatusBadRequest)
-		return
-	}
-	res, err := s.d.SignIn.Prepare(ctx, s.signInRequest(r, c), id, signin.PrepareParams{Strategy: strategy})
-	if err != nil {
-		if isNotFound(err) {
-			s.reloadForgot(w, r, d, nil, id, http.StatusBadRequest)
-			return
-		}
-		if status := s.showErr(w, r, d, err); status != 0 {
-			s.reloadForgot(w, r, d, c, id, status)
-		}
-		return
-	}
-	s.showForgotCode(d, res)
-	d.Notice = "We sent a new code."
-	s.render(w, r, http.StatusOK, "forgot_password", d)
-}
-
 // --- reset-password task / change password ---
 
 func accountLabel(u *users.User) string {
@@ -1032,4 +966,65 @@ func (s *Server) signOutPage(w http.ResponseWriter, r *http.Request) {
 	s.newCSRFCookie(w, r)
 	w.Header().Set("Clear-Site-Data", `"cache"`)
 	seeOther(w, r, s.signInURL(""))
+}
+
+// codeStep is one page's code step: which strategies it sends, and how
+// it shows the code form again.
+type codeStep struct {
+	valid    func(strategy string) bool
+	back     func(d *pageData) string
+	show     func(d *pageData, res *signin.Result)
+	reload   func(w http.ResponseWriter, r *http.Request, d *pageData, c *session.Client, id string, status int)
+	template string
+}
+
+// resend sends a new code for the sign-in attempt of a code step
+// ("Resend code" on the sign-in and forgot-password pages).
+func (s *Server) resend(w http.ResponseWriter, r *http.Request, d *pageData, step codeStep) {
+	ctx := r.Context()
+	id := r.PostForm.Get("sign_in_id")
+	strategy := r.PostForm.Get("strategy")
+	if !step.valid(strategy) {
+		s.messagePage(w, r, http.StatusBadRequest, "Form not readable", "The form you sent could not be read. Please try again.", step.back(d))
+		return
+	}
+	c, err := s.loadClient(ctx, r)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	if c == nil {
+		step.reload(w, r, d, nil, id, http.StatusBadRequest)
+		return
+	}
+	res, err := s.d.SignIn.Prepare(ctx, s.signInRequest(r, c), id, signin.PrepareParams{Strategy: strategy})
+	if err != nil {
+		if isNotFound(err) {
+			step.reload(w, r, d, nil, id, http.StatusBadRequest)
+			return
+		}
+		if status := s.showErr(w, r, d, err); status != 0 {
+			step.reload(w, r, d, c, id, status)
+		}
+		return
+	}
+	step.show(d, res)
+	d.Notice = "We sent a new code."
+	s.render(w, r, http.StatusOK, step.template, d)
+}
+
+func (s *Server) signInResend(w http.ResponseWriter, r *http.Request, d *pageData) {
+	s.resend(w, r, d, codeStep{
+		valid: func(v string) bool { return v == signin.StrategyEmailCode || v == signin.StrategyPhoneCode },
+		back:  func(d *pageData) string { return d.SignInURL },
+		show:  s.showSignInCode, reload: s.reloadSignInCode, template: "sign_in",
+	})
+}
+
+func (s *Server) forgotResend(w http.ResponseWriter, r *http.Request, d *pageData) {
+	s.resend(w, r, d, codeStep{
+		valid: isResetStrategy,
+		back:  func(d *pageData) string { return d.ForgotURL },
+		show:  s.showForgotCode, reload: s.reloadForgot, template: "forgot_password",
+	})
 }
