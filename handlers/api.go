@@ -135,20 +135,16 @@ func (s *Server) environment(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) getClient(w http.ResponseWriter, r *http.Request) {
 	c, err := s.loadClient(r.Context(), r)
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	cj, err := s.renderClient(r.Context(), r, c)
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"response": cj, "client": cj})
+	s.writeClient(w, r, c, err)
 }
 
 func (s *Server) createClient(w http.ResponseWriter, r *http.Request) {
 	c, err := s.ensureClient(w, r)
+	s.writeClient(w, r, c, err)
+}
+
+// writeClient answers with the client as both response and client.
+func (s *Server) writeClient(w http.ResponseWriter, r *http.Request, c *session.Client, err error) {
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
