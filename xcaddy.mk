@@ -6,6 +6,11 @@
 CADDY_VERSION  ?= v2.11.9
 XCADDY_VERSION ?= v0.4.5
 MAILPIT_VERSION ?= v1.33.1
+# CLERKJS_VERSION is the @clerk/clerk-js release the clerk-js test runs
+# (handlers/clerkjs_test.go, clerkJSVersion); keep the two in step.
+CLERKJS_VERSION ?= 6.40.0
+CLERKJS_DIR     := $(CURDIR)/.cache/clerkjs
+CLERK_JS_BUNDLE := $(CLERKJS_DIR)/node_modules/@clerk/clerk-js/dist/clerk.browser.js
 GOBIN          := $(shell go env GOPATH)/bin
 SUDO           := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PATH    := $(GOBIN):$(PATH)
@@ -24,23 +29,28 @@ run: build
 	bin/caddy run --config Caddyfile
 
 # deps installs the real servers the tests use: redis-server and chromium
-# from Debian's packages, mailpit from the Go module proxy.
+# from Debian's packages, mailpit from the Go module proxy, and clerk-js
+# (its browser bundle, for the test that runs Clerk's own client code)
+# from the npm registry into .cache/clerkjs, without install scripts.
 deps:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 	@command -v mailpit >/dev/null || go install github.com/axllent/mailpit@$(MAILPIT_VERSION)
+	@grep -qs '"version": "$(CLERKJS_VERSION)"' $(CLERKJS_DIR)/node_modules/@clerk/clerk-js/package.json || \
+		npm install --prefix $(CLERKJS_DIR) --ignore-scripts --no-audit --no-fund --no-save @clerk/clerk-js@$(CLERKJS_VERSION)
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	go vet ./...
 
 test: deps vet
-	go test -count=1 -timeout 20m ./...
+	CLERK_JS_BUNDLE=$(CLERK_JS_BUNDLE) go test -count=1 -timeout 20m ./...
 
 bench: deps build
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk; }

@@ -26,10 +26,14 @@ func (s *Server) routes() {
 	mux.HandleFunc("GET "+p+"/.well-known/jwks.json", s.jwks)
 	mux.HandleFunc("GET "+p+"/v1/jwks", s.jwks)
 	api("GET /v1/environment", s.environment)
+	// clerk-js with a development key (pk_test_) PATCHes the environment
+	// at load; nothing in it is writable, so the answer is the same.
+	api("PATCH /v1/environment", s.environment)
 	api("GET /v1/client", s.getClient)
 	api("POST /v1/client", s.createClient)
 	api("PUT /v1/client", s.createClient)
 	api("DELETE /v1/client", s.deleteClient)
+	api("DELETE /v1/client/sessions", s.removeClientSessions)
 	api("POST /v1/client/sign_ins", s.createSignIn)
 	api("GET /v1/client/sign_ins/{id}", s.getSignIn)
 	api("POST /v1/client/sign_ins/{id}/prepare_first_factor", s.prepareFirstFactor)
@@ -157,8 +161,22 @@ func (s *Server) writeClient(w http.ResponseWriter, r *http.Request, c *session.
 	writeJSON(w, http.StatusOK, map[string]any{"response": cj, "client": cj})
 }
 
-// deleteClient signs out of every session of the client.
+// deleteClient signs out of every session of the client (DELETE
+// /v1/client, clerk-js's signOut without a persisted client).
 func (s *Server) deleteClient(w http.ResponseWriter, r *http.Request) {
+	s.signOutAll(w, r, false)
+}
+
+// removeClientSessions signs out of every session of the client and
+// answers the client, now without sessions (DELETE /v1/client/sessions,
+// what clerk-js's signOut sends by default).
+func (s *Server) removeClientSessions(w http.ResponseWriter, r *http.Request) {
+	s.signOutAll(w, r, true)
+}
+
+// signOutAll ends every session of the caller's client and clears the
+// session cookie; the response is the client itself when answerClient.
+func (s *Server) signOutAll(w http.ResponseWriter, r *http.Request, answerClient bool) {
 	ctx := r.Context()
 	c, err := s.loadClient(ctx, r)
 	if err != nil {
@@ -172,6 +190,10 @@ func (s *Server) deleteClient(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.clearSessionCookie(w, r)
+	if answerClient {
+		s.writeClient(w, r, c, nil)
+		return
+	}
 	s.respond(w, r, c, nil)
 }
 
