@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
@@ -528,6 +529,29 @@ func (s *Server) signInPassword(w http.ResponseWriter, r *http.Request, d *pageD
 }
 
 // codeStrategy picks email_code or phone_code for a code sign-in.
+// compromisedSignIn returns the client's sign-in if it is the one whose
+// compromised password was just given for ident, or nil.
+func (s *Server) compromisedSignIn(ctx context.Context, rq signin.Request, c *session.Client, ident string) (*signin.Result, error) {
+	if c.SignInID == "" {
+		return nil, nil
+	}
+	_, norm, err := users.Classify(ident)
+	if err != nil {
+		return nil, nil
+	}
+	res, err := s.d.SignIn.Get(ctx, rq, c.SignInID)
+	if err != nil {
+		if unavailable(err) {
+			return nil, err
+		}
+		return nil, nil
+	}
+	if !res.Attempt.PasswordVerified || res.Attempt.Identifier != norm || res.User == nil {
+		return nil, nil
+	}
+	return res, nil
+}
+
 func codeStrategy(kind users.Kind, u *users.User) string {
 	switch {
 	case kind == users.KindPhone:
@@ -562,10 +586,18 @@ func (s *Server) signInStartCode(w http.ResponseWriter, r *http.Request, d *page
 		return
 	}
 	rq := s.signInRequest(r, c)
-	res, err := s.d.SignIn.Create(ctx, rq, signin.CreateParams{Identifier: ident})
+	// After a right but compromised password the client's sign-in knows
+	// the user: continue it, so a username works too.
+	res, err := s.compromisedSignIn(ctx, rq, c, ident)
 	if err != nil {
-		fail(err)
+		s.failPage(w, r, err)
 		return
+	}
+	if res == nil {
+		if res, err = s.d.SignIn.Create(ctx, rq, signin.CreateParams{Identifier: ident}); err != nil {
+			fail(err)
+			return
+		}
 	}
 	strategy := codeStrategy(kind, res.User)
 	res, err = s.d.SignIn.Prepare(ctx, rq, res.Attempt.ID, signin.PrepareParams{Strategy: strategy})

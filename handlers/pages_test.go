@@ -709,3 +709,38 @@ func TestPageCodeSignInStopsAfterTooManyWrongCodes(t *testing.T) {
 		t.Fatal("signed in after the attempt was used up")
 	}
 }
+
+// A user who typed their username and a compromised password can still
+// get a code (at their email), on the page and through the JSON API.
+func TestCompromisedPasswordWithUsernameGetsACodeAtTheEmail(t *testing.T) {
+	e := newEnv(t)
+	u, err := e.eng.Users.Create(context.Background(), users.NewUser{
+		Emails: []string{"alice@example.com"}, Username: "alice", Password: alicePW,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.compromise(u, false)
+
+	p := e.pageBrowser()
+	r := p.signIn("alice", alicePW, "/work")
+	pageStatus(t, r, http.StatusUnprocessableEntity)
+	r = p.post(pagePrefix+"/sign-in", p.hidden(`value="start_code"`))
+	pageStatus(t, r, http.StatusOK)
+	pageHas(t, r.body, "a*****@example.com", `name="code"`)
+	r = p.submit(pagePrefix+"/sign-in", url.Values{"op": {"code"}, "code": {e.pageCode("alice@example.com")}})
+	pageLocation(t, r, pagePrefix+"/tasks/reset-password?redirect_url=%2Fwork")
+
+	// JSON API: the refused sign-in stays on the client and offers the email code.
+	b := e.browser()
+	expect(t, b.post("/v1/client/sign_ins", form("identifier", "alice", "password", alicePW)), 422, "form_password_compromised")
+	si, _ := b.get("/__authgate/v1/client", nil).resp()["sign_in"].(map[string]any)
+	if si == nil {
+		t.Fatal("the client has no sign-in after the compromised password")
+	}
+	expect(t, b.post("/v1/client/sign_ins/"+si["id"].(string)+"/prepare_first_factor", form("strategy", "email_code")), 200, "")
+	// Without the password, a username gets no code (enumeration protection).
+	c := e.browser()
+	r2 := c.post("/v1/client/sign_ins", form("identifier", "alice"))
+	expect(t, c.post("/v1/client/sign_ins/"+r2.str("id")+"/prepare_first_factor", form("strategy", "email_code")), 400, "strategy_for_user_invalid")
+}

@@ -86,7 +86,7 @@ func factors(res *signin.Result, strict bool) []factorJSON {
 	if a.Kind == "" {
 		return []factorJSON{}
 	}
-	if strict || u == nil {
+	if (strict && !a.PasswordVerified) || u == nil {
 		out := []factorJSON{{Strategy: signin.StrategyPassword}}
 		id := a.FakeID
 		if u != nil {

@@ -217,13 +217,16 @@ type Verification struct {
 
 // Attempt is a stored sign-in attempt.
 type Attempt struct {
-	ID               string        `json:"id"`
-	ClientID         string        `json:"client_id"`
-	Status           string        `json:"status"`
-	Identifier       string        `json:"identifier,omitempty"`
-	Kind             users.Kind    `json:"kind,omitempty"`
-	UserID           string        `json:"user_id,omitempty"`
-	Fake             bool          `json:"fake,omitempty"`
+	ID         string     `json:"id"`
+	ClientID   string     `json:"client_id"`
+	Status     string     `json:"status"`
+	Identifier string     `json:"identifier,omitempty"`
+	Kind       users.Kind `json:"kind,omitempty"`
+	UserID     string     `json:"user_id,omitempty"`
+	Fake       bool       `json:"fake,omitempty"`
+	// PasswordVerified is set when the (compromised) password was right:
+	// the identity is known, so every factor of the user is offered.
+	PasswordVerified bool          `json:"password_verified,omitempty"`
 	FakeID           string        `json:"fake_id,omitempty"`
 	Verification     *Verification `json:"verification,omitempty"`
 	CreatedSessionID string        `json:"created_session_id,omitempty"`
@@ -316,8 +319,12 @@ func (s *Service) Create(ctx context.Context, rq Request, p CreateParams) (*Resu
 	switch {
 	case p.Password != "" && (p.Strategy == "" || p.Strategy == StrategyPassword):
 		if err := s.checkPassword(ctx, rq, res, p.Password); err != nil {
-			// Keep the attempt so a client can continue with another factor.
+			// Keep the attempt so a client can continue with another factor;
+			// after a compromised password it becomes the client's sign-in.
 			_ = s.save(ctx, a)
+			if a.PasswordVerified {
+				_ = s.sessions.UpdateClient(ctx, rq.Client, func(c *session.Client) { c.SignInID = a.ID })
+			}
 			return nil, err
 		}
 	case p.Strategy == StrategyPassword:
@@ -455,7 +462,7 @@ func pickTarget(a *Attempt, u *users.User, strategy, targetID string, strict boo
 	if phone {
 		wantKind = users.KindPhone
 	}
-	if strict && u != nil {
+	if strict && u != nil && !a.PasswordVerified {
 		if a.Kind != wantKind || (targetID != "" && targetID != u.IdentificationOf(a.Kind, a.Identifier).ID) {
 			return users.Identification{}, apierr.StrategyForUserInvalid.WithParam("strategy")
 		}
@@ -765,6 +772,9 @@ func (s *Service) checkPassword(ctx context.Context, rq Request, res *Result, pw
 	if u.PasswordCompromised {
 		s.emit(ctx, "sign_in", zap.String("strategy", StrategyPassword), zap.String("result", "password_compromised"), zap.String("user_id", u.ID))
 		if len(u.Emails)+len(u.Phones) > 0 {
+			// The password was right: the user may now get a code at any
+			// of their addresses, whatever identifier they typed.
+			a.PasswordVerified = true
 			return apierr.FormPasswordCompromised.WithParam("password")
 		}
 		// No other way to prove who they are: sign in, but pending.
