@@ -31,6 +31,17 @@ const (
 // options select the single-node, Sentinel or Cluster client accordingly.
 // Error messages never include the password.
 func ParseURL(rawURL string) (*goredis.UniversalOptions, error) {
+	opts, err := parseURL(rawURL)
+	if err != nil && strings.Contains(rawURL, "@") {
+		// A password with an unencoded '/', '?' or '@' splits the URL in
+		// the wrong places; the pieces quoted in the detailed error could
+		// be parts of it. Say what to do instead.
+		return nil, errors.New("redis: parse url: malformed URL with credentials (percent-encode '/', '?', '#' and '@' in the user name and password)")
+	}
+	return opts, err
+}
+
+func parseURL(rawURL string) (*goredis.UniversalOptions, error) {
 	scheme, rest, ok := strings.Cut(rawURL, "://")
 	if !ok {
 		return nil, errors.New("redis: parse url: missing scheme (want redis://, rediss://, redis+sentinel:// or redis+cluster://)")
