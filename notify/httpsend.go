@@ -34,6 +34,11 @@ func parseEndpoint(raw, what string) (*url.URL, error) {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("notify: %s url %q: want an absolute http or https URL", what, u.Redacted())
 	}
+	// Codes must not cross a network in clear text: plain http only to
+	// this machine (a local relay, a test server).
+	if u.Scheme == "http" && !isLoopbackName(u.Hostname()) {
+		return nil, fmt.Errorf("notify: %s url %q: use https (plain http is allowed only to localhost)", what, u.Redacted())
+	}
 	return u, nil
 }
 

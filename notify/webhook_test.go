@@ -133,3 +133,16 @@ func TestNewWebhookRejectsBadURL(t *testing.T) {
 		}
 	}
 }
+
+func TestWebhookRefusesPlainHTTPToOtherHosts(t *testing.T) {
+	for _, u := range []string{"http://sms.example.com/hook", "http://10.0.0.5/hook"} {
+		if _, err := notify.NewWebhook(u, nil); err == nil {
+			t.Errorf("NewWebhook(%q) accepted plain http to another host", u)
+		}
+	}
+	for _, u := range []string{"https://sms.example.com/hook", "http://127.0.0.1:9099/sms", "http://localhost/sms"} {
+		if _, err := notify.NewWebhook(u, nil); err != nil {
+			t.Errorf("NewWebhook(%q): %v", u, err)
+		}
+	}
+}
