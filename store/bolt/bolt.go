@@ -532,7 +532,11 @@ func expiry(now time.Time, ttl time.Duration) int64 {
 	if ttl <= 0 {
 		return 0
 	}
-	return now.Add(ttl).UnixNano()
+	// UnixNano overflows after the year 2262; such a TTL means "keep".
+	if exp := now.Add(ttl); exp.Year() < 2262 {
+		return exp.UnixNano()
+	}
+	return math.MaxInt64
 }
 
 // expired reports whether the stored value raw is past its expiry. Values
