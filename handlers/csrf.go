@@ -34,6 +34,11 @@ import (
 // CookieCSRF is the per-browser cookie CSRF tokens are bound to.
 const CookieCSRF = "__authgate_csrf"
 
+// CookieCSRFSecure is its name on https: the __Host- prefix makes
+// browsers refuse the cookie from a sibling subdomain or from plain http,
+// so nobody can plant a value they know.
+const CookieCSRFSecure = "__Host-authgate_csrf"
+
 // csrfField is the form field that carries the token.
 const csrfField = "csrf_token"
 
@@ -137,7 +142,8 @@ func validCSRFCookie(v string) bool {
 
 // csrfCookie returns the browser's CSRF cookie value, or "".
 func csrfCookie(r *http.Request) string {
-	c, err := r.Cookie(CookieCSRF)
+	name, _ := csrfCookieName(r, "")
+	c, err := r.Cookie(name)
 	if err != nil || !validCSRFCookie(c.Value) {
 		return ""
 	}
@@ -152,14 +158,24 @@ func (s *Server) cookiePath() string {
 	return s.cfg.Prefix
 }
 
+// csrfCookieName is the CSRF cookie's name and path for the request:
+// __Host- (which requires Path=/) on https, the prefix-scoped name on http.
+func csrfCookieName(r *http.Request, prefixPath string) (name, path string) {
+	if secure(r) {
+		return CookieCSRFSecure, "/"
+	}
+	return CookieCSRF, prefixPath
+}
+
 // newCSRFCookie draws a fresh per-browser value and sets it.
 func (s *Server) newCSRFCookie(w http.ResponseWriter, r *http.Request) string {
 	b := make([]byte, csrfCookieBytes)
 	// crypto/rand.Read never fails on supported platforms (Go 1.24+).
 	_, _ = rand.Read(b)
 	v := base64.RawURLEncoding.EncodeToString(b)
+	name, path := csrfCookieName(r, s.cookiePath())
 	http.SetCookie(w, &http.Cookie{
-		Name: CookieCSRF, Value: v, Path: s.cookiePath(), HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteLaxMode,
+		Name: name, Value: v, Path: path, HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteLaxMode,
 	})
 	return v
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -165,5 +166,26 @@ func TestCSRFCookieValidation(t *testing.T) {
 		if got := validCSRFCookie(v); got != want {
 			t.Errorf("validCSRFCookie(%q) = %v, want %v", v, got, want)
 		}
+	}
+}
+
+func TestCSRFCookieUsesHostPrefixOnHTTPS(t *testing.T) {
+	s := &Server{cfg: Config{Prefix: "/__authgate"}}
+	r := httptest.NewRequest(http.MethodGet, "https://app.example/__authgate/sign-in", nil)
+	r.TLS = &tls.ConnectionState{}
+	w := httptest.NewRecorder()
+	v := s.newCSRFCookie(w, r)
+	c := w.Result().Cookies()[0]
+	if c.Name != CookieCSRFSecure || c.Path != "/" || !c.Secure || !c.HttpOnly || c.Domain != "" {
+		t.Fatalf("https CSRF cookie: %+v", c)
+	}
+	r.AddCookie(&http.Cookie{Name: CookieCSRFSecure, Value: v})
+	if csrfCookie(r) != v {
+		t.Fatal("the __Host- cookie is not read back")
+	}
+	plain := httptest.NewRequest(http.MethodGet, "http://app.example/__authgate/sign-in", nil)
+	plain.AddCookie(&http.Cookie{Name: CookieCSRFSecure, Value: v})
+	if csrfCookie(plain) != "" {
+		t.Fatal("on http the __Host- cookie must not count")
 	}
 }
