@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,6 +57,9 @@ type App struct {
 	// Lockout locks an account after repeated failed sign-ins.
 	// Default: 10 attempts, 1h.
 	Lockout *LockoutConfig `json:"lockout,omitempty"`
+	// AppName is the application's name on the pages and in messages; a
+	// new password may not equal it. Default: authgate
+	AppName string `json:"app_name,omitempty"`
 	// Templates is a folder of message templates (email subject, text and
 	// HTML, SMS body per message kind) that override the embedded ones.
 	Templates string `json:"templates,omitempty"`
@@ -157,6 +161,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		Emailer:       emailer,
 		Texter:        texter,
 		Metrics:       newMetrics(ctx),
+		AppName:       a.AppName,
 	}, st, a.logger)
 	if err != nil {
 		return err
@@ -255,6 +260,9 @@ func (a *App) Validate() error {
 	}
 	if a.CodeMaxAttempts < 0 || a.CodeMaxAttempts > maxCodeMaxAttempts {
 		return fmt.Errorf("code_max_attempts must be between 1 and %d", maxCodeMaxAttempts)
+	}
+	if len(a.AppName) > 100 || strings.ContainsAny(a.AppName, "\r\n") {
+		return errors.New("app_name must be one line of at most 100 bytes")
 	}
 	if a.Issuer != "" {
 		if err := validateIssuer(a.Issuer); err != nil {

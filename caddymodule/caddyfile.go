@@ -115,6 +115,19 @@ func noBlock(d *caddyfile.Dispenser, name string) error {
 }
 
 // oneArg reads exactly one argument on the rest of the line, and no block.
+// parseAppName reads `app_name <name>` (quote names with spaces).
+func (a *App) parseAppName(d *caddyfile.Dispenser) error {
+	v, err := oneArg(d, "app_name")
+	if err != nil {
+		return err
+	}
+	if v == "" || len(v) > 100 || strings.ContainsAny(v, "\r\n") {
+		return d.Errf("app_name: want one line of 1 to 100 bytes")
+	}
+	a.AppName = v
+	return nil
+}
+
 // parseTemplates reads `templates <dir>`: a folder of message templates
 // that override the embedded ones (file names as in notify/templates).
 func (a *App) parseTemplates(d *caddyfile.Dispenser) error {
@@ -221,6 +234,7 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		"enumeration_protection": a.parseEnumerationProtection,
 		"lockout":                a.parseLockout,
 		"templates":              a.parseTemplates,
+		"app_name":               a.parseAppName,
 	})
 }
 

@@ -73,6 +73,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Public:         h.Public,
 		Tasks:          tasks.NewRouter(h.Prefix, h.TaskURLs),
 		Issuer:         h.app.Issuer,
+		AppName:        h.app.AppName,
 	}, handlers.Deps{
 		Users: e.Users, Sessions: e.Sessions, SignIn: e.SignIn, Tokens: e.Tokens, Store: e.Store,
 		Events: e.Events, Logger: ctx.Logger(), PasswordMinLength: e.Passwords.MinLength(),
