@@ -754,14 +754,10 @@ func (s *Server) forgotStart(w http.ResponseWriter, r *http.Request, d *pageData
 	s.render(w, r, http.StatusOK, "forgot_password", d)
 }
 
+// showForgotCode is the code step of a reset, or its new-password step
+// once the code was verified.
 func (s *Server) showForgotCode(d *pageData, res *signin.Result) {
-	d.Step = stepCode
-	d.Title = "Check your " + channelWord(res.Attempt)
-	d.Lead = ""
-	d.SignInID = res.Attempt.ID
-	d.Strategy = res.Attempt.Verification.Strategy
-	d.Target = maskedTarget(res.Attempt)
-	d.Enumeration = s.d.SignIn.Config().EnumerationProtection
+	s.showSignInCode(d, res)
 	if res.Attempt.Status == signin.StatusNeedsNewPassword {
 		d.Step = stepNewPassword
 		d.Title = "Set a new password"
