@@ -67,10 +67,7 @@ func TestStateChangesNeedTheSiteOrigin(t *testing.T) {
 // resetByEmail runs the seed's flow: create with the reset strategy (the
 // code is sent at once), then attempt with code and new password.
 func TestResetPasswordByEmailCodeThroughSMTP(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		opts []func(*envOpt)
-	}{{"bolt", nil}, {"redis", []func(*envOpt){withRedis}}} {
+	for _, tc := range storeBackends {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, tc.opts...)
 			e.createUser("alice@example.com", "", alicePW)
@@ -190,15 +187,10 @@ func TestWrongCodesKillTheAttemptEvenForTheRightCode(t *testing.T) {
 	e := newEnv(t)
 	e.createUser("alice@example.com", "", alicePW)
 	b := e.browser()
-	r := b.post("/v1/client/sign_ins", form("strategy", "reset_password_email_code", "identifier", "alice@example.com"))
-	id := r.str("id")
-	code := e.mail.LatestCode(t, "alice@example.com")
-	wrong := "000000"
-	if code == wrong {
-		wrong = "111111"
-	}
+	id, code := b.startReset("alice@example.com")
+	wrong := otherCode(code)
 	for i := 1; i <= 6; i++ {
-		r = b.post("/v1/client/sign_ins/"+id+"/attempt_first_factor", form("strategy", "reset_password_email_code", "code", wrong))
+		r := b.post("/v1/client/sign_ins/"+id+"/attempt_first_factor", form("strategy", "reset_password_email_code", "code", wrong))
 		if i < 5 {
 			expect(t, r, 422, "form_code_incorrect")
 		} else {
@@ -209,17 +201,12 @@ func TestWrongCodesKillTheAttemptEvenForTheRightCode(t *testing.T) {
 }
 
 func TestFiftyConcurrentRightCodesSucceedOnce(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		opts []func(*envOpt)
-	}{{"bolt", nil}, {"redis", []func(*envOpt){withRedis}}} {
+	for _, tc := range storeBackends {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, tc.opts...)
 			e.createUser("alice@example.com", "", alicePW)
 			b := e.browser()
-			r := b.post("/v1/client/sign_ins", form("strategy", "reset_password_email_code", "identifier", "alice@example.com"))
-			id := r.str("id")
-			code := e.mail.LatestCode(t, "alice@example.com")
+			id, code := b.startReset("alice@example.com")
 			var wg sync.WaitGroup
 			var mu sync.Mutex
 			ok := 0

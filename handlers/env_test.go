@@ -370,3 +370,26 @@ func (e *env) upstreamHeaders() http.Header {
 		return nil
 	}
 }
+
+// startReset starts the seed's reset by email code for email and returns
+// the sign-in id and the code that was mailed.
+func (b *browser) startReset(email string) (id, code string) {
+	b.e.tb.Helper()
+	r := b.post("/v1/client/sign_ins", form("strategy", "reset_password_email_code", "identifier", email))
+	expect(b.e.tb, r, 200, "")
+	return r.str("id"), b.e.mail.LatestCode(b.e.tb, email)
+}
+
+// otherCode is a well-formed code that is not code.
+func otherCode(code string) string {
+	if code == "000000" {
+		return "111111"
+	}
+	return "000000"
+}
+
+// storeBackends runs a test on bbolt and on Redis.
+var storeBackends = []struct {
+	name string
+	opts []func(*envOpt)
+}{{"bolt", nil}, {"redis", []func(*envOpt){withRedis}}}

@@ -28,13 +28,8 @@ func TestConcurrentWrongCodesCompareAtMostMaxAttempts(t *testing.T) {
 	e := newEnv(t)
 	e.createUser("alice@example.com", "", alicePW)
 	b := e.browser()
-	r := b.post("/v1/client/sign_ins", form("strategy", "reset_password_email_code", "identifier", "alice@example.com"))
-	id := r.str("id")
-	code := e.mail.LatestCode(t, "alice@example.com")
-	wrong := "000000"
-	if code == wrong {
-		wrong = "999999"
-	}
+	id, code := b.startReset("alice@example.com")
+	wrong := otherCode(code)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	incorrect := 0
