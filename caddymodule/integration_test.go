@@ -500,35 +500,7 @@ func TestIntegrationConcurrentCreate(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, storage string) {
 		startServer(t, siteOpts{storage: storage})
 		const n = 20
-		var (
-			wg      sync.WaitGroup
-			start   = make(chan struct{})
-			results = make([]apiResult, n)
-		)
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				data, _ := json.Marshal(map[string]any{"email_address": []string{"race@example.com"}, "password": testPassword})
-				req, err := http.NewRequest(http.MethodPost, testAdminURL+"/users", bytes.NewReader(data))
-				if err != nil {
-					results[i] = apiResult{status: -1, body: []byte(err.Error())}
-					return
-				}
-				req.Header.Set("Content-Type", "application/json")
-				<-start
-				resp, err := plainClient.Do(req)
-				if err != nil {
-					results[i] = apiResult{status: -1, body: []byte(err.Error())}
-					return
-				}
-				body, _ := io.ReadAll(resp.Body)
-				_ = resp.Body.Close()
-				results[i] = apiResult{status: resp.StatusCode, body: body}
-			}()
-		}
-		close(start)
-		wg.Wait()
+		results := createUsersAtOnce(plainClient, n, func(int) string { return "race@example.com" })
 
 		var created []userJSON
 		exists := 0
@@ -807,18 +779,38 @@ func TestIntegrationStartWithRedisDown(t *testing.T) {
 func TestIntegrationHashingPoolBusy(t *testing.T) {
 	startServer(t, siteOpts{storage: "file " + filepath.Join(t.TempDir(), "authgate.db")})
 	const n = 200
-	var (
-		wg      sync.WaitGroup
-		start   = make(chan struct{})
-		results = make([]apiResult, n)
-	)
 	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxConnsPerHost: n, MaxIdleConnsPerHost: n}}
 	defer client.CloseIdleConnections()
+	results := createUsersAtOnce(client, n, func(i int) string { return fmt.Sprintf("burst%d@example.com", i) })
+	counts := map[int]int{}
+	for i, r := range results {
+		counts[r.status]++
+		switch {
+		case r.status == http.StatusOK:
+		case r.status == http.StatusTooManyRequests && r.errCode() == "too_many_requests":
+		default:
+			if counts[r.status] == 1 {
+				t.Errorf("request %d: want 200 or 429 too_many_requests, got %d %s", i, r.status, r.body)
+			}
+		}
+	}
+	t.Logf("answers by status: %v", counts)
+	if counts[http.StatusOK] == 0 {
+		t.Fatal("no create succeeded")
+	}
+}
+
+// createUsersAtOnce sends n user creates through the admin API, released
+// together, and returns the answers in order.
+func createUsersAtOnce(client *http.Client, n int, emailOf func(i int) string) []apiResult {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	results := make([]apiResult, n)
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			data, _ := json.Marshal(map[string]any{"email_address": []string{fmt.Sprintf("burst%d@example.com", i)}, "password": testPassword})
+			data, _ := json.Marshal(map[string]any{"email_address": []string{emailOf(i)}, "password": testPassword})
 			req, err := http.NewRequest(http.MethodPost, testAdminURL+"/users", bytes.NewReader(data))
 			if err != nil {
 				results[i] = apiResult{status: -1, body: []byte(err.Error())}
@@ -838,20 +830,5 @@ func TestIntegrationHashingPoolBusy(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
-	counts := map[int]int{}
-	for i, r := range results {
-		counts[r.status]++
-		switch {
-		case r.status == http.StatusOK:
-		case r.status == http.StatusTooManyRequests && r.errCode() == "too_many_requests":
-		default:
-			if counts[r.status] == 1 {
-				t.Errorf("request %d: want 200 or 429 too_many_requests, got %d %s", i, r.status, r.body)
-			}
-		}
-	}
-	t.Logf("answers by status: %v", counts)
-	if counts[http.StatusOK] == 0 {
-		t.Fatal("no create succeeded")
-	}
+	return results
 }
