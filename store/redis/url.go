@@ -46,23 +46,9 @@ func parseURL(rawURL string) (*goredis.UniversalOptions, error) {
 	if !ok {
 		return nil, errors.New("redis: parse url: missing scheme (want redis://, rediss://, redis+sentinel:// or redis+cluster://)")
 	}
-	var kind urlKind
-	var useTLS bool
-	switch strings.ToLower(scheme) {
-	case "redis":
-		kind = kindSingle
-	case "rediss":
-		kind, useTLS = kindSingle, true
-	case "redis+sentinel":
-		kind = kindSentinel
-	case "rediss+sentinel":
-		kind, useTLS = kindSentinel, true
-	case "redis+cluster":
-		kind = kindCluster
-	case "rediss+cluster":
-		kind, useTLS = kindCluster, true
-	default:
-		return nil, fmt.Errorf("redis: parse url: unsupported scheme %q (want redis, rediss, redis+sentinel, rediss+sentinel, redis+cluster or rediss+cluster)", scheme)
+	kind, useTLS, err := parseScheme(scheme)
+	if err != nil {
+		return nil, err
 	}
 	if strings.Contains(rest, "#") {
 		return nil, errors.New("redis: parse url: fragments (#) are not allowed; percent-encode '#' in passwords as %23")
@@ -85,71 +71,21 @@ func parseURL(rawURL string) (*goredis.UniversalOptions, error) {
 		opts.Username, opts.Password = user, pass
 		hosts = authority[at+1:]
 	}
-
-	port := defaultPort
-	if kind == kindSentinel {
-		port = defaultSentinelPort
-	}
-	addrs, err := parseHosts(hosts, port)
-	if err != nil {
+	if opts.Addrs, err = parseAddrs(hosts, scheme, kind); err != nil {
 		return nil, err
 	}
-	switch kind {
-	case kindSingle:
-		if len(addrs) == 0 {
-			addrs = []string{net.JoinHostPort("localhost", defaultPort)}
-		}
-		if len(addrs) > 1 {
-			return nil, errors.New("redis: parse url: several hosts need redis+cluster:// or redis+sentinel://")
-		}
-	default:
-		if len(addrs) == 0 {
-			return nil, fmt.Errorf("redis: parse url: %s:// needs at least one host", scheme)
-		}
-	}
-	opts.Addrs = addrs
 
 	pq, err := url.Parse("x://h" + pathQuery)
 	if err != nil {
 		// url.Error would quote the query, which may hold a password.
 		return nil, errors.New("redis: parse url: malformed path or query")
 	}
-	var segs []string
-	for _, raw := range strings.Split(pq.EscapedPath(), "/") {
-		if raw == "" {
-			continue
-		}
-		seg, err := url.PathUnescape(raw)
-		if err != nil {
-			return nil, errors.New("redis: parse url: bad percent-encoding in the path")
-		}
-		segs = append(segs, seg)
+	segs, err := pathSegments(pq.EscapedPath())
+	if err != nil {
+		return nil, err
 	}
-	switch kind {
-	case kindSingle:
-		if len(segs) > 1 {
-			return nil, errors.New("redis: parse url: path must be /db")
-		}
-		if len(segs) == 1 {
-			if opts.DB, err = parseDB(segs[0]); err != nil {
-				return nil, err
-			}
-		}
-	case kindSentinel:
-		if len(segs) == 0 || len(segs) > 2 {
-			return nil, errors.New("redis: parse url: sentinel path must be /master or /master/db")
-		}
-		opts.MasterName = segs[0]
-		if len(segs) == 2 {
-			if opts.DB, err = parseDB(segs[1]); err != nil {
-				return nil, err
-			}
-		}
-	case kindCluster:
-		if len(segs) > 1 || (len(segs) == 1 && segs[0] != "0") {
-			return nil, errors.New("redis: parse url: cluster urls take no path (Redis Cluster has only database 0)")
-		}
-		opts.IsClusterMode = true
+	if err := applyPath(opts, segs, kind); err != nil {
+		return nil, err
 	}
 
 	query, err := url.ParseQuery(pq.RawQuery)
@@ -165,6 +101,106 @@ func parseURL(rawURL string) (*goredis.UniversalOptions, error) {
 		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
 	return opts, nil
+}
+
+// parseScheme maps the URL scheme to the client kind; the "rediss" forms
+// also ask for TLS.
+func parseScheme(scheme string) (kind urlKind, useTLS bool, err error) {
+	switch strings.ToLower(scheme) {
+	case "redis":
+		return kindSingle, false, nil
+	case "rediss":
+		return kindSingle, true, nil
+	case "redis+sentinel":
+		return kindSentinel, false, nil
+	case "rediss+sentinel":
+		return kindSentinel, true, nil
+	case "redis+cluster":
+		return kindCluster, false, nil
+	case "rediss+cluster":
+		return kindCluster, true, nil
+	}
+	return 0, false, fmt.Errorf("redis: parse url: unsupported scheme %q (want redis, rediss, redis+sentinel, rediss+sentinel, redis+cluster or rediss+cluster)", scheme)
+}
+
+// parseAddrs parses the host list and checks its length against the
+// kind: a single node defaults to localhost and takes one host only, as
+// several hosts mean the user wanted Cluster or Sentinel; those two have
+// no sensible default host. scheme is only for the error message.
+func parseAddrs(hosts, scheme string, kind urlKind) ([]string, error) {
+	port := defaultPort
+	if kind == kindSentinel {
+		port = defaultSentinelPort
+	}
+	addrs, err := parseHosts(hosts, port)
+	if err != nil {
+		return nil, err
+	}
+	if kind != kindSingle {
+		if len(addrs) == 0 {
+			return nil, fmt.Errorf("redis: parse url: %s:// needs at least one host", scheme)
+		}
+		return addrs, nil
+	}
+	if len(addrs) == 0 {
+		return []string{net.JoinHostPort("localhost", defaultPort)}, nil
+	}
+	if len(addrs) > 1 {
+		return nil, errors.New("redis: parse url: several hosts need redis+cluster:// or redis+sentinel://")
+	}
+	return addrs, nil
+}
+
+// pathSegments splits the escaped path into its non-empty segments,
+// decoding each one on its own so that a percent-encoded '/' (as in a
+// Sentinel master name) stays inside its segment.
+func pathSegments(escaped string) ([]string, error) {
+	var segs []string
+	for _, raw := range strings.Split(escaped, "/") {
+		if raw == "" {
+			continue
+		}
+		seg, err := url.PathUnescape(raw)
+		if err != nil {
+			return nil, errors.New("redis: parse url: bad percent-encoding in the path")
+		}
+		segs = append(segs, seg)
+	}
+	return segs, nil
+}
+
+// applyPath sets what the path means for each kind: /db for a single
+// node, /master[/db] for Sentinel, and nothing (or /0) for Cluster.
+func applyPath(opts *goredis.UniversalOptions, segs []string, kind urlKind) error {
+	var db string
+	switch kind {
+	case kindSingle:
+		if len(segs) > 1 {
+			return errors.New("redis: parse url: path must be /db")
+		}
+		if len(segs) == 1 {
+			db = segs[0]
+		}
+	case kindSentinel:
+		if len(segs) == 0 || len(segs) > 2 {
+			return errors.New("redis: parse url: sentinel path must be /master or /master/db")
+		}
+		opts.MasterName = segs[0]
+		if len(segs) == 2 {
+			db = segs[1]
+		}
+	case kindCluster:
+		if len(segs) > 1 || (len(segs) == 1 && segs[0] != "0") {
+			return errors.New("redis: parse url: cluster urls take no path (Redis Cluster has only database 0)")
+		}
+		opts.IsClusterMode = true
+	}
+	if db == "" {
+		return nil
+	}
+	var err error
+	opts.DB, err = parseDB(db)
+	return err
 }
 
 // parseUserinfo splits "user:password" or ":password", percent-decoded.
