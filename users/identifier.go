@@ -35,41 +35,66 @@ func NormalizeEmail(raw string) (string, error) {
 	bad := apierr.FormParamFormatInvalid.WithParam(string(KindEmail)).
 		WithLongMessage("email_address must be a valid email address.")
 	s := strings.TrimSpace(raw)
-	if s == "" || len(s) > maxEmailLen {
+	if s == "" || len(s) > maxEmailLen || !isPrintableASCII(s) {
 		return "", bad
-	}
-	for _, r := range s {
-		// ASCII only: rejects CR/LF, NUL, zero-width and RTL controls,
-		// Cyrillic and full-width look-alikes. IDN domains must be given
-		// in punycode (xn--).
-		if r > unicode.MaxASCII || r < 0x21 || r == 0x7f {
-			return "", bad
-		}
 	}
 	addr, err := mail.ParseAddress(s)
 	if err != nil || addr.Name != "" || addr.Address != s {
 		return "", bad
 	}
 	at := strings.LastIndexByte(s, '@')
-	local, domain := s[:at], s[at+1:]
-	if local == "" || len(local) > maxLocalLen || strings.HasPrefix(local, `"`) {
+	if !validLocalPart(s[:at]) || !validDomain(s[at+1:]) {
 		return "", bad
-	}
-	if !strings.Contains(domain, ".") || strings.HasSuffix(domain, ".") || strings.HasPrefix(domain, ".") ||
-		strings.Contains(domain, "..") || strings.ContainsAny(domain, "[]") {
-		return "", bad
-	}
-	for _, label := range strings.Split(domain, ".") {
-		if label == "" || len(label) > 63 || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") {
-			return "", bad
-		}
-		for _, r := range label {
-			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
-				return "", bad
-			}
-		}
 	}
 	return strings.ToLower(s), nil
+}
+
+// isPrintableASCII reports whether s is only visible ASCII. ASCII only
+// rejects CR/LF, NUL, zero-width and RTL controls, Cyrillic and full-width
+// look-alikes; IDN domains must be given in punycode (xn--).
+func isPrintableASCII(s string) bool {
+	for _, r := range s {
+		if r > unicode.MaxASCII || r < 0x21 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// validLocalPart checks the part before the '@': present, at most 64
+// bytes (RFC 5321) and not a quoted string, although net/mail accepts
+// quoted local parts.
+func validLocalPart(local string) bool {
+	return local != "" && len(local) <= maxLocalLen && !strings.HasPrefix(local, `"`)
+}
+
+// validDomain wants a dotted host name: no bare hosts, no trailing-dot
+// or empty labels and no [IP literal].
+func validDomain(domain string) bool {
+	if !strings.Contains(domain, ".") || strings.HasSuffix(domain, ".") || strings.HasPrefix(domain, ".") ||
+		strings.Contains(domain, "..") || strings.ContainsAny(domain, "[]") {
+		return false
+	}
+	for _, label := range strings.Split(domain, ".") {
+		if !validLabel(label) {
+			return false
+		}
+	}
+	return true
+}
+
+// validLabel checks one DNS label: 1 to 63 letters, digits and inner
+// hyphens.
+func validLabel(label string) bool {
+	if label == "" || len(label) > 63 || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") {
+		return false
+	}
+	for _, r := range label {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // NormalizePhone parses a phone number in international form (leading +)
