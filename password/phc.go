@@ -58,49 +58,14 @@ func (p PHC) Params() Params {
 func ParsePHC(s string) (PHC, error) {
 	var p PHC
 	parts := strings.Split(s, "$")
-	if len(parts) != 6 || parts[0] != "" {
-		if len(parts) == 5 && parts[0] == "" && strings.HasPrefix(parts[1], "argon2") {
-			return p, fmt.Errorf("argon2 digest without version (v=16) is not supported: %w", ErrBadDigest)
-		}
-		return p, fmt.Errorf("digest is not a PHC string: %w", ErrBadDigest)
+	if err := checkPHCShape(parts); err != nil {
+		return p, err
 	}
-	switch parts[1] {
-	case Argon2id, Argon2i:
-		p.Algorithm = parts[1]
-	default:
-		return p, fmt.Errorf("unsupported digest algorithm: %w", ErrBadDigest)
+	if err := p.parseAlgVersion(parts[1], parts[2]); err != nil {
+		return p, err
 	}
-	if parts[2] != "v="+strconv.Itoa(argon2.Version) {
-		return p, fmt.Errorf("unsupported argon2 version %q: %w", parts[2], ErrBadDigest)
-	}
-	p.Version = argon2.Version
-
-	var seenM, seenT, seenP bool
-	for kv := range strings.SplitSeq(parts[3], ",") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return p, fmt.Errorf("malformed argon2 parameter %q: %w", kv, ErrBadDigest)
-		}
-		n, err := strconv.ParseUint(v, 10, 32)
-		if err != nil || (len(v) > 1 && v[0] == '0') {
-			return p, fmt.Errorf("malformed argon2 parameter %q: %w", k, ErrBadDigest)
-		}
-		switch {
-		case k == "m" && !seenM:
-			seenM, p.Memory = true, uint32(n)
-		case k == "t" && !seenT:
-			seenT, p.Time = true, uint32(n)
-		case k == "p" && !seenP:
-			if n > 255 {
-				return p, fmt.Errorf("argon2 parallelism %d out of range: %w", n, ErrBadDigest)
-			}
-			seenP, p.Threads = true, uint8(n)
-		default:
-			return p, fmt.Errorf("unexpected or repeated argon2 parameter %q: %w", k, ErrBadDigest)
-		}
-	}
-	if !seenM || !seenT || !seenP {
-		return p, fmt.Errorf("argon2 digest lacks m, t or p: %w", ErrBadDigest)
+	if err := p.parseParams(parts[3]); err != nil {
+		return p, err
 	}
 	var err error
 	if p.Salt, err = decodeB64(parts[4]); err != nil {
@@ -113,6 +78,77 @@ func ParsePHC(s string) (PHC, error) {
 		return p, err
 	}
 	return p, nil
+}
+
+// checkPHCShape wants "$alg$v=..$params$salt$hash" split on '$'. A
+// five-part argon2 string is the pre-1.3 format without v=, which gets its
+// own message because "not a PHC string" would mislead whoever migrates it.
+func checkPHCShape(parts []string) error {
+	if len(parts) == 6 && parts[0] == "" {
+		return nil
+	}
+	if len(parts) == 5 && parts[0] == "" && strings.HasPrefix(parts[1], "argon2") {
+		return fmt.Errorf("argon2 digest without version (v=16) is not supported: %w", ErrBadDigest)
+	}
+	return fmt.Errorf("digest is not a PHC string: %w", ErrBadDigest)
+}
+
+// parseAlgVersion accepts argon2id and argon2i at version 19 only.
+func (p *PHC) parseAlgVersion(alg, version string) error {
+	switch alg {
+	case Argon2id, Argon2i:
+		p.Algorithm = alg
+	default:
+		return fmt.Errorf("unsupported digest algorithm: %w", ErrBadDigest)
+	}
+	if version != "v="+strconv.Itoa(argon2.Version) {
+		return fmt.Errorf("unsupported argon2 version %q: %w", version, ErrBadDigest)
+	}
+	p.Version = argon2.Version
+	return nil
+}
+
+// parseParams sets m, t and p from "m=..,t=..,p=..", in any order, each
+// exactly once, so that one digest cannot be read two ways.
+func (p *PHC) parseParams(s string) error {
+	var seenM, seenT, seenP bool
+	for kv := range strings.SplitSeq(s, ",") {
+		k, n, err := parseParam(kv)
+		if err != nil {
+			return err
+		}
+		switch {
+		case k == "m" && !seenM:
+			seenM, p.Memory = true, uint32(n)
+		case k == "t" && !seenT:
+			seenT, p.Time = true, uint32(n)
+		case k == "p" && !seenP:
+			if n > 255 {
+				return fmt.Errorf("argon2 parallelism %d out of range: %w", n, ErrBadDigest)
+			}
+			seenP, p.Threads = true, uint8(n)
+		default:
+			return fmt.Errorf("unexpected or repeated argon2 parameter %q: %w", k, ErrBadDigest)
+		}
+	}
+	if !seenM || !seenT || !seenP {
+		return fmt.Errorf("argon2 digest lacks m, t or p: %w", ErrBadDigest)
+	}
+	return nil
+}
+
+// parseParam splits one "k=n" parameter. n is a 32-bit decimal without
+// leading zeros, so that each value has a single spelling.
+func parseParam(kv string) (string, uint64, error) {
+	k, v, ok := strings.Cut(kv, "=")
+	if !ok {
+		return "", 0, fmt.Errorf("malformed argon2 parameter %q: %w", kv, ErrBadDigest)
+	}
+	n, err := strconv.ParseUint(v, 10, 32)
+	if err != nil || (len(v) > 1 && v[0] == '0') {
+		return "", 0, fmt.Errorf("malformed argon2 parameter %q: %w", k, ErrBadDigest)
+	}
+	return k, n, nil
 }
 
 func (p PHC) checkLimits() error {
