@@ -51,7 +51,7 @@ func serveAdmin(w http.ResponseWriter, r *http.Request) error {
 // admin returns the app's admin handler, built on first use.
 func (a *App) admin() *handlers.Admin {
 	a.rt.adminOnce.Do(func() {
-		e := a.engine
+		e := a.svc
 		a.rt.adminHandler = handlers.NewAdmin(handlers.Deps{
 			Users: e.Users, Sessions: e.Sessions, SignIn: e.SignIn, Tokens: e.Tokens, Store: e.Store,
 			Events: e.Events, Logger: a.logger.Named("admin"),

@@ -15,7 +15,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
-	"github.com/authgate/authgate/engine"
+	"github.com/authgate/authgate/internal/app"
 	"github.com/authgate/authgate/handlers"
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/password"
@@ -64,7 +64,8 @@ type App struct {
 	// HTML, SMS body per message kind) that override the embedded ones.
 	Templates string `json:"templates,omitempty"`
 
-	engine  *engine.Engine
+	svc     *app.Services
+	metrics *metrics
 	poolKey string
 	closers []func() error
 	logger  *zap.Logger
@@ -143,7 +144,8 @@ func (a *App) Provision(ctx caddy.Context) error {
 		lock = &LockoutConfig{}
 	}
 	enumeration := a.EnumerationProtection == nil || *a.EnumerationProtection
-	a.engine, err = engine.New(engine.Config{
+	a.metrics = newMetrics(ctx)
+	a.svc, err = app.New(app.Config{
 		Alg:             a.SigningAlg,
 		TokenLifetime:   time.Duration(a.TokenLifetime),
 		SessionLifetime: time.Duration(a.SessionLifetime),
@@ -160,7 +162,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		BreachOnError: pc.BreachOnError,
 		Emailer:       emailer,
 		Texter:        texter,
-		Metrics:       newMetrics(ctx),
+		Events:        &audit{log: a.logger.Named("audit"), metrics: a.metrics},
 		AppName:       a.AppName,
 	}, st, a.logger)
 	if err != nil {
@@ -392,7 +394,7 @@ func (a *App) ensureLoaded() error {
 	a.rt.lastLoad = time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := a.engine.Load(ctx); err != nil {
+	if err := a.svc.Load(ctx); err != nil {
 		return err
 	}
 	a.rt.loaded.Store(true)
@@ -409,15 +411,13 @@ func (a *App) refreshKeys(stop chan struct{}) {
 		case <-stop:
 			return
 		case <-stats.C:
-			if m := a.engine.Config.Metrics; m != nil {
-				m.Hashing(a.engine.Passwords.Stats())
-			}
+			a.metrics.Hashing(a.svc.Passwords.Stats())
 		case <-keys.C:
 			if !a.rt.loaded.Load() {
 				continue
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			if err := a.engine.Tokens.Refresh(ctx); err != nil {
+			if err := a.svc.Tokens.Refresh(ctx); err != nil {
 				a.logger.Warn("refreshing signing keys", zap.Error(err))
 			}
 			cancel()

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authgate/authgate/tasks"
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -891,16 +892,8 @@ func validateRedirectTarget(v string) error {
 	return nil
 }
 
-var taskKey = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
-
-// validateTaskKey checks a session task key such as reset-password:
-// lowercase letters, digits and single hyphens, starting with a letter.
-func validateTaskKey(v string) error {
-	if len(v) > 64 || !taskKey.MatchString(v) {
-		return fmt.Errorf("invalid task key %q (want lowercase words joined by hyphens, like reset-password)", v)
-	}
-	return nil
-}
+// validateTaskKey checks a session task key (the grammar is tasks.ValidKey).
+func validateTaskKey(v string) error { return tasks.ValidKey(v) }
 
 // validatePublicPattern checks a public path pattern: it starts with /,
 // and * may appear only as its last character (a prefix match).

@@ -65,7 +65,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("loading the authgate app: %w", err)
 	}
 	h.app = appIface.(*App)
-	e := h.app.engine
+	e := h.app.svc
 	h.srv = handlers.New(handlers.Config{
 		Prefix:         h.Prefix,
 		SignInURL:      h.SignInURL,

@@ -11,8 +11,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/session"
-	"github.com/authgate/authgate/signin"
+	"github.com/authgate/authgate/tasks"
 	"github.com/authgate/authgate/users"
 )
 
@@ -222,7 +223,7 @@ func (a *Admin) setCompromised(on bool) http.HandlerFunc {
 			} else if !a.pendAll(w, r, u.ID) {
 				return
 			}
-			a.d.SignIn.Notify(u, signin.KindPasswordCompromised)
+			a.d.SignIn.Notify(u, notify.KindPasswordCompromised)
 		}
 		a.d.Events.Event(ctx, event, zap.String("user_id", u.ID))
 		writeJSON(w, http.StatusOK, u.ToJSON())
@@ -251,12 +252,12 @@ func (a *Admin) requireReset(w http.ResponseWriter, r *http.Request) {
 // task: no session keeps working normally on a password that must be
 // replaced. It reports false after writing an error.
 func (a *Admin) pendAll(w http.ResponseWriter, r *http.Request, uid string) bool {
-	n, err := a.d.Sessions.RequireTask(r.Context(), uid, session.TaskResetPassword)
+	n, err := a.d.Sessions.RequireTask(r.Context(), uid, tasks.ResetPassword)
 	if err != nil {
 		a.fail(w, r, err)
 		return false
 	}
-	a.d.Events.Event(r.Context(), "task_started", zap.String("task", session.TaskResetPassword), zap.String("user_id", uid), zap.Int("sessions", n))
+	a.d.Events.Event(r.Context(), "task_started", zap.String("task", tasks.ResetPassword), zap.String("user_id", uid), zap.Int("sessions", n))
 	return true
 }
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authgate/authgate/engine"
+	"github.com/authgate/authgate/internal/app"
 )
 
 const alicePW = "correct-horse-battery"
@@ -307,7 +307,7 @@ func TestBadIdentifiersGetClearErrorsAndNoMail(t *testing.T) {
 
 func TestLockoutAfterRepeatedFailures(t *testing.T) {
 	e := newEnv(t, func(o *envOpt) {
-		o.engineCfg = func(c *engine.Config) { c.SignIn.LockoutAttempts = 3; c.SignIn.LockoutDuration = time.Hour }
+		o.engineCfg = func(c *app.Config) { c.SignIn.LockoutAttempts = 3; c.SignIn.LockoutDuration = time.Hour }
 	})
 	e.createUser("alice@example.com", "", alicePW)
 	for i := 0; i < 2; i++ {

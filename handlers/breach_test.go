@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/authgate/authgate/engine"
+	"github.com/authgate/authgate/internal/app"
 	"github.com/authgate/authgate/password/breach"
 )
 
@@ -56,7 +56,7 @@ func TestHIBPBreachSourceAndItsFailurePolicy(t *testing.T) {
 			fail := false
 			api := rangeAPI(t, &fail, "Tr0ub4dor&3-leaked")
 			e := newEnv(t, func(o *envOpt) {
-				o.engineCfg = func(c *engine.Config) {
+				o.engineCfg = func(c *app.Config) {
 					c.Breach = breach.HIBP(api.URL, breach.WithCache(0, 0))
 					c.BreachOnError = tc.policy
 				}

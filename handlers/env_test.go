@@ -17,7 +17,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
-	"github.com/authgate/authgate/engine"
+	"github.com/authgate/authgate/internal/app"
 	"github.com/authgate/authgate/handlers"
 	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/notify"
@@ -113,7 +113,7 @@ type env struct {
 	tb       testing.TB
 	st       store.Store
 	redis    *testenv.RedisServer
-	eng      *engine.Engine
+	eng      *app.Services
 	srv      *handlers.Server
 	http     *httptest.Server
 	mail     *testenv.MailpitServer
@@ -128,7 +128,7 @@ type envOpt struct {
 	taskURLs    map[string]string
 	breachOnIn  bool
 	public      []string
-	engineCfg   func(*engine.Config)
+	engineCfg   func(*app.Config)
 	logger      *zap.Logger
 }
 
@@ -171,7 +171,7 @@ func newEnvTB(t testing.TB, opts ...func(*envOpt)) *env {
 		t.Fatal(err)
 	}
 	cheap := password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
-	cfg := engine.Config{
+	cfg := app.Config{
 		TokenLifetime: time.Minute,
 		Breach:        breach.Common(),
 		Emailer:       mailer,
@@ -190,7 +190,7 @@ func newEnvTB(t testing.TB, opts ...func(*envOpt)) *env {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	e.eng, err = engine.New(cfg, e.st, logger)
+	e.eng, err = app.New(cfg, e.st, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,22 +71,21 @@ func (s *Server) Gate(w http.ResponseWriter, r *http.Request) Verdict {
 	case id == nil:
 		s.d.Events.Gate("unauthenticated")
 		if isNavigation(r) {
-			http.Redirect(w, r, tasks.WithRedirect(s.cfg.SignInURL, r.URL.RequestURI()), http.StatusSeeOther)
+			http.Redirect(w, r, WithRedirect(s.cfg.SignInURL, r.URL.RequestURI()), http.StatusSeeOther)
 			return Verdict{}
 		}
 		apierr.Write(w, apierr.AuthenticationInvalid)
 		return Verdict{}
 	case id.Pending():
-		if public {
+		d := s.cfg.Tasks.Decide(tasks.Request{Tasks: id.Tasks, Path: r.URL.Path, Original: r.URL.RequestURI(), Navigation: isNavigation(r), Public: public})
+		switch {
+		case d.Outcome == tasks.Pass && public:
 			s.d.Events.Gate("public")
 			return Verdict{Pass: true}
-		}
-		d := s.cfg.Tasks.Decide(id.Tasks, r.URL.Path, r.URL.RequestURI(), isNavigation(r))
-		switch d.Outcome {
-		case tasks.Pass:
+		case d.Outcome == tasks.Pass:
 			s.d.Events.Gate("pending_task_page")
 			return Verdict{Pass: true} // no identity: the upstream never sees a pending user as signed in
-		case tasks.Redirect:
+		case d.Outcome == tasks.Redirect:
 			s.d.Events.Gate("pending_redirect")
 			w.Header().Set("Cache-Control", "no-store")
 			http.Redirect(w, r, d.Location, http.StatusSeeOther)

@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/authgate/authgate/engine"
+	"github.com/authgate/authgate/internal/app"
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/users"
 )
@@ -60,7 +60,7 @@ func TestSendsAreLimitedPerIdentifier(t *testing.T) {
 
 func TestDeliveryFailureIsAClearErrorAndTheCodeIsUnusable(t *testing.T) {
 	e := newEnv(t, noEnumeration, func(o *envOpt) {
-		o.engineCfg = func(c *engine.Config) {
+		o.engineCfg = func(c *app.Config) {
 			dead, err := notify.NewSMTP(notify.SMTPConfig{Address: "127.0.0.1:1", From: "a@example.com", TLS: "none"})
 			if err != nil {
 				t.Fatal(err)

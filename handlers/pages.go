@@ -9,7 +9,6 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -148,7 +147,7 @@ func withBack(target, back string) string {
 	if back == "" {
 		return target
 	}
-	return tasks.WithRedirect(target, back)
+	return WithRedirect(target, back)
 }
 
 // setPageHeaders sets the security headers of every page response
@@ -371,24 +370,7 @@ func (s *Server) signInURL(back string) string {
 // taskURL is the page of a pending session's first task, with the
 // redirect_url to come back to.
 func (s *Server) taskURL(keys []string, back string) string {
-	key := tasks.ResetPassword
-	if len(keys) > 0 {
-		key = keys[0]
-	}
-	u := ""
-	if s.cfg.Tasks != nil {
-		u = s.cfg.Tasks.URL(key)
-	}
-	if u == "" {
-		u = s.cfg.Prefix + pathResetTask
-	}
-	// Coming back to the task page itself: no need to nest it.
-	if b, err := url.Parse(back); err == nil && back != "" {
-		if t, err := url.Parse(u); err == nil && t.Path == b.Path {
-			return back
-		}
-	}
-	return withBack(u, back)
+	return s.cfg.Tasks.FirstURL(keys, back)
 }
 
 func seeOther(w http.ResponseWriter, r *http.Request, target string) {
@@ -904,7 +886,7 @@ func (s *Server) resetPasswordPage(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, err)
 		return
 	}
-	isTask := slices.Contains(sess.Tasks, session.TaskResetPassword)
+	isTask := tasks.Has(sess.Tasks, tasks.ResetPassword)
 	d := s.newPage(r, "Change your password", back)
 	d.IsTask = isTask
 	d.NeedCurrent = !isTask && u.PasswordDigest != ""

@@ -30,3 +30,12 @@ func SafeRedirect(raw, fallback string) string {
 	}
 	return raw
 }
+
+// WithRedirect adds redirect_url=back to target's query.
+func WithRedirect(target, back string) string {
+	sep := "?"
+	if strings.Contains(target, "?") {
+		sep = "&"
+	}
+	return target + sep + "redirect_url=" + url.QueryEscape(back)
+}

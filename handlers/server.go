@@ -112,6 +112,9 @@ func New(cfg Config, d Deps) *Server {
 	if d.Events == nil {
 		d.Events = nopEvents{}
 	}
+	if cfg.Tasks == nil {
+		cfg.Tasks = tasks.NewRouter(cfg.Prefix, nil)
+	}
 	if cfg.AppName == "" {
 		cfg.AppName = "authgate"
 	}

@@ -27,9 +27,6 @@ const (
 	StatusExpired = "expired"
 )
 
-// TaskResetPassword is the task of a user who must set a new password.
-const TaskResetPassword = "reset-password"
-
 // Session is one signed-in session of a user on a client.
 type Session struct {
 	ID           string    `json:"id"`

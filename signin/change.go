@@ -9,6 +9,7 @@ import (
 
 	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/session"
+	"github.com/authgate/authgate/tasks"
 	"github.com/authgate/authgate/users"
 )
 
@@ -27,12 +28,8 @@ func (s *Service) ChangePassword(ctx context.Context, u *users.User, sess *sessi
 	if p.NewPassword == "" {
 		return nil, nil, apierr.FormParamMissing.WithParam("new_password").WithLongMessage("new_password must be included.")
 	}
-	resetTask := false
-	for _, t := range sess.Tasks {
-		if t == session.TaskResetPassword {
-			resetTask = true
-		}
-	}
+	// A reset-password task means the user already proved who they are.
+	resetTask := tasks.Has(sess.Tasks, tasks.ResetPassword)
 	if !resetTask && u.PasswordDigest != "" {
 		if p.CurrentPassword == "" {
 			return nil, nil, apierr.FormParamMissing.WithParam("current_password").WithLongMessage("current_password must be included.")
@@ -65,12 +62,15 @@ func (s *Service) ChangePassword(ctx context.Context, u *users.User, sess *sessi
 	if err != nil {
 		return nil, nil, err
 	}
-	if resetTask {
-		ns, err := s.sessions.CompleteTask(ctx, sess.ID, session.TaskResetPassword)
+	for _, t := range tasks.Completes(tasks.PasswordSet) {
+		if !tasks.Has(sess.Tasks, t) {
+			continue
+		}
+		ns, err := s.sessions.CompleteTask(ctx, sess.ID, t)
 		if err != nil {
 			return nil, nil, err
 		}
-		s.emit(ctx, "task_completed", zap.String("task", session.TaskResetPassword), zap.String("user_id", u.ID), zap.String("session_id", sess.ID))
+		s.emit(ctx, "task_completed", zap.String("task", t), zap.String("user_id", u.ID), zap.String("session_id", sess.ID))
 		sess = ns
 	}
 	return nu, sess, nil

@@ -16,10 +16,13 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/internal/defaults"
 	"github.com/authgate/authgate/internal/ids"
 	"github.com/authgate/authgate/internal/secret"
+	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/store"
+	"github.com/authgate/authgate/tasks"
 	"github.com/authgate/authgate/users"
 )
 
@@ -49,36 +52,9 @@ const (
 	VerExpired    = "expired"
 )
 
-// Channel is how a message reaches the user.
-type Channel string
-
-// Channels.
-const (
-	ChannelEmail Channel = "email"
-	ChannelSMS   Channel = "sms"
-)
-
-// Message kinds.
-const (
-	KindSignInCode      = "sign_in_code"
-	KindResetCode       = "reset_code"
-	KindPasswordChanged = "password_changed"
-	// KindPasswordCompromised tells the user an admin marked the password compromised.
-	KindPasswordCompromised = "password_compromised"
-)
-
-// Notice is one message to deliver.
-type Notice struct {
-	Channel   Channel
-	Kind      string
-	To        string
-	Code      string
-	ExpiresIn time.Duration
-}
-
 // Deliverer sends notices by email or SMS.
 type Deliverer interface {
-	Deliver(ctx context.Context, n Notice) error
+	Deliver(ctx context.Context, n notify.Notice) error
 }
 
 // Hasher verifies and hashes passwords (a bounded pool; ErrBusy-like
@@ -121,36 +97,23 @@ type Config struct {
 	RequestsPerIP int
 }
 
+// defaults fills zero fields from package defaults.
 func (c *Config) defaults() {
-	if c.CodeTTL <= 0 {
-		c.CodeTTL = 10 * time.Minute
-	}
-	if c.CodeMaxAttempts <= 0 {
-		c.CodeMaxAttempts = 5
-	}
-	if c.ResendAfter <= 0 {
-		c.ResendAfter = 30 * time.Second
-	}
-	if c.LockoutAttempts <= 0 {
-		c.LockoutAttempts = 10
-	}
-	if c.LockoutDuration <= 0 {
-		c.LockoutDuration = time.Hour
-	}
-	if c.AttemptLifetime <= 0 {
-		c.AttemptLifetime = time.Hour
-	}
-	if c.SendsPerIdentifier <= 0 {
-		c.SendsPerIdentifier = 5
-	}
-	if c.SendsPerIP <= 0 {
-		c.SendsPerIP = 30
-	}
-	if c.SendWindow <= 0 {
-		c.SendWindow = 15 * time.Minute
-	}
-	if c.RequestsPerIP <= 0 {
-		c.RequestsPerIP = 30
+	setDefault(&c.CodeTTL, defaults.CodeTTL)
+	setDefault(&c.CodeMaxAttempts, defaults.CodeMaxAttempts)
+	setDefault(&c.ResendAfter, defaults.ResendAfter)
+	setDefault(&c.LockoutAttempts, defaults.LockoutAttempts)
+	setDefault(&c.LockoutDuration, defaults.LockoutDuration)
+	setDefault(&c.AttemptLifetime, defaults.AttemptLifetime)
+	setDefault(&c.SendsPerIdentifier, defaults.SendsPerIdentifier)
+	setDefault(&c.SendsPerIP, defaults.SendsPerIP)
+	setDefault(&c.SendWindow, defaults.SendWindow)
+	setDefault(&c.RequestsPerIP, defaults.RequestsPerIP)
+}
+
+func setDefault[T int | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
 	}
 }
 
@@ -569,15 +532,15 @@ func (s *Service) send(ctx context.Context, rq Request, res *Result, strategy, t
 		s.emit(ctx, "code_sent", zap.String("strategy", strategy), zap.Bool("delivered", false))
 		return nil
 	}
-	kind := KindSignInCode
+	kind := notify.KindSignInCode
 	if isReset(strategy) {
-		kind = KindResetCode
+		kind = notify.KindResetCode
 	}
-	ch := ChannelEmail
+	ch := notify.ChannelEmail
 	if isPhone(strategy) {
-		ch = ChannelSMS
+		ch = notify.ChannelSMS
 	}
-	n := Notice{Channel: ch, Kind: kind, To: target.Value, Code: code, ExpiresIn: s.cfg.CodeTTL}
+	n := notify.Notice{Channel: ch, Kind: kind, To: target.Value, Code: code, ExpiresIn: s.cfg.CodeTTL}
 	if s.cfg.EnumerationProtection {
 		// Deliver in the background: known and unknown identifiers answer
 		// alike and in the same time. A failure leaves the code unusable.
@@ -608,7 +571,7 @@ func (s *Service) background(fn func()) {
 	}
 }
 
-func (s *Service) deliverAsync(attemptID string, n Notice, strategy string) {
+func (s *Service) deliverAsync(attemptID string, n notify.Notice, strategy string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := s.deliver.Deliver(ctx, n); err != nil {
@@ -655,7 +618,7 @@ func (s *Service) allowIP(ctx context.Context, action, ip string) error {
 	if ip == "" {
 		return nil
 	}
-	return s.allow(ctx, action+":ip:"+ip, s.cfg.RequestsPerIP, 10*time.Second, apierr.TooManyRequests)
+	return s.allow(ctx, action+":ip:"+ip, s.cfg.RequestsPerIP, defaults.RequestWindow, apierr.TooManyRequests)
 }
 
 // AllowIP applies the per-IP request limit of an action (used by the
@@ -815,11 +778,8 @@ func (s *Service) upgradeDigest(ctx context.Context, uid, pw string) {
 // complete creates the session (pending when the user must reset the
 // password) and marks the attempt complete.
 func (s *Service) complete(ctx context.Context, rq Request, res *Result) error {
-	var tasks []string
-	if res.User.NeedsReset() {
-		tasks = []string{session.TaskResetPassword}
-	}
-	sess, err := s.sessions.Create(ctx, rq.Client, res.User.ID, tasks)
+	pending := tasks.For(res.User)
+	sess, err := s.sessions.Create(ctx, rq.Client, res.User.ID, pending)
 	if err != nil {
 		return err
 	}
@@ -828,8 +788,8 @@ func (s *Service) complete(ctx context.Context, rq Request, res *Result) error {
 	res.Attempt.CreatedSessionID = sess.ID
 	s.emit(ctx, "sign_in", zap.String("result", "complete"), zap.String("user_id", res.User.ID),
 		zap.String("session_id", sess.ID), zap.String("session_status", sess.Status))
-	if len(tasks) > 0 {
-		s.emit(ctx, "task_started", zap.String("task", session.TaskResetPassword), zap.String("user_id", res.User.ID))
+	for _, t := range pending {
+		s.emit(ctx, "task_started", zap.String("task", t), zap.String("user_id", res.User.ID))
 	}
 	return nil
 }
@@ -1083,19 +1043,19 @@ func (s *Service) SetPassword(ctx context.Context, u *users.User, pw, keepSessio
 }
 
 func (s *Service) notifyChanged(ctx context.Context, u *users.User) {
-	s.Notify(u, KindPasswordChanged)
+	s.Notify(u, notify.KindPasswordChanged)
 }
 
 // Notify sends a notice without secrets (password changed, password
 // compromised) to the user's first email address, else first phone
 // number, in the background.
-func (s *Service) Notify(u *users.User, kind string) {
-	var n Notice
+func (s *Service) Notify(u *users.User, kind notify.Kind) {
+	var n notify.Notice
 	switch {
 	case u.PrimaryEmail() != "":
-		n = Notice{Channel: ChannelEmail, Kind: kind, To: u.PrimaryEmail()}
+		n = notify.Notice{Channel: notify.ChannelEmail, Kind: kind, To: u.PrimaryEmail()}
 	case u.PrimaryPhone() != "":
-		n = Notice{Channel: ChannelSMS, Kind: kind, To: u.PrimaryPhone()}
+		n = notify.Notice{Channel: notify.ChannelSMS, Kind: kind, To: u.PrimaryPhone()}
 	default:
 		return
 	}
@@ -1103,7 +1063,7 @@ func (s *Service) Notify(u *users.User, kind string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := s.deliver.Deliver(ctx, n); err != nil {
-			s.log.Warn("sending notice failed", zap.String("kind", kind), zap.String("user_id", u.ID), zap.Error(err))
+			s.log.Warn("sending notice failed", zap.String("kind", string(kind)), zap.String("user_id", u.ID), zap.Error(err))
 		}
 	})
 }

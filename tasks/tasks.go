@@ -1,101 +1,82 @@
-// Package tasks holds pending-session tasks: their keys, the URLs that
-// complete them, and the gate's decision for a request made with a
-// pending session.
+// Package tasks answers, in one place, the three questions about
+// pending-session tasks:
+//
+//   - What makes a session pending? For: the tasks a new session of a user
+//     starts with (today: reset-password when the password is compromised or
+//     an admin required a reset). Admin actions that pend live sessions use
+//     the same keys.
+//   - Where does it go? Router: each task key's URL (configured with
+//     task_url, else {prefix}/tasks/{key}), FirstURL for the page a pending
+//     session is sent to, and Decide, the gate's decision for a request made
+//     with a pending session (public paths and task pages pass, navigations
+//     are redirected, everything else is refused).
+//   - What clears it? Completes: the tasks an event (a new password set)
+//     finishes; a session whose last task is finished becomes active.
+//
+// ValidKey is the grammar of a task key, used by the Caddyfile parser.
 package tasks
 
 import (
-	"net/url"
+	"fmt"
+	"regexp"
 	"slices"
-	"strings"
 )
 
 // ResetPassword is the task of a user who must set a new password before
 // the session becomes active.
 const ResetPassword = "reset-password"
 
-// Known lists the task keys authgate can assign.
+// Known lists the task keys authgate can assign, in the order a pending
+// session works through them.
 var Known = []string{ResetPassword}
 
-// Router maps task keys to URLs.
-type Router struct {
-	urls  map[string]string
-	paths map[string]bool
+// Account is what For needs to know about a user.
+type Account interface {
+	// NeedsReset reports a compromised password or an admin-required reset.
+	NeedsReset() bool
 }
 
-// NewRouter returns the task URLs of a site: the given ones, and
-// {prefix}/tasks/{key} for every known key not given.
-func NewRouter(prefix string, urls map[string]string) *Router {
-	r := &Router{urls: map[string]string{}, paths: map[string]bool{}}
-	for _, k := range Known {
-		r.urls[k] = prefix + "/tasks/" + k
+// For returns the tasks a new session of u starts with; a session with
+// tasks is pending. nil means the session is active at once.
+func For(u Account) []string {
+	if u != nil && u.NeedsReset() {
+		return []string{ResetPassword}
 	}
-	for k, u := range urls {
-		r.urls[k] = u
-	}
-	for _, u := range r.urls {
-		if p, err := url.Parse(u); err == nil && p.Path != "" {
-			r.paths[p.Path] = true
-		}
-	}
-	return r
+	return nil
 }
 
-// URL returns the URL of a task ("" when unknown).
-func (r *Router) URL(key string) string { return r.urls[key] }
+// Event is something a user did that may finish tasks.
+type Event string
 
-// IsTaskPath reports whether path is the path of a task URL; such paths
-// stay reachable for pending sessions.
-func (r *Router) IsTaskPath(path string) bool { return r.paths[path] }
-
-// Outcome is what the gate does with a pending session's request.
-type Outcome int
-
-// Outcomes.
+// Events.
 const (
-	// Pass lets the request through without identity.
-	Pass Outcome = iota
-	// Redirect sends a navigation to the first task's URL (303).
-	Redirect
-	// Forbid answers 403 session_task_pending.
-	Forbid
+	// PasswordSet: the user set a new password (task page, change_password
+	// or a reset by code).
+	PasswordSet Event = "password_set"
 )
 
-// Decision is the gate's decision for a pending session.
-type Decision struct {
-	Outcome Outcome
-	// Location is the redirect target (Redirect) or the task URL (Forbid).
-	Location string
-	// Tasks are the session's task keys.
-	Tasks []string
+// Completes returns the task keys that event e finishes.
+func Completes(e Event) []string {
+	switch e {
+	case PasswordSet:
+		return []string{ResetPassword}
+	}
+	return nil
 }
 
-// Decide returns the decision for a request to path made with a pending
-// session whose tasks are keys. original is the request's path and query
-// (the redirect_url to come back to); navigation is true for browser
-// page loads.
-func (r *Router) Decide(keys []string, path, original string, navigation bool) Decision {
-	if len(keys) == 0 {
-		keys = []string{ResetPassword}
-	}
-	keys = slices.Clone(keys)
-	if r.IsTaskPath(path) {
-		return Decision{Outcome: Pass, Tasks: keys}
-	}
-	target := r.URL(keys[0])
-	if target == "" {
-		target = r.URL(ResetPassword)
-	}
-	if !navigation {
-		return Decision{Outcome: Forbid, Location: target, Tasks: keys}
-	}
-	return Decision{Outcome: Redirect, Location: WithRedirect(target, original), Tasks: keys}
-}
+// Has reports whether keys holds key.
+func Has(keys []string, key string) bool { return slices.Contains(keys, key) }
 
-// WithRedirect adds redirect_url=back to target's query.
-func WithRedirect(target, back string) string {
-	sep := "?"
-	if strings.Contains(target, "?") {
-		sep = "&"
+// keyGrammar: lowercase words joined by single hyphens, starting with a
+// letter (reset-password, setup-mfa).
+var keyGrammar = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+
+// ValidKey checks the grammar of a task key such as reset-password. It
+// does not require the key to be Known: a Caddyfile may name a task URL
+// for a task a later version assigns.
+func ValidKey(v string) error {
+	if len(v) > 64 || !keyGrammar.MatchString(v) {
+		return fmt.Errorf("invalid task key %q (want lowercase words joined by hyphens, like reset-password)", v)
 	}
-	return target + sep + "redirect_url=" + url.QueryEscape(back)
+	return nil
 }

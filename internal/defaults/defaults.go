@@ -1,0 +1,70 @@
+// Package defaults is the one home of authgate's default settings: every
+// value a Caddyfile may leave out (DESIGN §4 and §7) and the internal
+// limits that go with them. caddymodule applies them to the configuration
+// (caddymodule/defaults.go); the inner packages fall back to the same
+// values for a zero field, so a test that builds a service by hand gets
+// what a deployer gets.
+package defaults
+
+import "time"
+
+// Site settings (the handler directive).
+const (
+	// Prefix is where the JSON API and pages are mounted.
+	Prefix = "/__authgate"
+	// AfterSignInURL is the landing page after sign-in.
+	AfterSignInURL = "/"
+	// SignInPath is the sign-in page under the prefix (sign_in_url).
+	SignInPath = "/sign-in"
+)
+
+// Tokens and sessions.
+const (
+	// SigningAlg is what Clerk's SDKs verify.
+	SigningAlg      = "RS256"
+	TokenLifetime   = 60 * time.Second
+	SessionLifetime = 168 * time.Hour
+)
+
+// Codes (DESIGN §7).
+const (
+	CodeTTL         = 10 * time.Minute
+	CodeMaxAttempts = 5
+	// ResendAfter is the shortest wait between two codes of one attempt.
+	ResendAfter = 30 * time.Second
+)
+
+// Lockout and sign-in attempts.
+const (
+	LockoutAttempts = 10
+	LockoutDuration = time.Hour
+	// AttemptLifetime is how long a sign-in attempt may be continued.
+	AttemptLifetime = time.Hour
+)
+
+// Throttles: code sends per identifier and per IP per SendWindow, and
+// sign-in requests per IP per RequestWindow.
+const (
+	SendsPerIdentifier = 5
+	SendsPerIP         = 30
+	SendWindow         = 15 * time.Minute
+	RequestsPerIP      = 30
+	RequestWindow      = 10 * time.Second
+)
+
+// Passwords.
+const (
+	MinLength = 8
+	// HashQueue is how many hashing jobs may wait for a worker before
+	// callers get 429.
+	HashQueue = 64
+	// BreachOnError is what a new password gets when the breach source
+	// cannot answer: refuse (fail closed).
+	BreachOnError = "refuse"
+)
+
+// AppName is the application's name on pages and in messages.
+const AppName = "authgate"
+
+// EnumerationProtection is on unless turned off.
+const EnumerationProtection = true
