@@ -76,9 +76,6 @@ func NewManager(st store.Store, lifetime time.Duration, now func() time.Time) *M
 	return &Manager{st: st, lifetime: lifetime, now: now}
 }
 
-// Now is the manager's clock.
-func (m *Manager) Now() time.Time { return m.now() }
-
 // Lifetime is the maximum session lifetime.
 func (m *Manager) Lifetime() time.Duration { return m.lifetime }
 

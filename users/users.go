@@ -87,21 +87,6 @@ func (u *User) IdentificationOf(kind Kind, value string) Identification {
 	return Identification{}
 }
 
-// EmailByID finds an email identification by its id.
-func (u *User) EmailByID(id string) (Identification, bool) { return find(u.Emails, id) }
-
-// PhoneByID finds a phone identification by its id.
-func (u *User) PhoneByID(id string) (Identification, bool) { return find(u.Phones, id) }
-
-func find(list []Identification, id string) (Identification, bool) {
-	for _, i := range list {
-		if i.ID == id {
-			return i, true
-		}
-	}
-	return Identification{}, false
-}
-
 // Passwords hashes and checks passwords for the user service. Validate
 // returns an *apierr.Error for a password that breaks a rule.
 type Passwords interface {
@@ -266,16 +251,6 @@ func (s *Service) Find(ctx context.Context, k Kind, normalized string) (*User, e
 	return s.Get(ctx, string(id))
 }
 
-// FindByIdentifier normalizes raw (see Classify) and finds its user.
-func (s *Service) FindByIdentifier(ctx context.Context, raw string) (*User, Kind, error) {
-	k, v, err := Classify(raw)
-	if err != nil {
-		return nil, "", err
-	}
-	u, err := s.Find(ctx, k, v)
-	return u, k, err
-}
-
 // Delete removes a user and frees its identifiers.
 func (s *Service) Delete(ctx context.Context, id string) (*User, error) {
 	u, err := s.Get(ctx, id)
@@ -329,6 +304,3 @@ func (s *Service) Update(ctx context.Context, id string, fn func(u *User) error)
 	}
 	return out, nil
 }
-
-// Ping checks the store (the gate fails closed when it is down).
-func (s *Service) Ping(ctx context.Context) error { return s.st.Ping(ctx) }

@@ -219,7 +219,6 @@ func hexVal(c byte) (byte, bool) {
 type Index struct {
 	m     atomic.Pointer[mapping]
 	count int
-	size  int
 }
 
 // mapping owns the index bytes. It is released (unmapped) only once it is
@@ -276,7 +275,7 @@ func Open(path string) (*Index, error) {
 	}
 	m := &mapping{filter: filter}
 	runtime.AddCleanup(m, func(data []byte) { _ = unmap(data) }, data)
-	x := &Index{count: count, size: len(data)}
+	x := &Index{count: count}
 	x.m.Store(m)
 	return x, nil
 }
@@ -351,9 +350,6 @@ func (x *Index) Breached(_ context.Context, pw string) (bool, error) {
 
 // Len returns the number of distinct hashes in the index.
 func (x *Index) Len() int { return x.count }
-
-// SizeBytes returns the size of the index file in bytes.
-func (x *Index) SizeBytes() int { return x.size }
 
 // Close detaches the index: later lookups report not found (Contains) or
 // ErrClosed (Breached). The mapping itself is released once no lookup still
