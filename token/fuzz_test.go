@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/authgate/authgate/internal/testenv"
 )
 
 // fuzzSeeds returns a valid token of k and malformed variants of it.
@@ -38,7 +40,7 @@ func fuzzSeeds(t testing.TB, k *Keyring, good string) []string {
 // (RS256 signatures and strict base64url are not malleable), so no
 // mutation can yield different claims.
 func FuzzVerify(f *testing.F) {
-	clk := newFakeClock()
+	clk := testenv.NewClock(testStart)
 	k := newLoaded(f, openStore(f), Config{Alg: AlgRS256, CacheSize: -1}, clk)
 	good, want := mint(f, k, baseClaims())
 	for _, s := range fuzzSeeds(f, k, good) {
@@ -69,7 +71,7 @@ func FuzzVerify(f *testing.F) {
 // (framing, header, claims): no panic, and whatever they accept satisfies
 // their invariants.
 func FuzzParseJWT(f *testing.F) {
-	clk := newFakeClock()
+	clk := testenv.NewClock(testStart)
 	k := newLoaded(f, openStore(f), Config{Alg: AlgEdDSA, CacheSize: -1}, clk)
 	good, _ := mint(f, k, baseClaims())
 	for _, s := range fuzzSeeds(f, k, good) {

@@ -6,44 +6,20 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/store/bolt"
 )
 
 const testIssuer = "https://app.example.com"
 
-// fakeClock is a settable clock safe for concurrent use.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+// testStart is where every test clock starts; a fixed instant makes the
+// minted tokens, and so any failure, reproducible.
+var testStart = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
 // openStore opens a real bbolt store in a temp dir, closed at test end.
 func openStore(tb testing.TB) *bolt.Store {
@@ -57,7 +33,7 @@ func openStore(tb testing.TB) *bolt.Store {
 }
 
 // newLoaded returns a loaded Keyring on st with cfg (clock defaulted to clk).
-func newLoaded(tb testing.TB, st *bolt.Store, cfg Config, clk *fakeClock) *Keyring {
+func newLoaded(tb testing.TB, st *bolt.Store, cfg Config, clk *testenv.Clock) *Keyring {
 	tb.Helper()
 	if cfg.Now == nil && clk != nil {
 		cfg.Now = clk.Now

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/store/bolt"
 )
 
@@ -58,7 +59,7 @@ func TestRotation(t *testing.T) {
 	for _, alg := range allAlgs {
 		t.Run(alg, func(t *testing.T) {
 			st := openStore(t)
-			clk := newFakeClock()
+			clk := testenv.NewClock(testStart)
 			const (
 				lifetime = 60 * time.Second
 				leeway   = 5 * time.Second
@@ -209,7 +210,7 @@ func signWithKid(t *testing.T, k *Keyring, kid string, iat time.Time) string {
 // cached tokens stop verifying at once, before they expire.
 func TestDroppedKeyClearsCache(t *testing.T) {
 	st := openStore(t)
-	clk := newFakeClock()
+	clk := testenv.NewClock(testStart)
 	k := newLoaded(t, st, Config{Alg: AlgEdDSA}, clk)
 	ctx := context.Background()
 	tok, _ := mint(t, k, baseClaims())
@@ -238,7 +239,7 @@ func TestDroppedKeyClearsCache(t *testing.T) {
 // (meaningful under -race): every valid token keeps verifying.
 func TestConcurrentUse(t *testing.T) {
 	st := openStore(t)
-	clk := newFakeClock()
+	clk := testenv.NewClock(testStart)
 	cfg := Config{Alg: AlgEdDSA, PublishDelay: time.Second, CacheSize: 32}
 	a := newLoaded(t, st, cfg, clk)
 	b := newLoaded(t, st, cfg, clk)

@@ -19,6 +19,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"go.uber.org/zap"
 
+	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/store"
 )
 
@@ -27,7 +28,7 @@ var allAlgs = []string{AlgRS256, AlgEdDSA, AlgES256}
 func TestMintVerifyRoundTrip(t *testing.T) {
 	for _, alg := range allAlgs {
 		t.Run(alg, func(t *testing.T) {
-			clk := newFakeClock()
+			clk := testenv.NewClock(testStart)
 			clk.Set(clk.Now().Add(700 * time.Millisecond)) // iat must be truncated to seconds
 			k := newLoaded(t, openStore(t), Config{Alg: alg, Lifetime: 90 * time.Second}, clk)
 			tok, minted := mint(t, k, baseClaims())
@@ -117,7 +118,7 @@ func toString(v any) string {
 }
 
 func TestPendingStatusVerifies(t *testing.T) {
-	k := newLoaded(t, openStore(t), Config{Alg: AlgEdDSA}, newFakeClock())
+	k := newLoaded(t, openStore(t), Config{Alg: AlgEdDSA}, testenv.NewClock(testStart))
 	c := baseClaims()
 	c.Status = StatusPending
 	tok, _ := mint(t, k, c)
@@ -157,7 +158,7 @@ func TestConfigValidation(t *testing.T) {
 }
 
 func TestMintValidation(t *testing.T) {
-	k := newLoaded(t, openStore(t), Config{Alg: AlgEdDSA}, newFakeClock())
+	k := newLoaded(t, openStore(t), Config{Alg: AlgEdDSA}, testenv.NewClock(testStart))
 	for name, mut := range map[string]func(*Claims){
 		"no issuer":  func(c *Claims) { c.Issuer = "" },
 		"no subject": func(c *Claims) { c.Subject = "" },
@@ -205,7 +206,7 @@ func TestJWKS(t *testing.T) {
 	private := []string{"d", "p", "q", "dp", "dq", "qi", "k", "oth"}
 	for _, alg := range allAlgs {
 		t.Run(alg, func(t *testing.T) {
-			k := newLoaded(t, openStore(t), Config{Alg: alg}, newFakeClock())
+			k := newLoaded(t, openStore(t), Config{Alg: alg}, testenv.NewClock(testStart))
 			body := k.JWKS()
 			var doc struct {
 				Keys []map[string]any `json:"keys"`
@@ -287,7 +288,7 @@ func TestTwoInstancesShareKey(t *testing.T) {
 	for _, alg := range allAlgs {
 		t.Run(alg, func(t *testing.T) {
 			st := openStore(t)
-			clk := newFakeClock()
+			clk := testenv.NewClock(testStart)
 			var a, b *Keyring
 			for _, p := range []**Keyring{&a, &b} {
 				k, err := NewKeyring(st, Config{Alg: alg, Now: clk.Now}, zap.NewNop())
@@ -340,8 +341,8 @@ func TestTwoInstancesShareKey(t *testing.T) {
 // and an EdDSA keyring on the same store do not accept each other's tokens.
 func TestAlgorithmsAreSeparate(t *testing.T) {
 	st := openStore(t)
-	rs := newLoaded(t, st, Config{Alg: AlgRS256}, newFakeClock())
-	ed := newLoaded(t, st, Config{Alg: AlgEdDSA}, newFakeClock())
+	rs := newLoaded(t, st, Config{Alg: AlgRS256}, testenv.NewClock(testStart))
+	ed := newLoaded(t, st, Config{Alg: AlgEdDSA}, testenv.NewClock(testStart))
 	tok, _ := mint(t, rs, baseClaims())
 	if _, err := ed.Verify(context.Background(), tok, testIssuer); !errors.Is(err, ErrInvalidToken) {
 		t.Errorf("EdDSA keyring accepted an RS256 token: %v", err)
@@ -415,7 +416,7 @@ func TestLoadRejectsBadRecords(t *testing.T) {
 // store.ErrUnavailable; keys already loaded keep verifying.
 func TestStoreUnavailable(t *testing.T) {
 	st := openStore(t)
-	k := newLoaded(t, st, Config{Alg: AlgEdDSA}, newFakeClock())
+	k := newLoaded(t, st, Config{Alg: AlgEdDSA}, testenv.NewClock(testStart))
 	tok, _ := mint(t, k, baseClaims())
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
@@ -434,7 +435,7 @@ func TestStoreUnavailable(t *testing.T) {
 		t.Errorf("Load on closed store: %v", err)
 	}
 	// Unknown kid with the store down: rejected, and the reason says so.
-	other := newLoaded(t, openStore(t), Config{Alg: AlgEdDSA}, newFakeClock())
+	other := newLoaded(t, openStore(t), Config{Alg: AlgEdDSA}, testenv.NewClock(testStart))
 	tok2, _ := mint(t, other, baseClaims())
 	_, err = k.Verify(context.Background(), tok2, testIssuer)
 	if !errors.Is(err, ErrInvalidToken) || !errors.Is(err, store.ErrUnavailable) {

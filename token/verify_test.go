@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authgate/authgate/internal/testenv"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
@@ -35,7 +36,7 @@ type verifyCase struct {
 // fixture holds keyrings for the three algorithms on one store, a valid
 // RS256 token and the fake clock.
 type fixture struct {
-	clk        *fakeClock
+	clk        *testenv.Clock
 	rs, ed, es *Keyring
 	good       string // valid RS256 token minted now
 }
@@ -43,7 +44,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	st := openStore(t)
-	clk := newFakeClock()
+	clk := testenv.NewClock(testStart)
 	f := &fixture{clk: clk}
 	// Cache disabled so every case runs the full verification path.
 	f.rs = newLoaded(t, st, Config{Alg: AlgRS256, Leeway: 5 * time.Second, CacheSize: -1}, clk)
@@ -597,7 +598,7 @@ func TestVerifyOtherAlgorithms(t *testing.T) {
 // exp+61 s rejected; before issue (iat, the stricter of iat and nbf = iat-10 s)
 // 59 s accepted, 61 s rejected.
 func TestLeewayBoundary60(t *testing.T) {
-	clk := newFakeClock()
+	clk := testenv.NewClock(testStart)
 	k := newLoaded(t, openStore(t), Config{Alg: AlgEdDSA, Leeway: 60 * time.Second, CacheSize: -1}, clk)
 	start := clk.Now()
 	tok, cl := mint(t, k, baseClaims())
@@ -623,7 +624,7 @@ func TestLeewayBoundary60(t *testing.T) {
 // repeated verifications are served from the cache, and the cache is
 // bounded.
 func TestVerifyCache(t *testing.T) {
-	clk := newFakeClock()
+	clk := testenv.NewClock(testStart)
 	k := newLoaded(t, openStore(t), Config{Alg: AlgEdDSA, CacheSize: 64}, clk)
 	ctx := context.Background()
 	tok, cl := mint(t, k, baseClaims())
@@ -665,7 +666,7 @@ func TestVerifyCache(t *testing.T) {
 // from the store at most once per 60 s.
 func TestUnknownKidRefreshRateLimit(t *testing.T) {
 	st := openStore(t)
-	clk := newFakeClock()
+	clk := testenv.NewClock(testStart)
 	cfg := Config{Alg: AlgEdDSA, PublishDelay: time.Minute}
 	a := newLoaded(t, st, cfg, clk)
 	b := newLoaded(t, st, cfg, clk)

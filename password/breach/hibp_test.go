@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/authgate/authgate/internal/testenv"
 )
 
 func sha1Hex(pw string) string {
@@ -130,11 +132,8 @@ func TestHIBPRangeProtocol(t *testing.T) {
 func TestHIBPCache(t *testing.T) {
 	f, srv := newFake(t)
 	f.add("cached-password", "5", false)
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	var mu sync.Mutex
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	c := HIBP(srv.URL, WithHTTPClient(srv.Client()), WithClock(clock), WithCache(5*time.Minute, 2))
+	clk := testenv.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	c := HIBP(srv.URL, WithHTTPClient(srv.Client()), WithClock(clk.Now), WithCache(5*time.Minute, 2))
 	ctx := context.Background()
 
 	for range 3 {
@@ -145,7 +144,7 @@ func TestHIBPCache(t *testing.T) {
 	if n := f.count.Load(); n != 1 {
 		t.Fatalf("%d requests for one range within the TTL, want 1", n)
 	}
-	advance(5*time.Minute + time.Second)
+	clk.Advance(5*time.Minute + time.Second)
 	if ok, err := c.Breached(ctx, "cached-password"); err != nil || !ok {
 		t.Fatalf("Breached after expiry = %v, %v", ok, err)
 	}

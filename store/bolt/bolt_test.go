@@ -7,12 +7,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
 
+	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/store/storetest"
 )
@@ -25,24 +25,6 @@ func TestConformance(t *testing.T) {
 		}
 		return s
 	})
-}
-
-// fakeClock is a settable clock for WithClock.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 func openTest(t *testing.T, opts ...Option) *Store {
@@ -186,7 +168,7 @@ func TestSurvivesReopen(t *testing.T) {
 
 func TestClockExpiryAndSweep(t *testing.T) {
 	ctx := context.Background()
-	clk := &fakeClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testenv.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := openTest(t, WithClock(clk.Now), WithSweepInterval(0))
 
 	if err := s.Put(ctx, "short", []byte("v"), time.Minute); err != nil {
@@ -202,14 +184,14 @@ func TestClockExpiryAndSweep(t *testing.T) {
 	if _, err := s.Allow(ctx, "rl", 3, 3*time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(59 * time.Second)
+	clk.Advance(59 * time.Second)
 	if _, err := s.Get(ctx, "short"); err != nil {
 		t.Fatalf("Get before expiry: %v", err)
 	}
 	if n, err := s.sweep(); err != nil || n != 0 {
 		t.Fatalf("sweep before expiry = %d, %v; want 0", n, err)
 	}
-	clk.Add(time.Second)
+	clk.Advance(time.Second)
 	if _, err := s.Get(ctx, "short"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("Get at expiry = %v, want ErrNotFound", err)
 	}
@@ -230,7 +212,7 @@ func TestClockExpiryAndSweep(t *testing.T) {
 
 func TestSweepManyBatches(t *testing.T) {
 	ctx := context.Background()
-	clk := &fakeClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testenv.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := openTest(t, WithClock(clk.Now), WithSweepInterval(0))
 	const n = 2*sweepBatch + 17
 	err := s.db.Update(func(tx *bbolt.Tx) error {
@@ -248,7 +230,7 @@ func TestSweepManyBatches(t *testing.T) {
 	if err := s.Put(ctx, "keep", []byte("v"), time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(2 * time.Second)
+	clk.Advance(2 * time.Second)
 	if got, err := s.sweep(); err != nil || got != n {
 		t.Fatalf("sweep = %d, %v; want %d", got, err, n)
 	}
@@ -259,12 +241,12 @@ func TestSweepManyBatches(t *testing.T) {
 
 func TestBackgroundSweeper(t *testing.T) {
 	ctx := context.Background()
-	clk := &fakeClock{now: time.Now()}
+	clk := testenv.NewClock(time.Now())
 	s := openTest(t, WithClock(clk.Now), WithSweepInterval(10*time.Millisecond))
 	if err := s.Put(ctx, "k", []byte("v"), time.Second); err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(time.Hour)
+	clk.Advance(time.Hour)
 	deadline := time.Now().Add(5 * time.Second)
 	for rawCount(t, s) != 0 {
 		if time.Now().After(deadline) {
@@ -287,7 +269,7 @@ func TestBackgroundSweeper(t *testing.T) {
 
 func TestAllowGCRARefill(t *testing.T) {
 	ctx := context.Background()
-	clk := &fakeClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testenv.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 	s := openTest(t, WithClock(clk.Now), WithSweepInterval(0))
 	allow := func() store.RateResult {
 		t.Helper()
@@ -306,16 +288,16 @@ func TestAllowGCRARefill(t *testing.T) {
 	if res.Allowed || res.RetryAfter != 20*time.Second {
 		t.Fatalf("4th = %+v, want denied with RetryAfter 20s", res)
 	}
-	clk.Add(19 * time.Second)
+	clk.Advance(19 * time.Second)
 	if res := allow(); res.Allowed || res.RetryAfter != time.Second {
 		t.Fatalf("after 19s = %+v, want denied with RetryAfter 1s", res)
 	}
-	clk.Add(time.Second)
+	clk.Advance(time.Second)
 	if res := allow(); !res.Allowed || res.Remaining != 0 {
 		t.Fatalf("after 20s = %+v, want allowed with 0 remaining", res)
 	}
 	// After a full idle period the whole burst is back.
-	clk.Add(time.Minute)
+	clk.Advance(time.Minute)
 	if res := allow(); !res.Allowed || res.Remaining != 2 {
 		t.Fatalf("after a minute idle = %+v, want allowed with 2 remaining", res)
 	}
