@@ -346,38 +346,12 @@ func rawCount(t *testing.T, s *Store) int {
 	return n
 }
 
-func BenchmarkBoltGet(b *testing.B) {
-	s, err := Open(filepath.Join(b.TempDir(), "bench.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	ctx := context.Background()
-	if err := s.Put(ctx, "k", []byte("some session record of moderate size"), time.Hour); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := s.Get(ctx, "k"); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-}
-
-func BenchmarkBoltIncr(b *testing.B) {
-	s, err := Open(filepath.Join(b.TempDir(), "bench.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := s.Incr(ctx, "ctr", time.Hour); err != nil {
+func BenchmarkBolt(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) store.Store {
+		s, err := Open(filepath.Join(b.TempDir(), "bench.db"))
+		if err != nil {
 			b.Fatal(err)
 		}
-	}
+		return s
+	})
 }

@@ -268,34 +268,9 @@ func TestTTLRounding(t *testing.T) {
 	}
 }
 
-func BenchmarkRedisGet(b *testing.B) {
+func BenchmarkRedis(b *testing.B) {
 	srv := testenv.Redis(b)
-	s := New(newClient(b, srv.URL()), "bench:")
-	defer s.Close()
-	ctx := context.Background()
-	if err := s.Put(ctx, "k", []byte("some session record of moderate size"), time.Hour); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := s.Get(ctx, "k"); err != nil {
-				b.Error(err)
-				return
-			}
-		}
+	storetest.Bench(b, func(b *testing.B) store.Store {
+		return New(newClient(b, srv.URL()), "bench:")
 	})
-}
-
-func BenchmarkRedisIncr(b *testing.B) {
-	srv := testenv.Redis(b)
-	s := New(newClient(b, srv.URL()), "bench:")
-	defer s.Close()
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := s.Incr(ctx, "ctr", time.Hour); err != nil {
-			b.Fatal(err)
-		}
-	}
 }
