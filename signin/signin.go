@@ -130,9 +130,7 @@ type Service struct {
 	log      *zap.Logger
 	now      func() time.Time
 	keys     *secret.Key
-	// bg runs asynchronous deliveries (with enumeration protection on);
-	// tests wait on it.
-	bg chan struct{}
+	pool     *Pool
 }
 
 // Deps are the collaborators of a Service.
@@ -146,6 +144,8 @@ type Deps struct {
 	Events   Events
 	Logger   *zap.Logger
 	Now      func() time.Time
+	// Pool runs background deliveries; nil: a pool of DefaultPoolSize.
+	Pool *Pool
 }
 
 // New returns a sign-in service.
@@ -157,11 +157,14 @@ func New(cfg Config, d Deps) *Service {
 	if d.Logger == nil {
 		d.Logger = zap.NewNop()
 	}
+	if d.Pool == nil {
+		d.Pool = NewPool(DefaultPoolSize, d.Logger)
+	}
 	return &Service{
 		cfg: cfg, st: d.Store, users: d.Users, sessions: d.Sessions, hasher: d.Hasher, rules: d.Rules,
 		deliver: d.Deliver, events: d.Events, log: d.Logger, now: d.Now,
 		keys: secret.New(d.Store, "secrets:code_hmac"),
-		bg:   make(chan struct{}, 64),
+		pool: d.Pool,
 	}
 }
 
@@ -555,18 +558,9 @@ func (s *Service) send(ctx context.Context, rq Request, res *Result, strategy, t
 	return nil
 }
 
-// background runs fn in a goroutine if fewer than cap(s.bg) are running;
-// otherwise it drops the work with an error log: a stalled mail or SMS
-// server must not pile up goroutines.
+// background runs fn on the delivery pool; dropped work is an audit event.
 func (s *Service) background(fn func()) {
-	select {
-	case s.bg <- struct{}{}:
-		go func() {
-			defer func() { <-s.bg }()
-			fn()
-		}()
-	default:
-		s.log.Error("too many deliveries in flight; dropping one (the code or notice is not sent)")
+	if !s.pool.Go(fn) {
 		s.emit(context.Background(), "delivery_dropped")
 	}
 }
@@ -588,14 +582,9 @@ func (s *Service) codeUndeliverable(ctx context.Context, attemptID, strategy str
 }
 
 // WaitDeliveries blocks until background deliveries finished (tests).
-func (s *Service) WaitDeliveries() {
-	for i := 0; i < cap(s.bg); i++ {
-		s.bg <- struct{}{}
-	}
-	for i := 0; i < cap(s.bg); i++ {
-		<-s.bg
-	}
-}
+//
+// Deprecated: wait on the Pool given in Deps (app.Services.Deliveries).
+func (s *Service) WaitDeliveries() { s.pool.Wait() }
 
 func (s *Service) emit(ctx context.Context, name string, fields ...zap.Field) {
 	if s.events != nil {

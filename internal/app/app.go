@@ -36,6 +36,9 @@ type Config struct {
 	SessionLifetime time.Duration
 	SignIn          signin.Config
 	MinLength       int
+	// MinStrength is the lowest zxcvbn score of a new password (0: the
+	// default, negative: no estimate).
+	MinStrength int
 	// Breach is the breach source (nil: none).
 	Breach password.Checker
 	// BreachOnError is "refuse" (default) or "accept".
@@ -62,6 +65,10 @@ type Services struct {
 	Passwords *password.Service
 	Events    Events
 	Config    Config
+
+	// Deliveries runs the sign-in service's background deliveries (codes
+	// and notices); tests wait on it before reading the mailbox.
+	Deliveries *signin.Pool
 }
 
 func (cfg *Config) defaults(logger *zap.Logger) {
@@ -76,6 +83,12 @@ func (cfg *Config) defaults(logger *zap.Logger) {
 	}
 	if cfg.MinLength <= 0 {
 		cfg.MinLength = defaults.MinLength
+	}
+	switch {
+	case cfg.MinStrength == 0:
+		cfg.MinStrength = defaults.MinStrength
+	case cfg.MinStrength < 0:
+		cfg.MinStrength = 0
 	}
 	if cfg.HashQueue == 0 {
 		cfg.HashQueue = defaults.HashQueue
@@ -103,7 +116,7 @@ func New(cfg Config, st store.Store, logger *zap.Logger) (*Services, error) {
 		params = *cfg.HashParams
 	}
 	pw := password.NewService(password.ServiceConfig{
-		Params: params, HashWorkers: cfg.HashWorkers, HashQueue: cfg.HashQueue, MinLength: cfg.MinLength,
+		Params: params, HashWorkers: cfg.HashWorkers, HashQueue: cfg.HashQueue, MinLength: cfg.MinLength, MinStrength: cfg.MinStrength,
 		Breach: cfg.Breach, AcceptOnBreachError: cfg.BreachOnError == "accept", AppName: cfg.AppName, Logger: logger,
 	})
 	keys, err := token.NewKeyring(st, token.Config{Alg: cfg.Alg, Lifetime: cfg.TokenLifetime, Now: cfg.Now}, logger.Named("keys"))
@@ -113,10 +126,11 @@ func New(cfg Config, st store.Store, logger *zap.Logger) (*Services, error) {
 	s := &Services{Store: st, Tokens: keys, Passwords: pw, Events: cfg.Events, Config: cfg}
 	s.Users = users.NewService(st, pw, cfg.Now)
 	s.Sessions = session.NewManager(st, cfg.SessionLifetime, cfg.Now)
+	s.Deliveries = signin.NewPool(signin.DefaultPoolSize, logger)
 	s.SignIn = signin.New(cfg.SignIn, signin.Deps{
 		Store: st, Users: s.Users, Sessions: s.Sessions, Hasher: pw, Rules: pw,
 		Deliver: &notify.Deliverer{Email: cfg.Emailer, SMS: cfg.Texter, AppName: cfg.AppName},
-		Events:  cfg.Events, Logger: logger, Now: cfg.Now,
+		Events:  cfg.Events, Logger: logger, Now: cfg.Now, Pool: s.Deliveries,
 	})
 	return s, nil
 }

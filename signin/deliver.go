@@ -1,0 +1,74 @@
+package signin
+
+import (
+	"sync"
+
+	"go.uber.org/zap"
+)
+
+// DefaultPoolSize is how many deliveries a Pool made by New runs at once
+// when Deps.Pool is nil.
+const DefaultPoolSize = 64
+
+// Pool runs deliveries (codes with enumeration protection on, notices) in
+// the background, at most size at a time. It is injected through Deps so
+// that whoever builds the services (and their tests) can wait for it.
+type Pool struct {
+	size int
+	log  *zap.Logger
+
+	mu      sync.Mutex
+	idle    *sync.Cond
+	running int
+}
+
+// NewPool returns a pool that runs at most size deliveries at once.
+func NewPool(size int, log *zap.Logger) *Pool {
+	if size <= 0 {
+		size = DefaultPoolSize
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	p := &Pool{size: size, log: log}
+	p.idle = sync.NewCond(&p.mu)
+	return p
+}
+
+// Go runs fn in a goroutine if fewer than size are running; otherwise it
+// drops the work with an error log: a stalled mail or SMS server must not
+// pile up goroutines. It reports whether fn was started.
+func (p *Pool) Go(fn func()) bool {
+	p.mu.Lock()
+	if p.running >= p.size {
+		p.mu.Unlock()
+		p.log.Error("too many deliveries in flight; dropping one (the code or notice is not sent)")
+		return false
+	}
+	p.running++
+	p.mu.Unlock()
+	go func() {
+		defer p.done()
+		fn()
+	}()
+	return true
+}
+
+func (p *Pool) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.running--
+	if p.running == 0 {
+		p.idle.Broadcast()
+	}
+}
+
+// Wait blocks until no delivery is running. Unlike filling a semaphore,
+// it does not make deliveries started meanwhile get dropped.
+func (p *Pool) Wait() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.running > 0 {
+		p.idle.Wait()
+	}
+}
