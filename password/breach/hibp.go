@@ -50,6 +50,12 @@ type HIBPClient struct {
 	lru      *list.List // of *rangeEntry, most recent first
 	cache    map[string]*list.Element
 	inflight map[string]*rangeCall
+
+	// waitHook, when set (tests only), runs under mu each time a caller
+	// is about to wait for a range request, whether it started it or
+	// joined it. Tests use it to know every caller shares one request
+	// before letting that request finish.
+	waitHook func()
 }
 
 // rangeEntry is one cached range: the first 64 bits of every non-padding
@@ -177,6 +183,9 @@ func (h *HIBPClient) rangeSuffixes(ctx context.Context, prefix string) ([]uint64
 		// The request is detached from this caller's cancellation (it is
 		// shared) but bounded by the client's timeout.
 		go h.fetch(context.WithoutCancel(ctx), prefix, call)
+	}
+	if h.waitHook != nil {
+		h.waitHook()
 	}
 	h.mu.Unlock()
 

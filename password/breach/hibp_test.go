@@ -185,6 +185,11 @@ func TestHIBPSharedRequest(t *testing.T) {
 	})
 	f.add("popular", "9", false)
 	c := HIBP(srv.URL, WithHTTPClient(srv.Client()))
+	// The request is held until all 20 callers wait on it, so none can be
+	// served by a finished request or the cache instead.
+	var waiting sync.WaitGroup
+	waiting.Add(20)
+	c.waitHook = waiting.Done
 	var wg sync.WaitGroup
 	results := make(chan error, 20)
 	for range 20 {
@@ -196,7 +201,7 @@ func TestHIBPSharedRequest(t *testing.T) {
 			results <- err
 		})
 	}
-	time.Sleep(50 * time.Millisecond)
+	waiting.Wait()
 	close(release)
 	wg.Wait()
 	close(results)

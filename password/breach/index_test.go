@@ -349,20 +349,30 @@ func TestIndexClose(t *testing.T) {
 	if !idx.Contains(s) {
 		t.Fatal("single hash not found")
 	}
-	// Lookups racing with Close neither crash nor report stale data as an error.
-	var wg sync.WaitGroup
-	stop := time.Now().Add(50 * time.Millisecond)
+	// Lookups racing with Close neither crash nor report stale data as an
+	// error. Every goroutine has done a lookup before Close is called and
+	// keeps looking up until it sees ErrClosed, so lookups run on both
+	// sides of Close.
+	var started, wg sync.WaitGroup
+	started.Add(4)
 	for range 4 {
 		wg.Go(func() {
-			for time.Now().Before(stop) {
-				if _, err := idx.Breached(context.Background(), "password"); err != nil && !errors.Is(err, ErrClosed) {
+			for first := true; ; first = false {
+				_, err := idx.Breached(context.Background(), "password")
+				if first {
+					started.Done()
+				}
+				if errors.Is(err, ErrClosed) {
+					return
+				}
+				if err != nil {
 					t.Errorf("Breached: %v", err)
 					return
 				}
 			}
 		})
 	}
-	time.Sleep(10 * time.Millisecond)
+	started.Wait()
 	if err := idx.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
