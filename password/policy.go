@@ -22,6 +22,9 @@ var (
 	// ErrMatchesIdentifier means the password equals (case-insensitively) one
 	// of the account's identifiers, an email's local part, or the service name.
 	ErrMatchesIdentifier = errors.New("password matches an identifier")
+	// ErrTooWeak means the password's strength estimate (zxcvbn score,
+	// 0-4) is below Policy.MinStrength. Check wraps a *WeakError with it.
+	ErrTooWeak = errors.New("password is not strong enough")
 	// ErrPwned means the breach checker found the password in a breach corpus
 	// or common-password list.
 	ErrPwned = errors.New("password has been found in a data breach")
@@ -46,6 +49,9 @@ type Policy struct {
 	// MaxBytes is the maximum length in bytes of the input as received
 	// (0 or above MaxPasswordBytes: MaxPasswordBytes).
 	MaxBytes int
+	// MinStrength is the lowest zxcvbn score (0-4) a password may have;
+	// 0 turns the estimate off.
+	MinStrength int
 	// Breach, if not nil, is consulted last; a failure refuses the password.
 	Breach Checker
 }
@@ -55,7 +61,7 @@ type Policy struct {
 // the service name too). Otherwise it returns an error wrapping exactly one
 // of ErrTooLong (checked first, before the input is even scanned), ErrInvalid
 // (empty, invalid UTF-8 or NUL), ErrTooShort, ErrMatchesIdentifier, ErrPwned
-// or ErrBreachUnavailable (with the checker's error), checked in that order. The breach checker is called only when all
+// or ErrBreachUnavailable (with the checker's error), ErrTooWeak, checked in that order. The breach checker is called only when all
 // local rules pass.
 func (p Policy) Check(ctx context.Context, pw string, identifiers []string) error {
 	maxBytes := p.MaxBytes
@@ -79,6 +85,15 @@ func (p Policy) Check(ctx context.Context, pw string, identifiers []string) erro
 	if matchesIdentifier(normalized, identifiers) {
 		return fmt.Errorf("password equals an identifier of the account: %w", ErrMatchesIdentifier)
 	}
+	if err := p.checkBreach(ctx, pw, normalized); err != nil {
+		return err
+	}
+	// The estimate comes after the breach check: a listed password gets
+	// the more telling form_password_pwned.
+	return checkStrength(normalized, p.MinStrength, identifiers)
+}
+
+func (p Policy) checkBreach(ctx context.Context, pw, normalized string) error {
 	if p.Breach == nil {
 		return nil
 	}

@@ -199,3 +199,26 @@ func TestPolicyWithHIBP(t *testing.T) {
 		t.Fatalf("Check with HIBP down = %v, want ErrBreachUnavailable", err)
 	}
 }
+
+func TestPolicyRefusesWeakPasswords(t *testing.T) {
+	p := password.Policy{MinStrength: 2}
+	for _, pw := range []string{"password123456", "qwertyuiop1", "aaaaaaaaaaaa"} {
+		err := p.Check(context.Background(), pw, nil)
+		var weak *password.WeakError
+		if !errors.Is(err, password.ErrTooWeak) || !errors.As(err, &weak) || weak.Score >= 2 {
+			t.Errorf("Check(%q) = %v, want password.ErrTooWeak", pw, err)
+		}
+	}
+	for _, pw := range []string{"correct horse battery staple", "quartz-Lantern-91-meadow"} {
+		if err := p.Check(context.Background(), pw, nil); err != nil {
+			t.Errorf("Check(%q) = %v", pw, err)
+		}
+	}
+	// The account's own identifiers count as guessable words.
+	if err := p.Check(context.Background(), "alicesmith2", []string{"alicesmith@example.com", "alicesmith"}); !errors.Is(err, password.ErrTooWeak) {
+		t.Errorf("identifier-based password: %v", err)
+	}
+	if err := (password.Policy{}).Check(context.Background(), "password123456", nil); err != nil {
+		t.Errorf("MinStrength 0 turns the estimate off: %v", err)
+	}
+}

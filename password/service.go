@@ -28,6 +28,9 @@ type ServiceConfig struct {
 	HashWorkers int
 	HashQueue   int
 	MinLength   int
+	// MinStrength is the lowest zxcvbn score (0-4) a new password may
+	// have; 0 turns the estimate off.
+	MinStrength int
 	// Breach is the breach source (nil: none).
 	Breach Checker
 	// AcceptOnBreachError accepts a new password when the breach source
@@ -45,7 +48,7 @@ func NewService(c ServiceConfig) *Service {
 	}
 	return &Service{
 		hasher:        NewHasher(c.Params, c.HashWorkers, c.HashQueue),
-		policy:        Policy{MinLength: c.MinLength, Breach: c.Breach},
+		policy:        Policy{MinLength: c.MinLength, MinStrength: c.MinStrength, Breach: c.Breach},
 		acceptOnError: c.AcceptOnBreachError, log: c.Logger, appName: c.AppName,
 	}
 }
@@ -109,6 +112,10 @@ func (p *Service) Validate(ctx context.Context, pw string, identifiers []string)
 			WithLongMessage(fmt.Sprintf("Your password is too short. It must be at least %d characters long.", p.policy.MinLength))
 	case errors.Is(err, ErrMatchesIdentifier):
 		return apierr.FormPasswordMatchesIdentifier.WithParam("password")
+	case errors.Is(err, ErrTooWeak):
+		return errNotStrongEnough.WithParam("password").WithMeta("zxcvbn", map[string]any{
+			"suggestions": []map[string]string{{"code": "use_more_words", "message": "Add another word or two. Uncommon words are better."}},
+		})
 	case errors.Is(err, ErrPwned):
 		return apierr.FormPasswordPwned.WithParam("password")
 	case errors.Is(err, ErrBreachUnavailable):
@@ -119,4 +126,11 @@ func (p *Service) Validate(ctx context.Context, pw string, identifiers []string)
 		return apierr.BreachCheckUnavailable.WithRetryAfter(30 * time.Second)
 	}
 	return fmt.Errorf("checking password: %w", err)
+}
+
+// errNotStrongEnough is Clerk's error for a password below the strength
+// estimate's threshold.
+var errNotStrongEnough = &apierr.Error{
+	Status: 422, Code: "form_password_not_strong_enough",
+	Message: "Given password is not strong enough.", LongMessage: "Given password is not strong enough.",
 }

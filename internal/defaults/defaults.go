@@ -55,6 +55,10 @@ const (
 // Passwords.
 const (
 	MinLength = 8
+	// MinStrength is the lowest zxcvbn score (0-4) a new password may
+	// have: 2 refuses what an online attacker guesses within about 10^6
+	// tries ("password123456" scores 1).
+	MinStrength = 2
 	// HashQueue is how many hashing jobs may wait for a worker before
 	// callers get 429.
 	HashQueue = 64
