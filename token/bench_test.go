@@ -3,13 +3,15 @@ package token
 import (
 	"context"
 	"testing"
+
+	"github.com/authgate/authgate/store/bolt/bolttest"
 )
 
 // benchKeyring returns a loaded keyring (real clock, real bbolt store) and
 // a token.
 func benchKeyring(b *testing.B, alg string, cacheSize int) (*Keyring, string) {
 	b.Helper()
-	k := newLoaded(b, openStore(b), Config{Alg: alg, CacheSize: cacheSize, Lifetime: MaxLifetime}, nil)
+	k := newLoaded(b, bolttest.Open(b), Config{Alg: alg, CacheSize: cacheSize, Lifetime: MaxLifetime}, nil)
 	tok, _ := mint(b, k, baseClaims())
 	return k, tok
 }

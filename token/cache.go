@@ -64,7 +64,7 @@ func (c *verifyCache) get(tok string) (Claims, bool) {
 // read before verification started; if the cache was cleared since (a key
 // was dropped), the entry is not added. Expired entries are swept when a
 // shard is full; if it stays full, an arbitrary eighth of it is evicted.
-func (c *verifyCache) put(tok string, cl Claims, gen uint64, now time.Time, leeway time.Duration) {
+func (c *verifyCache) put(tok string, cl Claims, gen uint64, now time.Time) {
 	if c.perShard == 0 {
 		return
 	}
@@ -76,7 +76,7 @@ func (c *verifyCache) put(tok string, cl Claims, gen uint64, now time.Time, leew
 	}
 	if len(s.m) >= c.perShard {
 		for k, v := range s.m {
-			if !now.Before(v.Expiry.Add(leeway)) {
+			if !now.Before(v.Expiry) {
 				delete(s.m, k)
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/authgate/authgate/internal/testenv"
+	"github.com/authgate/authgate/store/bolt/bolttest"
 )
 
 // fuzzSeeds returns a valid token of k and malformed variants of it.
@@ -35,17 +36,25 @@ func fuzzSeeds(t testing.TB, k *Keyring, good string) []string {
 	}
 }
 
+// fuzzKeyring returns a keyring of alg on a fixed clock and the token it
+// minted, with the seeds of that token added to f. The verify cache is off
+// so every input reaches the parser.
+func fuzzKeyring(f *testing.F, alg string) (k *Keyring, good string, want Claims) {
+	f.Helper()
+	k = newLoaded(f, bolttest.Open(f), Config{Alg: alg, CacheSize: -1}, testenv.NewClock(testStart))
+	good, want = mint(f, k, baseClaims())
+	for _, s := range fuzzSeeds(f, k, good) {
+		f.Add(s)
+	}
+	return k, good, want
+}
+
 // FuzzVerify (C-32, C-33): Verify never panics, every failure wraps
 // ErrInvalidToken, and no input other than the minted token verifies
 // (RS256 signatures and strict base64url are not malleable), so no
 // mutation can yield different claims.
 func FuzzVerify(f *testing.F) {
-	clk := testenv.NewClock(testStart)
-	k := newLoaded(f, openStore(f), Config{Alg: AlgRS256, CacheSize: -1}, clk)
-	good, want := mint(f, k, baseClaims())
-	for _, s := range fuzzSeeds(f, k, good) {
-		f.Add(s)
-	}
+	k, good, want := fuzzKeyring(f, AlgRS256)
 	ctx := context.Background()
 	f.Fuzz(func(t *testing.T, tok string) {
 		cl, err := k.Verify(ctx, tok, testIssuer)
@@ -71,12 +80,7 @@ func FuzzVerify(f *testing.F) {
 // (framing, header, claims): no panic, and whatever they accept satisfies
 // their invariants.
 func FuzzParseJWT(f *testing.F) {
-	clk := testenv.NewClock(testStart)
-	k := newLoaded(f, openStore(f), Config{Alg: AlgEdDSA, CacheSize: -1}, clk)
-	good, _ := mint(f, k, baseClaims())
-	for _, s := range fuzzSeeds(f, k, good) {
-		f.Add(s)
-	}
+	k, _, _ := fuzzKeyring(f, AlgEdDSA)
 	f.Add(`{"iss":"a","sub":"b","sid":"c","sts":"active","v":2,"iat":10,"nbf":0,"exp":20,"jti":"j"}`)
 	f.Add(`{"sub":"a","sub":"b"}`)
 	f.Add(`{"alg":"EdDSA","kid":"k","typ":"JWT"}`)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,17 +19,6 @@ const testIssuer = "https://app.example.com"
 // testStart is where every test clock starts; a fixed instant makes the
 // minted tokens, and so any failure, reproducible.
 var testStart = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-
-// openStore opens a real bbolt store in a temp dir, closed at test end.
-func openStore(tb testing.TB) *bolt.Store {
-	tb.Helper()
-	st, err := bolt.Open(filepath.Join(tb.TempDir(), "authgate.db"))
-	if err != nil {
-		tb.Fatalf("open bolt store: %v", err)
-	}
-	tb.Cleanup(func() { _ = st.Close() })
-	return st
-}
 
 // newLoaded returns a loaded Keyring on st with cfg (clock defaulted to clk).
 func newLoaded(tb testing.TB, st *bolt.Store, cfg Config, clk *testenv.Clock) *Keyring {

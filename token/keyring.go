@@ -164,7 +164,7 @@ func (k *Keyring) Mint(ctx context.Context, c Claims) (string, Claims, error) {
 // members or aud, iss == wantIssuer, sub, sid and jti non-empty, sts
 // active|pending, v == 2, integer iat/nbf/exp with exp required,
 // nbf <= iat < exp, exp-iat <= MaxLifetime, and exp, nbf, iat checked
-// against the clock with the configured leeway.
+// against the clock (exp exactly, nbf and iat with the configured leeway).
 //
 // A verified token is cached until it expires; a repeat costs a map lookup
 // plus the issuer and time checks. ctx is only used for the unknown-kid
@@ -231,7 +231,7 @@ func (k *Keyring) Verify(ctx context.Context, token, wantIssuer string) (Claims,
 	if cl.Issuer != wantIssuer {
 		return Claims{}, invalid("wrong issuer")
 	}
-	k.cache.put(token, cl, gen, now, k.cfg.Leeway)
+	k.cache.put(token, cl, gen, now)
 	return cl, nil
 }
 
@@ -261,10 +261,13 @@ func (k *Keyring) lookupAfterRefresh(ctx context.Context, kid string) (*keyEntry
 	return nil, invalid("unknown kid %q", truncate(kid, 64))
 }
 
-// checkTimes applies the clock checks with leeway.
+// checkTimes applies the clock checks: exp exactly, nbf and iat with
+// leeway. Our tokens get no leeway on exp, so a revoked session stops
+// passing at its token's exp, not token_lifetime + leeway later; a skewed
+// clock only makes the gate refresh inline from __client a little early.
 func (k *Keyring) checkTimes(cl Claims, now time.Time) error {
 	lw := k.cfg.Leeway
-	if !now.Before(cl.Expiry.Add(lw)) {
+	if !now.Before(cl.Expiry) {
 		return invalid("expired")
 	}
 	if now.Before(cl.NotBefore.Add(-lw)) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/store/bolt"
+	"github.com/authgate/authgate/store/bolt/bolttest"
 )
 
 // jwksKids returns the kids published in k's JWKS.
@@ -58,7 +59,7 @@ func sorted(s ...string) []string {
 func TestRotation(t *testing.T) {
 	for _, alg := range allAlgs {
 		t.Run(alg, func(t *testing.T) {
-			st := openStore(t)
+			st := bolttest.Open(t)
 			clk := testenv.NewClock(testStart)
 			const (
 				lifetime = 60 * time.Second
@@ -121,14 +122,14 @@ func TestRotation(t *testing.T) {
 				t.Errorf("new-key token on a: %v", err)
 			}
 
-			// The last old token verifies until its exp+leeway, on both.
+			// The last old token verifies until its exp (no leeway on exp), on both.
 			if _, err := b.Verify(ctx, lastOld, testIssuer); err != nil {
 				t.Fatalf("old token right after rotation: %v", err)
 			}
-			clk.Set(lastOldClaims.Expiry.Add(leeway - time.Second))
+			clk.Set(lastOldClaims.Expiry.Add(-time.Second))
 			for _, k := range []*Keyring{a, b} {
 				if _, err := k.Verify(ctx, lastOld, testIssuer); err != nil {
-					t.Errorf("old token 1 s before exp+leeway: %v", err)
+					t.Errorf("old token 1 s before exp: %v", err)
 				}
 			}
 			if got := jwksKids(t, a); !slices.Equal(got, sorted(oldKid, newKid)) {
@@ -209,7 +210,7 @@ func signWithKid(t *testing.T, k *Keyring, kid string, iat time.Time) string {
 // record is deleted, e.g. by an operator after a leak, and recreated), its
 // cached tokens stop verifying at once, before they expire.
 func TestDroppedKeyClearsCache(t *testing.T) {
-	st := openStore(t)
+	st := bolttest.Open(t)
 	clk := testenv.NewClock(testStart)
 	k := newLoaded(t, st, Config{Alg: AlgEdDSA}, clk)
 	ctx := context.Background()
@@ -238,7 +239,7 @@ func TestDroppedKeyClearsCache(t *testing.T) {
 // TestConcurrentUse runs Verify, Mint, Refresh, Rotate and JWKS together
 // (meaningful under -race): every valid token keeps verifying.
 func TestConcurrentUse(t *testing.T) {
-	st := openStore(t)
+	st := bolttest.Open(t)
 	clk := testenv.NewClock(testStart)
 	cfg := Config{Alg: AlgEdDSA, PublishDelay: time.Second, CacheSize: 32}
 	a := newLoaded(t, st, cfg, clk)

@@ -116,7 +116,8 @@ type Config struct {
 	// Lifetime of minted tokens; default DefaultLifetime, at most
 	// MaxLifetime.
 	Lifetime time.Duration
-	// Leeway is the clock skew allowed on exp, nbf and iat; default
+	// Leeway is the clock skew allowed on nbf and iat (never on exp: see
+	// checkTimes); default
 	// DefaultLeeway, at most MaxLeeway.
 	Leeway time.Duration
 	// PublishDelay is how long Rotate publishes a new key before it signs;

@@ -21,6 +21,7 @@ import (
 
 	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/store"
+	"github.com/authgate/authgate/store/bolt/bolttest"
 )
 
 var allAlgs = []string{AlgRS256, AlgEdDSA, AlgES256}
@@ -30,7 +31,7 @@ func TestMintVerifyRoundTrip(t *testing.T) {
 		t.Run(alg, func(t *testing.T) {
 			clk := testenv.NewClock(testStart)
 			clk.Set(clk.Now().Add(700 * time.Millisecond)) // iat must be truncated to seconds
-			k := newLoaded(t, openStore(t), Config{Alg: alg, Lifetime: 90 * time.Second}, clk)
+			k := newLoaded(t, bolttest.Open(t), Config{Alg: alg, Lifetime: 90 * time.Second}, clk)
 			tok, minted := mint(t, k, baseClaims())
 
 			parts := segments(t, tok)
@@ -118,7 +119,7 @@ func toString(v any) string {
 }
 
 func TestPendingStatusVerifies(t *testing.T) {
-	k := newLoaded(t, openStore(t), Config{Alg: AlgEdDSA}, testenv.NewClock(testStart))
+	k := newLoaded(t, bolttest.Open(t), Config{Alg: AlgEdDSA}, testenv.NewClock(testStart))
 	c := baseClaims()
 	c.Status = StatusPending
 	tok, _ := mint(t, k, c)
@@ -129,7 +130,7 @@ func TestPendingStatusVerifies(t *testing.T) {
 }
 
 func TestConfigValidation(t *testing.T) {
-	st := openStore(t)
+	st := bolttest.Open(t)
 	bad := []Config{
 		{Alg: "HS256"}, {Alg: "none"}, {Alg: "rs256"}, {Alg: "PS256"},
 		{Leeway: 61 * time.Second}, {Leeway: -time.Second},
@@ -158,7 +159,7 @@ func TestConfigValidation(t *testing.T) {
 }
 
 func TestMintValidation(t *testing.T) {
-	k := newLoaded(t, openStore(t), Config{Alg: AlgEdDSA}, testenv.NewClock(testStart))
+	k := newLoaded(t, bolttest.Open(t), Config{Alg: AlgEdDSA}, testenv.NewClock(testStart))
 	for name, mut := range map[string]func(*Claims){
 		"no issuer":  func(c *Claims) { c.Issuer = "" },
 		"no subject": func(c *Claims) { c.Subject = "" },
@@ -176,7 +177,7 @@ func TestMintValidation(t *testing.T) {
 }
 
 func TestNotLoaded(t *testing.T) {
-	st := openStore(t)
+	st := bolttest.Open(t)
 	k, err := NewKeyring(st, Config{Alg: AlgEdDSA}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -206,7 +207,7 @@ func TestJWKS(t *testing.T) {
 	private := []string{"d", "p", "q", "dp", "dq", "qi", "k", "oth"}
 	for _, alg := range allAlgs {
 		t.Run(alg, func(t *testing.T) {
-			k := newLoaded(t, openStore(t), Config{Alg: alg}, testenv.NewClock(testStart))
+			k := newLoaded(t, bolttest.Open(t), Config{Alg: alg}, testenv.NewClock(testStart))
 			body := k.JWKS()
 			var doc struct {
 				Keys []map[string]any `json:"keys"`
@@ -287,7 +288,7 @@ func TestJWKS(t *testing.T) {
 func TestTwoInstancesShareKey(t *testing.T) {
 	for _, alg := range allAlgs {
 		t.Run(alg, func(t *testing.T) {
-			st := openStore(t)
+			st := bolttest.Open(t)
 			clk := testenv.NewClock(testStart)
 			var a, b *Keyring
 			for _, p := range []**Keyring{&a, &b} {
@@ -314,14 +315,7 @@ func TestTwoInstancesShareKey(t *testing.T) {
 			if activeKid(a) != activeKid(b) {
 				t.Errorf("active kids differ: %s vs %s", activeKid(a), activeKid(b))
 			}
-			raw, err := st.Get(context.Background(), "keys:"+alg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var rec keyRecord
-			if err := json.Unmarshal(raw, &rec); err != nil {
-				t.Fatal(err)
-			}
+			rec := storedRecord(t, st, alg)
 			if len(rec.Keys) != 1 || rec.ActiveKID != activeKid(a) || rec.Keys[0].KID != rec.ActiveKID {
 				t.Errorf("store record: %d keys, active %q", len(rec.Keys), rec.ActiveKID)
 			}
@@ -340,7 +334,7 @@ func TestTwoInstancesShareKey(t *testing.T) {
 // TestAlgorithmsAreSeparate: a key record per algorithm; an RS256 keyring
 // and an EdDSA keyring on the same store do not accept each other's tokens.
 func TestAlgorithmsAreSeparate(t *testing.T) {
-	st := openStore(t)
+	st := bolttest.Open(t)
 	rs := newLoaded(t, st, Config{Alg: AlgRS256}, testenv.NewClock(testStart))
 	ed := newLoaded(t, st, Config{Alg: AlgEdDSA}, testenv.NewClock(testStart))
 	tok, _ := mint(t, rs, baseClaims())
@@ -394,7 +388,7 @@ func TestLoadRejectsBadRecords(t *testing.T) {
 	}
 	for name, data := range cases {
 		t.Run(name, func(t *testing.T) {
-			st := openStore(t)
+			st := bolttest.Open(t)
 			if err := st.Put(context.Background(), "keys:RS256", []byte(data), 0); err != nil {
 				t.Fatal(err)
 			}
@@ -415,7 +409,7 @@ func TestLoadRejectsBadRecords(t *testing.T) {
 // TestStoreUnavailable: Load and Refresh report a closed store with
 // store.ErrUnavailable; keys already loaded keep verifying.
 func TestStoreUnavailable(t *testing.T) {
-	st := openStore(t)
+	st := bolttest.Open(t)
 	k := newLoaded(t, st, Config{Alg: AlgEdDSA}, testenv.NewClock(testStart))
 	tok, _ := mint(t, k, baseClaims())
 	if err := st.Close(); err != nil {
@@ -435,7 +429,7 @@ func TestStoreUnavailable(t *testing.T) {
 		t.Errorf("Load on closed store: %v", err)
 	}
 	// Unknown kid with the store down: rejected, and the reason says so.
-	other := newLoaded(t, openStore(t), Config{Alg: AlgEdDSA}, testenv.NewClock(testStart))
+	other := newLoaded(t, bolttest.Open(t), Config{Alg: AlgEdDSA}, testenv.NewClock(testStart))
 	tok2, _ := mint(t, other, baseClaims())
 	_, err = k.Verify(context.Background(), tok2, testIssuer)
 	if !errors.Is(err, ErrInvalidToken) || !errors.Is(err, store.ErrUnavailable) {

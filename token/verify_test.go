@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/authgate/authgate/internal/testenv"
+	"github.com/authgate/authgate/store/bolt/bolttest"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
@@ -43,7 +44,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	st := openStore(t)
+	st := bolttest.Open(t)
 	clk := testenv.NewClock(testStart)
 	f := &fixture{clk: clk}
 	// Cache disabled so every case runs the full verification path.
@@ -364,7 +365,7 @@ func TestVerifyBadTokens(t *testing.T) {
 			now := f.clk.Now()
 			return signRaw(t, f.rs, stdHeader(f.rs), payloadAt(t, f.rs, now.Add(-65*time.Second), nil)) // exp = now-5s
 		}},
-		{name: "exp within leeway", ok: true, make: func(t *testing.T, f *fixture) string {
+		{name: "exp passed by less than the leeway (no leeway on exp)", make: func(t *testing.T, f *fixture) string {
 			now := f.clk.Now()
 			return signRaw(t, f.rs, stdHeader(f.rs), payloadAt(t, f.rs, now.Add(-64*time.Second), nil)) // exp = now-4s
 		}},
@@ -594,12 +595,13 @@ func TestVerifyOtherAlgorithms(t *testing.T) {
 	}
 }
 
-// TestLeewayBoundary60 is C-34 with the maximum leeway: exp+59 s accepted,
-// exp+61 s rejected; before issue (iat, the stricter of iat and nbf = iat-10 s)
-// 59 s accepted, 61 s rejected.
+// TestLeewayBoundary60 is C-34 with the maximum leeway: exp gets none
+// (exp-1 s accepted, exp rejected, so revocation holds at token_lifetime);
+// before issue (iat, the stricter of iat and nbf = iat-10 s) 59 s accepted,
+// 61 s rejected.
 func TestLeewayBoundary60(t *testing.T) {
 	clk := testenv.NewClock(testStart)
-	k := newLoaded(t, openStore(t), Config{Alg: AlgEdDSA, Leeway: 60 * time.Second, CacheSize: -1}, clk)
+	k := newLoaded(t, bolttest.Open(t), Config{Alg: AlgEdDSA, Leeway: 60 * time.Second, CacheSize: -1}, clk)
 	start := clk.Now()
 	tok, cl := mint(t, k, baseClaims())
 	ctx := context.Background()
@@ -607,8 +609,9 @@ func TestLeewayBoundary60(t *testing.T) {
 		at time.Time
 		ok bool
 	}{
-		{cl.Expiry.Add(59 * time.Second), true},
-		{cl.Expiry.Add(61 * time.Second), false},
+		{cl.Expiry.Add(-time.Second), true},
+		{cl.Expiry, false},
+		{cl.Expiry.Add(59 * time.Second), false},
 		{cl.IssuedAt.Add(-59 * time.Second), true},
 		{cl.IssuedAt.Add(-61 * time.Second), false},
 	} {
@@ -625,7 +628,7 @@ func TestLeewayBoundary60(t *testing.T) {
 // bounded.
 func TestVerifyCache(t *testing.T) {
 	clk := testenv.NewClock(testStart)
-	k := newLoaded(t, openStore(t), Config{Alg: AlgEdDSA, CacheSize: 64}, clk)
+	k := newLoaded(t, bolttest.Open(t), Config{Alg: AlgEdDSA, CacheSize: 64}, clk)
 	ctx := context.Background()
 	tok, cl := mint(t, k, baseClaims())
 	if _, err := k.Verify(ctx, tok, testIssuer); err != nil {
@@ -665,7 +668,7 @@ func TestVerifyCache(t *testing.T) {
 // TestUnknownKidRefreshRateLimit is C-36: an unknown kid refreshes the keys
 // from the store at most once per 60 s.
 func TestUnknownKidRefreshRateLimit(t *testing.T) {
-	st := openStore(t)
+	st := bolttest.Open(t)
 	clk := testenv.NewClock(testStart)
 	cfg := Config{Alg: AlgEdDSA, PublishDelay: time.Minute}
 	a := newLoaded(t, st, cfg, clk)
@@ -694,5 +697,26 @@ func TestUnknownKidRefreshRateLimit(t *testing.T) {
 	clk.Advance(2 * time.Second)
 	if _, err := b.Verify(ctx, tok, testIssuer); err != nil {
 		t.Fatalf("new kid after the refresh window: %v", err)
+	}
+}
+
+// TestCachedTokenEndsAtExp: a token served from the verify cache stops
+// passing at its exp exactly, like an uncached one (revocation within
+// token_lifetime).
+func TestCachedTokenEndsAtExp(t *testing.T) {
+	clk := testenv.NewClock(testStart)
+	k := newLoaded(t, bolttest.Open(t), Config{Alg: AlgEdDSA, CacheSize: 64}, clk)
+	ctx := context.Background()
+	tok, cl := mint(t, k, baseClaims())
+	if _, err := k.Verify(ctx, tok, testIssuer); err != nil {
+		t.Fatal(err)
+	}
+	clk.Set(cl.Expiry.Add(-time.Millisecond))
+	if _, err := k.Verify(ctx, tok, testIssuer); err != nil {
+		t.Fatalf("cached token just before exp: %v", err)
+	}
+	clk.Set(cl.Expiry)
+	if _, err := k.Verify(ctx, tok, testIssuer); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("cached token at exp: %v, want rejected", err)
 	}
 }
