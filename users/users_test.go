@@ -3,7 +3,6 @@ package users_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,7 +14,7 @@ import (
 	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/password"
 	"github.com/authgate/authgate/store"
-	"github.com/authgate/authgate/store/bolt"
+	"github.com/authgate/authgate/store/bolt/bolttest"
 	redisstore "github.com/authgate/authgate/store/redis"
 	"github.com/authgate/authgate/users"
 )
@@ -86,14 +85,7 @@ func TestNormalizePhone(t *testing.T) {
 
 func backends(t *testing.T) map[string]func(t *testing.T) store.Store {
 	return map[string]func(t *testing.T) store.Store{
-		"bolt": func(t *testing.T) store.Store {
-			st, err := bolt.Open(filepath.Join(t.TempDir(), "a.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = st.Close() })
-			return st
-		},
+		"bolt": func(t *testing.T) store.Store { return bolttest.Open(t) },
 		"redis": func(t *testing.T) store.Store {
 			srv := testenv.Redis(t)
 			opt, err := redisstore.ParseURL(srv.URL())

@@ -18,22 +18,18 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := Open(filepath.Join(t.TempDir(), "authgate.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	})
+	storetest.Run(t, func(t *testing.T) store.Store { return openTest(t) })
 }
 
-func openTest(t *testing.T, opts ...Option) *Store {
-	t.Helper()
-	s, err := Open(filepath.Join(t.TempDir(), "db", "authgate.db"), opts...)
+// openTest opens a store in a directory Open must create, closed when tb
+// ends (Close is idempotent, so callers that close it too are fine).
+func openTest(tb testing.TB, opts ...Option) *Store {
+	tb.Helper()
+	s, err := Open(filepath.Join(tb.TempDir(), "db", "authgate.db"), opts...)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { _ = s.Close() })
+	tb.Cleanup(func() { _ = s.Close() })
 	return s
 }
 
@@ -347,11 +343,5 @@ func rawCount(t *testing.T, s *Store) int {
 }
 
 func BenchmarkBolt(b *testing.B) {
-	storetest.Bench(b, func(b *testing.B) store.Store {
-		s, err := Open(filepath.Join(b.TempDir(), "bench.db"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		return s
-	})
+	storetest.Bench(b, func(b *testing.B) store.Store { return openTest(b) })
 }

@@ -578,26 +578,35 @@ func testClosed(t *testing.T, s store.Store) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	checks := map[string]error{}
-	_, checks["Get"] = s.Get(c, "k")
-	checks["Put"] = s.Put(c, "k", []byte("v"), 0)
-	checks["Create"] = s.Create(c, "new", []byte("v"), 0)
-	checks["Delete"] = s.Delete(c, "k")
-	_, checks["CompareAndDelete"] = s.CompareAndDelete(c, "k", []byte("v"))
-	checks["Update"] = s.Update(c, "k", func([]byte, bool) ([]byte, time.Duration, error) { return []byte("x"), 0, nil })
-	_, checks["Incr"] = s.Incr(c, "n", 0)
-	checks["CreateIndexed"] = s.CreateIndexed(c, "{u}:r", []byte("v"), map[string]string{"{u}:i": "r"})
-	checks["DeleteIndexed"] = s.DeleteIndexed(c, "{u}:r", []string{"{u}:i"})
-	checks["AddMember"] = s.AddMember(c, "s", "m", 0)
-	checks["RemoveMember"] = s.RemoveMember(c, "s", "m")
-	_, checks["Members"] = s.Members(c, "s")
-	_, checks["Allow"] = s.Allow(c, "rl", 3, time.Minute)
-	checks["Ping"] = s.Ping(c)
-	for name, err := range checks {
+	for name, err := range CallEach(c, s) {
 		if !errors.Is(err, store.ErrUnavailable) {
 			t.Errorf("%s after Close = %v, want ErrUnavailable", name, err)
 		}
 	}
+}
+
+// CallEach calls every method of s except Close once, with valid arguments,
+// and returns each method's error by name. It is for tests that break the
+// store (close it, stop its server) and check that every method reports
+// it; keeping the list here means a method added to store.Store is
+// checked by all of them at once.
+func CallEach(ctx context.Context, s store.Store) map[string]error {
+	checks := map[string]error{}
+	_, checks["Get"] = s.Get(ctx, "k")
+	checks["Put"] = s.Put(ctx, "k", []byte("v"), 0)
+	checks["Create"] = s.Create(ctx, "new", []byte("v"), 0)
+	checks["Delete"] = s.Delete(ctx, "k")
+	_, checks["CompareAndDelete"] = s.CompareAndDelete(ctx, "k", []byte("v"))
+	checks["Update"] = s.Update(ctx, "k", func([]byte, bool) ([]byte, time.Duration, error) { return []byte("x"), 0, nil })
+	_, checks["Incr"] = s.Incr(ctx, "n", time.Minute)
+	checks["CreateIndexed"] = s.CreateIndexed(ctx, "{u}:r", []byte("v"), map[string]string{"{u}:i": "r"})
+	checks["DeleteIndexed"] = s.DeleteIndexed(ctx, "{u}:r", []string{"{u}:i"})
+	checks["AddMember"] = s.AddMember(ctx, "s", "m", 0)
+	checks["RemoveMember"] = s.RemoveMember(ctx, "s", "m")
+	_, checks["Members"] = s.Members(ctx, "s")
+	_, checks["Allow"] = s.Allow(ctx, "rl", 3, time.Minute)
+	checks["Ping"] = s.Ping(ctx)
+	return checks
 }
 
 // testTTL checks expiry of every kind of key with one shared timeline:
