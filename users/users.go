@@ -135,40 +135,37 @@ func (s *Service) Create(ctx context.Context, nu NewUser) (*User, error) {
 	now := s.now().UTC().Truncate(time.Millisecond)
 	u := &User{ID: ids.New("user"), CreatedAt: now, UpdatedAt: now}
 	index := map[string]string{}
-	claim := func(k Kind, v string) error {
+	// claim normalizes raw and reserves its index key. An identifier
+	// given twice in one request is refused as if another user held it.
+	claim := func(k Kind, raw string, normalize func(string) (string, error)) (string, error) {
+		v, err := normalize(raw)
+		if err != nil {
+			return "", err
+		}
 		key := indexKey(k, v)
 		if _, dup := index[key]; dup {
-			return apierr.FormIdentifierExists.WithParam(string(k))
+			return "", apierr.FormIdentifierExists.WithParam(string(k))
 		}
 		index[key] = u.ID
-		return nil
+		return v, nil
 	}
 	for _, raw := range nu.Emails {
-		v, err := NormalizeEmail(raw)
+		v, err := claim(KindEmail, raw, NormalizeEmail)
 		if err != nil {
-			return nil, err
-		}
-		if err := claim(KindEmail, v); err != nil {
 			return nil, err
 		}
 		u.Emails = append(u.Emails, Identification{ID: ids.New("idn"), Value: v})
 	}
 	for _, raw := range nu.Phones {
-		v, err := NormalizePhone(raw)
+		v, err := claim(KindPhone, raw, NormalizePhone)
 		if err != nil {
-			return nil, err
-		}
-		if err := claim(KindPhone, v); err != nil {
 			return nil, err
 		}
 		u.Phones = append(u.Phones, Identification{ID: ids.New("idn"), Value: v})
 	}
 	if nu.Username != "" {
-		v, err := NormalizeUsername(nu.Username)
+		v, err := claim(KindUsername, nu.Username, NormalizeUsername)
 		if err != nil {
-			return nil, err
-		}
-		if err := claim(KindUsername, v); err != nil {
 			return nil, err
 		}
 		u.Username = v
