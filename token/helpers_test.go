@@ -12,6 +12,8 @@ import (
 
 	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/store/bolt"
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jws"
 )
 
 const testIssuer = "https://app.example.com"
@@ -74,9 +76,20 @@ func activeKid(k *Keyring) string { return k.set.Load().signer(k.cfg.Now()).kid 
 // after the signature.
 func signRaw(tb testing.TB, k *Keyring, header, payload string) string {
 	tb.Helper()
-	key := k.set.Load().signer(k.cfg.Now())
+	return signCompact(tb, k.alg, header, payload, k.set.Load().signer(k.cfg.Now()).priv)
+}
+
+// signCompact builds a compact token from raw header and payload JSON,
+// signed with alg and key whatever the header says, so tests can forge
+// tokens a careless verifier would accept.
+func signCompact(tb testing.TB, alg jwa.SignatureAlgorithm, header, payload string, key any) string {
+	tb.Helper()
+	s, err := jws.NewSigner(alg)
+	if err != nil {
+		tb.Fatalf("signer for %s: %v", alg, err)
+	}
 	input := enc([]byte(header)) + "." + enc([]byte(payload))
-	sig, err := k.signer.Sign([]byte(input), key.priv)
+	sig, err := s.Sign([]byte(input), key)
 	if err != nil {
 		tb.Fatalf("sign: %v", err)
 	}

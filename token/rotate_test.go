@@ -198,12 +198,7 @@ func signWithKid(t *testing.T, k *Keyring, kid string, iat time.Time) string {
 		t.Fatalf("kid %s not in set", kid)
 	}
 	header := `{"alg":"` + k.cfg.Alg + `","kid":"` + kid + `","typ":"JWT"}`
-	input := enc([]byte(header)) + "." + enc([]byte(payloadAt(t, k, iat, nil)))
-	sig, err := k.signer.Sign([]byte(input), e.priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return input + "." + enc(sig)
+	return signCompact(t, k.alg, header, payloadAt(t, k, iat, nil), e.priv)
 }
 
 // TestDroppedKeyClearsCache: when a key disappears from the store (here the

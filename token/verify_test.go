@@ -124,16 +124,7 @@ func TestVerifyBadTokens(t *testing.T) {
 		}},
 		{name: "PS256 with the RSA key", make: func(t *testing.T, f *fixture) string {
 			h := `{"alg":"PS256","kid":"` + rsKid() + `","typ":"JWT"}`
-			input := enc([]byte(h)) + "." + enc([]byte(payload()))
-			s, err := jws.NewSigner(jwa.PS256)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sig, err := s.Sign([]byte(input), f.rs.set.Load().signer(f.clk.Now()).priv)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return input + "." + enc(sig)
+			return signCompact(t, jwa.PS256, h, payload(), f.rs.set.Load().signer(f.clk.Now()).priv)
 		}},
 		{name: "duplicate alg member", make: func(t *testing.T, f *fixture) string {
 			return withHeader(t, f.rs, `{"alg":"none","alg":"RS256","kid":"`+rsKid()+`","typ":"JWT"}`)
@@ -277,12 +268,7 @@ func TestVerifyBadTokens(t *testing.T) {
 		}},
 		{name: "attacker signature without extra headers", make: func(t *testing.T, f *fixture) string {
 			attacker, _ := rsa.GenerateKey(rand.Reader, 2048)
-			input := enc([]byte(stdHeader(f.rs))) + "." + enc([]byte(payload()))
-			sig, err := f.rs.signer.Sign([]byte(input), attacker)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return input + "." + enc(sig)
+			return signCompact(t, f.rs.alg, stdHeader(f.rs), payload(), attacker)
 		}},
 		{name: "jku header (signed by us)", make: func(t *testing.T, f *fixture) string {
 			return withHeader(t, f.rs, `{"alg":"RS256","jku":"http://127.0.0.1/jwks","kid":"`+rsKid()+`","typ":"JWT"}`)
@@ -539,16 +525,7 @@ func TestVerifyOtherAlgorithms(t *testing.T) {
 
 	rsaKey := f.rs.set.Load().signer(f.clk.Now()).priv
 	signWith := func(alg jwa.SignatureAlgorithm, header string, key any) string {
-		input := enc([]byte(header)) + "." + enc([]byte(payloadAt(t, f.ed, f.clk.Now(), nil)))
-		s, err := jws.NewSigner(alg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sig, err := s.Sign([]byte(input), key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return input + "." + enc(sig)
+		return signCompact(t, alg, header, payloadAt(t, f.ed, f.clk.Now(), nil), key)
 	}
 	otherEC, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	_, otherEd, _ := ed25519.GenerateKey(rand.Reader)
