@@ -392,6 +392,12 @@ func (s *MailpitServer) Messages(t testing.TB) []MailpitMessage {
 	if err != nil {
 		t.Fatalf("testenv: mailpit: list messages: %v", err)
 	}
+	return s.withBodies(t, sums)
+}
+
+// withBodies fetches the full message of each summary, in order.
+func (s *MailpitServer) withBodies(t testing.TB, sums []mailpitSummary) []MailpitMessage {
+	t.Helper()
 	out := make([]MailpitMessage, 0, len(sums))
 	for _, sum := range sums {
 		m, err := s.message(sum.ID)
@@ -449,15 +455,7 @@ func (s *MailpitServer) WaitForCount(t testing.TB, to string, n int, timeout tim
 			}
 		}
 		if len(matching) >= n {
-			out := make([]MailpitMessage, 0, len(matching))
-			for _, sum := range matching {
-				m, err := s.message(sum.ID)
-				if err != nil {
-					t.Fatalf("testenv: mailpit: get message: %v", err)
-				}
-				out = append(out, m)
-			}
-			return out
+			return s.withBodies(t, matching)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("testenv: mailpit: %d message(s) to %s after %s, want at least %d", len(matching), to, timeout, n)
