@@ -1,0 +1,32 @@
+package storetest
+
+import (
+	"context"
+	"time"
+
+	"github.com/authgate/authgate/store"
+)
+
+// CallEach calls every method of s except Close once, with valid arguments,
+// and returns each method's error by name. It is for tests that break the
+// store (close it, stop its server) and check that every method reports
+// it; keeping the list here means a method added to store.Store is
+// checked by all of them at once.
+func CallEach(ctx context.Context, s store.Store) map[string]error {
+	checks := map[string]error{}
+	_, checks["Get"] = s.Get(ctx, "k")
+	checks["Put"] = s.Put(ctx, "k", []byte("v"), 0)
+	checks["Create"] = s.Create(ctx, "new", []byte("v"), 0)
+	checks["Delete"] = s.Delete(ctx, "k")
+	_, checks["CompareAndDelete"] = s.CompareAndDelete(ctx, "k", []byte("v"))
+	checks["Update"] = s.Update(ctx, "k", func([]byte, bool) ([]byte, time.Duration, error) { return []byte("x"), 0, nil })
+	_, checks["Incr"] = s.Incr(ctx, "n", time.Minute)
+	checks["CreateIndexed"] = s.CreateIndexed(ctx, "{u}:r", []byte("v"), map[string]string{"{u}:i": "r"})
+	checks["DeleteIndexed"] = s.DeleteIndexed(ctx, "{u}:r", []string{"{u}:i"})
+	checks["AddMember"] = s.AddMember(ctx, "s", "m", 0)
+	checks["RemoveMember"] = s.RemoveMember(ctx, "s", "m")
+	_, checks["Members"] = s.Members(ctx, "s")
+	_, checks["Allow"] = s.Allow(ctx, "rl", 3, time.Minute)
+	checks["Ping"] = s.Ping(ctx)
+	return checks
+}
