@@ -2,10 +2,34 @@ package storetest
 
 import (
 	"context"
+	"errors"
+	"testing"
 	"time"
 
 	"github.com/authgate/authgate/store"
 )
+
+// Subtests of a store's health: Ping on a working store, and every method
+// on a closed one.
+
+func testPing(t *testing.T, s store.Store) {
+	if err := s.Ping(ctx(t)); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+}
+
+func testClosed(t *testing.T, s store.Store) {
+	c := ctx(t)
+	mustPut(t, s, "k", []byte("v"), 0)
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	for name, err := range CallEach(c, s) {
+		if !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("%s after Close = %v, want ErrUnavailable", name, err)
+		}
+	}
+}
 
 // CallEach calls every method of s except Close once, with valid arguments,
 // and returns each method's error by name. It is for tests that break the
