@@ -1,6 +1,7 @@
 package signin
 
 import (
+	"context"
 	"sync"
 
 	"go.uber.org/zap"
@@ -72,3 +73,15 @@ func (p *Pool) Wait() {
 		p.idle.Wait()
 	}
 }
+
+// background runs fn on the delivery pool; dropped work is an audit event.
+func (s *Service) background(fn func()) {
+	if !s.pool.Go(fn) {
+		s.emit(context.Background(), "delivery_dropped")
+	}
+}
+
+// WaitDeliveries blocks until background deliveries finished (tests).
+//
+// Deprecated: wait on the Pool given in Deps (app.Services.Deliveries).
+func (s *Service) WaitDeliveries() { s.pool.Wait() }

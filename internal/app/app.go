@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/authgate/authgate/internal/defaults"
+	"github.com/authgate/authgate/internal/secret"
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/password"
 	"github.com/authgate/authgate/session"
@@ -128,7 +129,8 @@ func New(cfg Config, st store.Store, logger *zap.Logger) (*Services, error) {
 	s.Sessions = session.NewManager(st, cfg.SessionLifetime, cfg.Now)
 	s.Deliveries = signin.NewPool(signin.DefaultPoolSize, logger)
 	s.SignIn = signin.New(cfg.SignIn, signin.Deps{
-		Store: st, Users: s.Users, Sessions: s.Sessions, Hasher: pw, Rules: pw,
+		Store: st, Users: s.Users, Sessions: s.Sessions, CodeKey: secret.New(st, signin.CodeKeyName),
+		Hasher: pw, Rules: pw,
 		Deliver: &notify.Deliverer{Email: cfg.Emailer, SMS: cfg.Texter, AppName: cfg.AppName},
 		Events:  cfg.Events, Logger: logger, Now: cfg.Now, Pool: s.Deliveries,
 	})

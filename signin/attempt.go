@@ -1,0 +1,163 @@
+package signin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/internal/ids"
+	"github.com/authgate/authgate/session"
+	"github.com/authgate/authgate/store"
+	"github.com/authgate/authgate/users"
+)
+
+// Sign-in statuses.
+const (
+	StatusNeedsIdentifier   = "needs_identifier"
+	StatusNeedsFirstFactor  = "needs_first_factor"
+	StatusNeedsSecondFactor = "needs_second_factor"
+	StatusNeedsNewPassword  = "needs_new_password"
+	StatusComplete          = "complete"
+)
+
+// Verification statuses.
+const (
+	VerUnverified = "unverified"
+	VerVerified   = "verified"
+	VerFailed     = "failed"
+	VerExpired    = "expired"
+)
+
+// Verification is the first-factor verification of an attempt.
+type Verification struct {
+	Strategy string    `json:"strategy"`
+	Status   string    `json:"status"`
+	TargetID string    `json:"target_id,omitempty"`
+	Target   string    `json:"target,omitempty"`
+	Attempts int       `json:"attempts"`
+	ExpireAt time.Time `json:"expire_at"`
+}
+
+// Attempt is a stored sign-in attempt.
+type Attempt struct {
+	ID         string     `json:"id"`
+	ClientID   string     `json:"client_id"`
+	Status     string     `json:"status"`
+	Identifier string     `json:"identifier,omitempty"`
+	Kind       users.Kind `json:"kind,omitempty"`
+	UserID     string     `json:"user_id,omitempty"`
+	Fake       bool       `json:"fake,omitempty"`
+	// PasswordVerified is set when the (compromised) password was right:
+	// the identity is known, so every factor of the user is offered.
+	PasswordVerified bool          `json:"password_verified,omitempty"`
+	FakeID           string        `json:"fake_id,omitempty"`
+	Verification     *Verification `json:"verification,omitempty"`
+	CreatedSessionID string        `json:"created_session_id,omitempty"`
+	CreatedAt        time.Time     `json:"created_at"`
+	AbandonAt        time.Time     `json:"abandon_at"`
+}
+
+// Store keys of an attempt and of what hangs off it. Every one expires
+// with the attempt (or sooner), so nothing outlives an abandoned sign-in.
+func attemptKey(id string) string         { return "sia:" + id }
+func codeKey(attemptID string) string     { return "code:" + attemptID }
+func codeFailKey(attemptID string) string { return "codefail:" + attemptID }
+func resendKey(attemptID string) string   { return "resend:" + attemptID }
+func resetClaimKey(attemptID string) string {
+	return "resetclaim:" + attemptID
+}
+
+// margin keeps stored codes a little longer than their logical TTL so
+// that expiry is decided by the (injectable) clock, not by the store.
+const margin = time.Minute
+
+// Request carries what the HTTP layer knows about the caller.
+type Request struct {
+	Client *session.Client
+	IP     string
+}
+
+// Result is an attempt with the user behind it (nil for unknown users).
+type Result struct {
+	Attempt *Attempt
+	User    *users.User
+	Session *session.Session
+}
+
+// ErrNotFound is returned for unknown or foreign sign-in ids.
+var ErrNotFound = apierr.ResourceNotFound.WithLongMessage("No sign in was found with this id.")
+
+// Get loads an attempt of the caller's client.
+func (s *Service) Get(ctx context.Context, rq Request, id string) (*Result, error) {
+	if !ids.Valid("sia", id) {
+		return nil, ErrNotFound
+	}
+	data, err := s.st.Get(ctx, attemptKey(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading sign-in: %w", err)
+	}
+	a := new(Attempt)
+	if err := json.Unmarshal(data, a); err != nil {
+		return nil, fmt.Errorf("decoding sign-in: %w", err)
+	}
+	if a.ClientID != rq.Client.ID || !s.now().Before(a.AbandonAt) {
+		return nil, ErrNotFound
+	}
+	res := &Result{Attempt: a}
+	if a.UserID != "" {
+		u, err := s.users.Get(ctx, a.UserID)
+		if errors.Is(err, users.ErrNotFound) {
+			return nil, ErrNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
+		res.User = u
+	}
+	if a.CreatedSessionID != "" {
+		if sess, err := s.sessions.Get(ctx, a.CreatedSessionID); err == nil && sess.SignedIn(s.now()) {
+			res.Session = sess
+		}
+	}
+	return res, nil
+}
+
+func (s *Service) save(ctx context.Context, a *Attempt) error {
+	data, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("encoding sign-in: %w", err)
+	}
+	if err := s.st.Put(ctx, attemptKey(a.ID), data, s.ttl(a)); err != nil {
+		return fmt.Errorf("storing sign-in: %w", err)
+	}
+	return nil
+}
+
+// ttl is how long the store keeps an attempt: a margin past the time it
+// is abandoned, which the clock decides.
+func (s *Service) ttl(a *Attempt) time.Duration { return a.AbandonAt.Sub(s.now()) + margin }
+
+// Mask hides most of an email address or phone number.
+func Mask(kind users.Kind, v string) string {
+	switch kind {
+	case users.KindEmail:
+		at := strings.LastIndexByte(v, '@')
+		if at < 1 {
+			return "*****"
+		}
+		return v[:1] + "*****" + v[at:]
+	case users.KindPhone:
+		if len(v) < 6 {
+			return "********"
+		}
+		return v[:3] + strings.Repeat("*", len(v)-5) + v[len(v)-2:]
+	}
+	return v
+}

@@ -1,0 +1,386 @@
+package signin
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/notify"
+	"github.com/authgate/authgate/store"
+	"github.com/authgate/authgate/users"
+)
+
+// CodeLength is the number of digits of a verification code.
+const CodeLength = 6
+
+var codeSpace = big.NewInt(1_000_000)
+
+// NewCode returns a uniformly random 6-digit code. crypto/rand.Int draws
+// by rejection sampling, so there is no modulo bias.
+func NewCode() (string, error) {
+	n, err := rand.Int(rand.Reader, codeSpace)
+	if err != nil {
+		return "", fmt.Errorf("drawing code: %w", err)
+	}
+	return fmt.Sprintf("%06d", n.Int64()), nil
+}
+
+// wellFormedCode reports whether s is exactly six ASCII digits.
+func wellFormedCode(s string) bool {
+	if len(s) != CodeLength {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// codeMAC binds a code to its sign-in attempt, user and strategy, so a
+// code for one user or flow never works for another.
+func codeMAC(key []byte, attemptID, userID, strategy, code string) []byte {
+	m := hmac.New(sha256.New, key)
+	for _, part := range []string{attemptID, userID, strategy, code} {
+		m.Write([]byte(part))
+		m.Write([]byte{0})
+	}
+	return []byte(hex.EncodeToString(m.Sum(nil)))
+}
+
+// fakeMAC is stored for attempts on unknown identifiers: no code matches
+// it, but the attempt behaves like a real one.
+func fakeMAC() []byte {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return []byte("x" + hex.EncodeToString(b))
+}
+
+// spent reports whether a code verification may take no more tries.
+func (s *Service) spent(v *Verification) bool {
+	return v.Status == VerFailed || v.Attempts >= s.cfg.CodeMaxAttempts
+}
+
+// pickTarget finds the identification a code goes to: the given id, or
+// the identifier the attempt was started with, or the user's first.
+//
+// With strict (enumeration protection) only the identifier the attempt
+// started with can receive a code, for known and unknown users alike, so
+// the answers do not tell them apart.
+func pickTarget(a *Attempt, u *users.User, st *strategy, targetID string, strict bool) (users.Identification, error) {
+	ch := st.channel
+	notForUser := apierr.StrategyForUserInvalid.WithParam("strategy")
+	if strict && u != nil && !a.PasswordVerified {
+		if a.Kind != ch.kind || (targetID != "" && targetID != u.IdentificationOf(a.Kind, a.Identifier).ID) {
+			return users.Identification{}, notForUser
+		}
+		return u.IdentificationOf(a.Kind, a.Identifier), nil
+	}
+	if u == nil { // unknown identifier: pretend, but only for its own kind
+		if a.Kind != ch.kind || (targetID != "" && targetID != a.FakeID) {
+			return users.Identification{}, notForUser
+		}
+		return users.Identification{ID: a.FakeID, Value: a.Identifier}, nil
+	}
+	list := u.Emails
+	if ch.kind == users.KindPhone {
+		list = u.Phones
+	}
+	if targetID != "" {
+		for _, idn := range list {
+			if idn.ID == targetID {
+				return idn, nil
+			}
+		}
+		return users.Identification{}, apierr.FormParamValueInvalid.WithParam(ch.param).WithLongMessage(ch.param + " does not belong to this account.")
+	}
+	for _, idn := range list {
+		if a.Kind == ch.kind && idn.Value == a.Identifier {
+			return idn, nil
+		}
+	}
+	if len(list) == 0 {
+		return users.Identification{}, notForUser
+	}
+	return list[0], nil
+}
+
+// send creates a new code for the attempt and delivers it. For unknown
+// identifiers it does everything but the delivery.
+func (s *Service) send(ctx context.Context, rq Request, res *Result, st *strategy, targetID string) error {
+	a := res.Attempt
+	// The lockout guards sign-in; password recovery stays open (codes
+	// have their own limits), so a locked-out user can reset.
+	if a.UserID != "" && !st.resets {
+		if err := s.lockout.check(ctx, a.UserID); err != nil {
+			return err
+		}
+	}
+	if v := a.Verification; v != nil && v.Strategy != StrategyPassword && s.spent(v) {
+		return apierr.VerificationFailed
+	}
+	target, err := pickTarget(a, res.User, st, targetID, s.cfg.EnumerationProtection)
+	if err != nil {
+		return err
+	}
+	// Resend cooldown, then rate limits (per identifier and per IP; the
+	// same for known and unknown identifiers).
+	if err := s.st.Create(ctx, resendKey(a.ID), []byte("1"), s.cfg.ResendAfter); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			return apierr.VerificationCodeTooManyRequests.WithRetryAfter(s.cfg.ResendAfter)
+		}
+		return err
+	}
+	if err := s.throttle.send(ctx, target.Value, rq.IP); err != nil {
+		return err
+	}
+	expire := s.now().UTC().Truncate(time.Millisecond).Add(s.cfg.CodeTTL)
+	code, err := s.storeCode(ctx, a, st)
+	if err != nil {
+		return err
+	}
+	attempts := 0
+	if a.Verification != nil {
+		attempts = a.Verification.Attempts // a new code does not reset the failure count
+	}
+	a.Verification = &Verification{
+		Strategy: st.name, Status: VerUnverified, TargetID: target.ID, Target: target.Value,
+		Attempts: attempts, ExpireAt: expire,
+	}
+	a.Status = StatusNeedsFirstFactor
+	if err := s.save(ctx, a); err != nil {
+		return err
+	}
+	if a.Fake {
+		s.emit(ctx, "code_sent", zap.String("strategy", st.name), zap.Bool("delivered", false))
+		return nil
+	}
+	return s.deliverCode(ctx, a.ID, st, notify.Notice{
+		Channel: st.channel.notify, Kind: st.message, To: target.Value, Code: code, ExpiresIn: s.cfg.CodeTTL,
+	})
+}
+
+// storeCode draws a new code for the attempt and stores its MAC (a MAC
+// no code matches for a fake attempt), replacing any earlier code.
+func (s *Service) storeCode(ctx context.Context, a *Attempt, st *strategy) (string, error) {
+	var code string
+	var mac []byte
+	if a.Fake {
+		mac = fakeMAC()
+	} else {
+		key, err := s.keys.Get(ctx)
+		if err != nil {
+			return "", err
+		}
+		if code, err = NewCode(); err != nil {
+			return "", err
+		}
+		mac = codeMAC(key, a.ID, a.UserID, st.name, code)
+	}
+	if err := s.st.Put(ctx, codeKey(a.ID), mac, s.cfg.CodeTTL+margin); err != nil {
+		return "", fmt.Errorf("storing code: %w", err)
+	}
+	return code, nil
+}
+
+// deliverCode sends the code notice.
+func (s *Service) deliverCode(ctx context.Context, attemptID string, st *strategy, n notify.Notice) error {
+	if s.cfg.EnumerationProtection {
+		// Deliver in the background: known and unknown identifiers answer
+		// alike and in the same time. A failure leaves the code unusable.
+		s.background(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), deliveryTimeout)
+			defer cancel()
+			_ = s.deliverNow(ctx, attemptID, st, n)
+		})
+		return nil
+	}
+	if err := s.deliverNow(ctx, attemptID, st, n); err != nil {
+		return apierr.DeliveryFailed
+	}
+	return nil
+}
+
+func (s *Service) deliverNow(ctx context.Context, attemptID string, st *strategy, n notify.Notice) error {
+	if err := s.deliver.Deliver(ctx, n); err != nil {
+		s.codeUndeliverable(ctx, attemptID, st, err)
+		return err
+	}
+	s.emit(ctx, "code_sent", zap.String("strategy", st.name), zap.String("channel", string(n.Channel)), zap.Bool("delivered", true))
+	return nil
+}
+
+// codeUndeliverable makes a code that could not be delivered unusable:
+// nobody can have it, so no one should guess it.
+func (s *Service) codeUndeliverable(ctx context.Context, attemptID string, st *strategy, err error) {
+	if derr := s.st.Delete(ctx, codeKey(attemptID)); derr != nil {
+		// Logged only: the code reached no one, and it expires with its TTL.
+		s.log.Warn("deleting an undelivered code failed", zap.String("sign_in_id", attemptID), zap.Error(derr))
+	}
+	s.log.Error("delivering verification code failed", zap.String("sign_in_id", attemptID), zap.String("strategy", st.name), zap.Error(err))
+	s.emit(ctx, "code_delivery_failed", zap.String("strategy", st.name))
+}
+
+// checkCode verifies the code of a code strategy and consumes it.
+func (s *Service) checkCode(ctx context.Context, res *Result, st *strategy, p AttemptParams) error {
+	if err := s.usable(ctx, res.Attempt, st); err != nil {
+		return err
+	}
+	if p.Code == "" {
+		return paramMissing("code")
+	}
+	if res.User != nil && !st.resets {
+		if err := s.lockout.check(ctx, res.User.ID); err != nil {
+			return err
+		}
+	}
+	if st.resets && p.Password != "" {
+		if err := s.precheckReset(ctx, res, p.Password); err != nil {
+			return err
+		}
+	}
+	a := res.Attempt
+	// Reserve this try before comparing: however many guesses race, no
+	// more than code_max_attempts codes are ever compared.
+	tries, err := s.st.Incr(ctx, codeFailKey(a.ID), s.cfg.AttemptLifetime+margin)
+	if err != nil {
+		return fmt.Errorf("counting code attempts: %w", err)
+	}
+	if int(tries) > s.cfg.CodeMaxAttempts {
+		return s.codeFailed(ctx, res, st, tries)
+	}
+	ok, err := s.consume(ctx, res, st, p.Code)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return s.codeFailed(ctx, res, st, tries)
+	}
+	// The code is consumed: this request is the only one that gets here.
+	a.Verification.Status = VerVerified
+	s.lockout.clear(ctx, res.User.ID)
+	s.emit(ctx, "code_attempt", zap.String("strategy", st.name), zap.String("result", "verified"))
+	return nil
+}
+
+// usable checks that the attempt has a live code of strategy st.
+func (s *Service) usable(ctx context.Context, a *Attempt, st *strategy) error {
+	v := a.Verification
+	if v == nil || v.Strategy == StrategyPassword {
+		return apierr.VerificationNotSent
+	}
+	if v.Strategy != st.name {
+		return apierr.VerificationStrategyInvalid
+	}
+	if s.spent(v) {
+		return apierr.VerificationFailed
+	}
+	if !s.now().Before(v.ExpireAt) {
+		v.Status = VerExpired
+		// The clock decides expiry on every try, so a status that could
+		// not be stored changes nothing but what a reload shows: log it
+		// and answer with the expiry.
+		if err := s.save(ctx, a); err != nil {
+			s.log.Warn("storing expired verification failed", zap.String("sign_in_id", a.ID), zap.Error(err))
+		}
+		return apierr.VerificationExpired
+	}
+	return nil
+}
+
+// precheckReset checks a new password given with a reset code before the
+// code is used, so a weak password does not burn the code. Unknown
+// identifiers get the same checks and the same hashing time.
+func (s *Service) precheckReset(ctx context.Context, res *Result, pw string) error {
+	if res.User != nil {
+		return s.checkNewPassword(ctx, res.User, pw)
+	}
+	err := s.rules.Validate(ctx, pw, []string{res.Attempt.Identifier})
+	s.hasher.VerifyDummy(ctx, pw)
+	return err
+}
+
+// consume compares the code with the stored MAC and deletes it when it
+// matches, in one step, so a code is used once. Fake attempts and
+// malformed codes never match.
+func (s *Service) consume(ctx context.Context, res *Result, st *strategy, code string) (bool, error) {
+	if !wellFormedCode(code) || res.User == nil {
+		return false, nil
+	}
+	key, err := s.keys.Get(ctx)
+	if err != nil {
+		return false, err
+	}
+	a := res.Attempt
+	ok, err := s.st.CompareAndDelete(ctx, codeKey(a.ID), codeMAC(key, a.ID, a.UserID, st.name, code))
+	if err != nil {
+		return false, fmt.Errorf("checking code: %w", err)
+	}
+	return ok, nil
+}
+
+// codeFailed records a wrong code (the n-th try of the attempt) and, for
+// sign-in codes, counts it against the user's lockout; it returns the
+// error to show.
+func (s *Service) codeFailed(ctx context.Context, res *Result, st *strategy, n int64) error {
+	// The code itself is left alone: a request with an earlier try may
+	// still be comparing it, and no later try ever will.
+	failed := int(n) >= s.cfg.CodeMaxAttempts
+	advanced, err := s.recordCodeFailure(ctx, res.Attempt, n, failed)
+	if err != nil {
+		return fmt.Errorf("recording code failure: %w", err)
+	}
+	if advanced {
+		// The right code was used by a concurrent request: a replay, not a guess.
+		return apierr.VerificationAlreadyVerified
+	}
+	s.emit(ctx, "code_attempt", zap.String("strategy", st.name), zap.String("result", "incorrect"))
+	if res.User != nil && !st.resets {
+		if err := s.lockout.fail(ctx, res.User.ID); err != nil {
+			return err
+		}
+	}
+	if failed {
+		return apierr.VerificationFailed
+	}
+	return apierr.FormCodeIncorrect.WithParam("code")
+}
+
+// recordCodeFailure stores the try count (and the failed status) in the
+// attempt and copies the stored verification into a. It updates only the
+// counters: a concurrent request that used the right code may have
+// completed the attempt meanwhile, which it reports as advanced.
+func (s *Service) recordCodeFailure(ctx context.Context, a *Attempt, n int64, failed bool) (advanced bool, err error) {
+	err = s.st.Update(ctx, attemptKey(a.ID), func(cur []byte, exists bool) ([]byte, time.Duration, error) {
+		if !exists {
+			return nil, 0, ErrNotFound
+		}
+		stored := new(Attempt)
+		if err := json.Unmarshal(cur, stored); err != nil {
+			return nil, 0, err
+		}
+		if stored.Status != StatusNeedsFirstFactor || stored.Verification == nil {
+			advanced = true
+			return cur, s.ttl(stored), nil
+		}
+		stored.Verification.Attempts = max(stored.Verification.Attempts, int(n))
+		if failed {
+			stored.Verification.Status = VerFailed
+		}
+		*a.Verification = *stored.Verification
+		data, err := json.Marshal(stored)
+		return data, s.ttl(stored), err
+	})
+	return advanced, err
+}
