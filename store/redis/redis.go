@@ -26,6 +26,11 @@
 // are an error. Reads always go to the master: replicas could serve stale
 // single-use codes.
 //
+// Without options a client fails fast: dial_timeout 1s, read_timeout and
+// write_timeout 500ms, pool_timeout 1s, dialer_retries 1, max_retries 1.
+// The deadline of a call's context always applies to the socket as well
+// (go-redis ContextTimeoutEnabled), whichever comes first.
+//
 // # Keys and Redis Cluster
 //
 // Every key is stored as prefix+key (default prefix "authgate:"). The

@@ -18,6 +18,14 @@ const (
 	defaultSentinelPort = "26379"
 )
 
+// Client timeouts ParseURL sets unless the URL's options say otherwise.
+const (
+	DefaultDialTimeout  = time.Second
+	DefaultReadTimeout  = 500 * time.Millisecond
+	DefaultWriteTimeout = 500 * time.Millisecond
+	DefaultPoolTimeout  = time.Second
+)
+
 type urlKind int
 
 const (
@@ -60,7 +68,23 @@ func parseURL(rawURL string) (*goredis.UniversalOptions, error) {
 	}
 	// Fail fast when Redis is down: the gate answers 503 at once instead
 	// of retrying for seconds on every request. Query options override.
-	opts := &goredis.UniversalOptions{DialerRetries: 1, MaxRetries: 1, DialTimeout: 2 * time.Second}
+	opts := &goredis.UniversalOptions{
+		DialerRetries: 1,
+		MaxRetries:    1,
+		DialTimeout:   DefaultDialTimeout,
+		// go-redis's own defaults (5 s per read or write, 6 s of pool
+		// wait) let one hung server hold a request for 5-10 s, more
+		// across a retry; these bound a paused Redis to about a second
+		// per command even without a caller deadline.
+		ReadTimeout:  DefaultReadTimeout,
+		WriteTimeout: DefaultWriteTimeout,
+		PoolTimeout:  DefaultPoolTimeout,
+		// Without this go-redis does its socket I/O under a background
+		// context, bounded by its own timeouts only, so a caller's
+		// shorter deadline (store/guard's, the gate's budget) could not
+		// cut a hung read short.
+		ContextTimeoutEnabled: true,
+	}
 
 	hosts := authority
 	if at := strings.LastIndex(authority, "@"); at >= 0 {
