@@ -41,7 +41,7 @@ func serveAdmin(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	if err := a.ensureLoaded(); err != nil {
-		apierr.Write(w, apierr.ServiceUnavailable.WithRetryAfter(5e9))
+		apierr.Write(w, apierr.ServiceUnavailable.WithRetryAfter(keysRetryAfter))
 		return nil
 	}
 	a.admin().ServeHTTP(w, r)

@@ -1,13 +1,8 @@
 package caddymodule
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"path/filepath"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,13 +10,9 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"go.uber.org/zap"
 
-	"github.com/authgate/authgate/internal/app"
 	"github.com/authgate/authgate/handlers"
-	"github.com/authgate/authgate/notify"
-	"github.com/authgate/authgate/password"
-	"github.com/authgate/authgate/password/breach"
+	"github.com/authgate/authgate/internal/app"
 	"github.com/authgate/authgate/signin"
-	"github.com/authgate/authgate/store"
 )
 
 func init() {
@@ -99,29 +90,16 @@ var current atomic.Pointer[App]
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
 	a.rt = &appRuntime{}
+	a.applyDefaults()
 	repl := caddy.NewReplacer()
-	if a.Storage == nil {
-		a.Storage = &StorageConfig{Backend: "file"}
-	}
-	if a.Storage.Backend == "" {
-		a.Storage.Backend = "file"
-	}
-	if a.Storage.Backend == "file" && a.Storage.Path == "" {
-		a.Storage.Path = filepath.Join(caddy.AppDataDir(), "authgate", "authgate.db")
-	}
 	st, key, err := acquireStore(repl.ReplaceAll(a.Storage.Backend, ""), repl.ReplaceAll(a.Storage.Path, ""), repl.ReplaceAll(a.Storage.URL, ""))
 	if err != nil {
 		return fmt.Errorf("opening %s storage: %w", a.Storage.Backend, err)
 	}
 	a.poolKey = key
-
-	var opts []notify.Option
-	if a.Templates != "" {
-		t, err := notify.LoadTemplates(repl.ReplaceAll(a.Templates, ""))
-		if err != nil {
-			return fmt.Errorf("loading message templates: %w", err)
-		}
-		opts = append(opts, notify.WithTemplates(t))
+	opts, err := a.messageOptions(repl)
+	if err != nil {
+		return err
 	}
 	emailer, err := a.buildEmailer(repl, opts)
 	if err != nil {
@@ -131,20 +109,12 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	pc := a.Password
-	if pc == nil {
-		pc = &PasswordConfig{}
-	}
-	checker, err := a.buildBreach(pc, repl)
+	checker, err := a.buildBreach(repl)
 	if err != nil {
 		return err
 	}
-	lock := a.Lockout
-	if lock == nil {
-		lock = &LockoutConfig{}
-	}
-	enumeration := a.EnumerationProtection == nil || *a.EnumerationProtection
 	a.metrics = newMetrics(ctx)
+	pc := a.Password
 	a.svc, err = app.New(app.Config{
 		Alg:             a.SigningAlg,
 		TokenLifetime:   time.Duration(a.TokenLifetime),
@@ -152,9 +122,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 		SignIn: signin.Config{
 			CodeTTL:               time.Duration(a.CodeTTL),
 			CodeMaxAttempts:       a.CodeMaxAttempts,
-			EnumerationProtection: enumeration,
-			LockoutAttempts:       lock.Attempts,
-			LockoutDuration:       time.Duration(lock.Duration),
+			EnumerationProtection: *a.EnumerationProtection,
+			LockoutAttempts:       a.Lockout.Attempts,
+			LockoutDuration:       time.Duration(a.Lockout.Duration),
 			BreachOnSignIn:        pc.BreachOnSignIn,
 		},
 		MinLength:     pc.MinLength,
@@ -165,181 +135,14 @@ func (a *App) Provision(ctx caddy.Context) error {
 		Events:        &audit{log: a.logger.Named("audit"), metrics: a.metrics},
 		AppName:       a.AppName,
 	}, st, a.logger)
-	if err != nil {
-		return err
-	}
-	return nil
+	return err
 }
 
-func (a *App) buildEmailer(repl *caddy.Replacer, opts []notify.Option) (notify.Emailer, error) {
-	if a.Email == nil || a.Email.Sender == "" || a.Email.Sender == "log" {
-		return notify.NewLogEmailer(a.logger.Named("email"), opts...), nil
-	}
-	e, err := notify.NewSMTP(notify.SMTPConfig{
-		Address:  repl.ReplaceAll(a.Email.Address, ""),
-		From:     repl.ReplaceAll(a.Email.From, ""),
-		TLS:      a.Email.TLS,
-		Username: repl.ReplaceAll(a.Email.Username, ""),
-		Password: repl.ReplaceAll(a.Email.Password, ""),
-	}, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("configuring email smtp: %w", err)
-	}
-	return e, nil
-}
-
-func (a *App) buildTexter(repl *caddy.Replacer, opts []notify.Option) (notify.Texter, error) {
-	if a.SMS == nil || a.SMS.Sender == "" || a.SMS.Sender == "log" {
-		return notify.NewLogTexter(a.logger.Named("sms"), opts...), nil
-	}
-	switch a.SMS.Sender {
-	case "webhook":
-		t, err := notify.NewWebhook(repl.ReplaceAll(a.SMS.URL, ""), nil, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("configuring sms webhook: %w", err)
-		}
-		return t, nil
-	case "twilio":
-		t, err := notify.NewTwilio(notify.TwilioConfig{
-			AccountSID: repl.ReplaceAll(a.SMS.AccountSID, ""),
-			AuthToken:  repl.ReplaceAll(a.SMS.AuthToken, ""),
-			From:       repl.ReplaceAll(a.SMS.From, ""),
-			BaseURL:    repl.ReplaceAll(a.SMS.BaseURL, ""),
-		}, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("configuring sms twilio: %w", err)
-		}
-		return t, nil
-	}
-	return nil, fmt.Errorf("sms: unknown sender %q", a.SMS.Sender)
-}
-
-func (a *App) buildBreach(pc *PasswordConfig, repl *caddy.Replacer) (password.Checker, error) {
-	src := "common"
-	var bc BreachConfig
-	if pc.Breach != nil {
-		bc = *pc.Breach
-		if bc.Source != "" {
-			src = bc.Source
-		}
-	}
-	switch src {
-	case "common":
-		return breach.Common(), nil
-	case "off":
-		return nil, nil
-	case "hibp":
-		return breach.HIBP(repl.ReplaceAll(bc.URL, "")), nil
-	case "file":
-		idx, err := breach.Open(repl.ReplaceAll(bc.Path, ""))
-		if err != nil {
-			return nil, fmt.Errorf("opening password breach index: %w", err)
-		}
-		a.closers = append(a.closers, idx.Close)
-		// The embedded list still catches the most common passwords.
-		return breach.Any(breach.Common(), idx), nil
-	}
-	return nil, fmt.Errorf("password breach: unknown source %q", src)
-}
-
-// Validate checks the configuration without side effects. JSON configs
-// get the same checks as the Caddyfile parser gives (caddyfile.go).
+// Validate checks the configuration without side effects. Each check is
+// in validate.go; the Caddyfile parser runs them too.
 func (a *App) Validate() error {
-	if a.SigningAlg != "" && !slices.Contains(signingAlgs, a.SigningAlg) {
-		return fmt.Errorf("signing_alg must be RS256, EdDSA or ES256, not %q", a.SigningAlg)
-	}
-	if a.TokenLifetime < 0 {
-		return errors.New("token_lifetime must be positive")
-	}
-	if a.SessionLifetime < 0 {
-		return errors.New("session_lifetime must be positive")
-	}
-	if a.TokenLifetime > 0 && a.SessionLifetime > 0 && a.TokenLifetime > a.SessionLifetime {
-		return errors.New("token_lifetime must not exceed session_lifetime")
-	}
-	if a.CodeTTL < 0 || time.Duration(a.CodeTTL) > maxCodeTTL {
-		return fmt.Errorf("code_ttl must be positive and at most %s", maxCodeTTL)
-	}
-	if a.CodeMaxAttempts < 0 || a.CodeMaxAttempts > maxCodeMaxAttempts {
-		return fmt.Errorf("code_max_attempts must be between 1 and %d", maxCodeMaxAttempts)
-	}
-	if len(a.AppName) > 100 || strings.ContainsAny(a.AppName, "\r\n") {
-		return errors.New("app_name must be one line of at most 100 bytes")
-	}
-	if a.Issuer != "" {
-		if err := validateIssuer(a.Issuer); err != nil {
-			return fmt.Errorf("issuer: %w", err)
-		}
-	}
-	if s := a.Storage; s != nil {
-		switch s.Backend {
-		case "", "file":
-		case "redis":
-			if err := validateRedisURL(s.URL); err != nil {
-				return fmt.Errorf("storage redis: %w", err)
-			}
-		default:
-			return fmt.Errorf("storage must be file or redis, not %q", s.Backend)
-		}
-	}
-	if e := a.Email; e != nil {
-		switch e.Sender {
-		case "", "log":
-		case "smtp":
-			if err := validateHostPort(e.Address); err != nil {
-				return fmt.Errorf("email smtp address: %w", err)
-			}
-			if err := validateMailbox(e.From); err != nil {
-				return fmt.Errorf("email smtp from: %w", err)
-			}
-			if e.TLS != "" && !slices.Contains(smtpTLSModes, e.TLS) {
-				return fmt.Errorf("email smtp tls must be none, starttls or implicit, not %q", e.TLS)
-			}
-		default:
-			return fmt.Errorf("email must be smtp or log, not %q", e.Sender)
-		}
-	}
-	if s := a.SMS; s != nil {
-		switch s.Sender {
-		case "", "log":
-		case "webhook":
-			if err := validateHTTPURL(s.URL); err != nil {
-				return fmt.Errorf("sms webhook: %w", err)
-			}
-		case "twilio":
-			if s.AccountSID == "" || s.AuthToken == "" || s.From == "" {
-				return errors.New("sms twilio: account_sid, auth_token and from are required")
-			}
-			if err := validateE164(s.From); err != nil {
-				return fmt.Errorf("sms twilio from: %w", err)
-			}
-		default:
-			return fmt.Errorf("sms must be webhook, twilio or log, not %q", s.Sender)
-		}
-	}
-	if p := a.Password; p != nil {
-		if p.MinLength != 0 && (p.MinLength < minPasswordMinLength || p.MinLength > maxPasswordMinLength) {
-			return fmt.Errorf("password min_length must be between %d and %d, not %d", minPasswordMinLength, maxPasswordMinLength, p.MinLength)
-		}
-		if p.BreachOnError != "" && !slices.Contains(breachOnErrors, p.BreachOnError) {
-			return fmt.Errorf("password breach_on_error must be refuse or accept, not %q", p.BreachOnError)
-		}
-		if b := p.Breach; b != nil {
-			switch b.Source {
-			case "", "common", "off", "hibp":
-			case "file":
-				if b.Path == "" {
-					return errors.New("password breach file needs an index path")
-				}
-			default:
-				return fmt.Errorf("password breach must be hibp, file, off or common, not %q", b.Source)
-			}
-		}
-	}
-	if l := a.Lockout; l != nil && (l.Attempts < 0 || l.Attempts > maxLockoutAttempts || l.Duration < 0) {
-		return fmt.Errorf("lockout needs 1 to %d attempts and a positive duration", maxLockoutAttempts)
-	}
-	return nil
+	return firstError(a.checkStorage, a.checkTokens, a.checkEmail, a.checkSMS,
+		a.checkPassword, a.checkCodes, a.checkLockout, a.checkAppName)
 }
 
 // Start loads the signing keys (when the store is reachable; otherwise
@@ -375,62 +178,6 @@ func (a *App) Cleanup() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// ensureLoaded loads the signing keys once; on failure it retries at
-// most once a second.
-func (a *App) ensureLoaded() error {
-	if a.rt.loaded.Load() {
-		return nil
-	}
-	a.rt.loadMu.Lock()
-	defer a.rt.loadMu.Unlock()
-	if a.rt.loaded.Load() {
-		return nil
-	}
-	if time.Since(a.rt.lastLoad) < time.Second {
-		return fmt.Errorf("signing keys not loaded yet: %w", store.ErrUnavailable)
-	}
-	a.rt.lastLoad = time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := a.svc.Load(ctx); err != nil {
-		return err
-	}
-	a.rt.loaded.Store(true)
-	return nil
-}
-
-func (a *App) refreshKeys(stop chan struct{}) {
-	keys := time.NewTicker(time.Minute)
-	defer keys.Stop()
-	stats := time.NewTicker(5 * time.Second)
-	defer stats.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-stats.C:
-			a.metrics.Hashing(a.svc.Passwords.Stats())
-		case <-keys.C:
-			if !a.rt.loaded.Load() {
-				continue
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			if err := a.svc.Tokens.Refresh(ctx); err != nil {
-				a.logger.Warn("refreshing signing keys", zap.Error(err))
-			}
-			cancel()
-		}
-	}
-}
-
-// unavailableResponse answers 503 while the store is not ready.
-func unavailableResponse(w http.ResponseWriter) {
-	w.Header().Set("Retry-After", "5")
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusServiceUnavailable)
-	_, _ = w.Write([]byte(`{"errors":[{"code":"service_unavailable","message":"Service unavailable","long_message":"The service is temporarily unavailable. Please try again shortly."}]}` + "\n"))
 }
 
 // Interface guards

@@ -518,6 +518,16 @@ func TestParseHelpers(t *testing.T) {
 			t.Errorf("parsePositiveDuration(%q) accepted", v)
 		}
 	}
+	// An integer goes through parseCount (the parser) and its range's
+	// check (Validate).
+	parseIntInRange := func(v string, lo, hi int) (int, error) {
+		r := intRange{lo, hi}
+		n, err := parseCount(v, r)
+		if err == nil {
+			err = r.check(n)
+		}
+		return n, err
+	}
 	if n, err := parseIntInRange("5", 1, 5); err != nil || n != 5 {
 		t.Errorf("parseIntInRange(5) = %d, %v", n, err)
 	}

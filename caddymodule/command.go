@@ -19,14 +19,17 @@ import (
 	"github.com/authgate/authgate/password/breach"
 )
 
+// commandUsage lists every subcommand of `caddy authgate`.
+const commandUsage = "users add|list|compromise|uncompromise|require-reset|import | keys rotate | breach build"
+
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "authgate",
-		Usage: "users add|list|compromise|uncompromise|require-reset | breach build",
-		Short: "Manages authgate users and breach indexes",
+		Usage: commandUsage,
+		Short: "Manages authgate users, signing keys and breach indexes",
 		Long: `
-Manages authgate through the admin API of a running Caddy (users) or
-works on files (breach build).
+Manages authgate through the admin API of a running Caddy (users, keys)
+or works on files (breach build).
 
   caddy authgate users add --email alice@example.com [--phone +15555550100] [--username alice] --password-stdin
   caddy authgate users list --email alice@example.com

@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 
 	"github.com/authgate/authgate/password/breach"
 )
@@ -53,5 +56,23 @@ func TestBreachBuildCommand(t *testing.T) {
 	}
 	if _, err := os.Stat(out + ".tmp"); !os.IsNotExist(err) {
 		t.Error("temporary file left behind")
+	}
+}
+
+// TestCommandUsageListsEverySubcommand keeps the usage line in step with
+// the subcommands.
+func TestCommandUsageListsEverySubcommand(t *testing.T) {
+	for _, group := range []*cobra.Command{usersCommand(), keysCommand(), breachCommand()} {
+		i := strings.Index(commandUsage, group.Name()+" ")
+		if i < 0 {
+			t.Errorf("usage %q does not list %s", commandUsage, group.Name())
+			continue
+		}
+		line, _, _ := strings.Cut(commandUsage[i+len(group.Name())+1:], " ")
+		for _, sub := range group.Commands() {
+			if !slices.Contains(strings.Split(line, "|"), sub.Name()) {
+				t.Errorf("usage %q does not list %s %s", commandUsage, group.Name(), sub.Name())
+			}
+		}
 	}
 }

@@ -51,15 +51,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Provision applies defaults and builds the site's server over the
 // shared authgate app.
 func (h *Handler) Provision(ctx caddy.Context) error {
-	if h.Prefix == "" {
-		h.Prefix = "/__authgate"
-	}
-	if h.SignInURL == "" {
-		h.SignInURL = h.Prefix + "/sign-in"
-	}
-	if h.AfterSignInURL == "" {
-		h.AfterSignInURL = "/"
-	}
+	h.applyDefaults()
 	appIface, err := ctx.App("authgate")
 	if err != nil {
 		return fmt.Errorf("loading the authgate app: %w", err)
@@ -81,31 +73,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	return nil
 }
 
-// Validate checks the site configuration (the same checks as the
-// Caddyfile parser, for JSON configs).
+// Validate checks the site configuration without side effects. Each
+// check is in validate.go; the Caddyfile parser runs them too.
 func (h *Handler) Validate() error {
-	if err := validatePrefix(h.Prefix); err != nil {
-		return fmt.Errorf("prefix: %w", err)
-	}
-	for name, u := range map[string]string{"sign_in_url": h.SignInURL, "after_sign_in_url": h.AfterSignInURL} {
-		if err := validateRedirectTarget(u); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-	}
-	for k, u := range h.TaskURLs {
-		if err := validateTaskKey(k); err != nil {
-			return fmt.Errorf("task_url: %w", err)
-		}
-		if err := validateRedirectTarget(u); err != nil {
-			return fmt.Errorf("task_url %s: %w", k, err)
-		}
-	}
-	for _, p := range h.Public {
-		if err := validatePublicPattern(p); err != nil {
-			return fmt.Errorf("public: %w", err)
-		}
-	}
-	return nil
+	return firstError(h.checkURLs, h.checkPublic)
 }
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.

@@ -9,8 +9,9 @@ import (
 )
 
 // metrics are authgate's Prometheus collectors in Caddy's registry:
-// caddy_authgate_events_total{event,result}, caddy_authgate_gate_total{decision},
-// caddy_authgate_hashing{state}. Labels have low cardinality only.
+// caddy_authgate_events_total{event,result},
+// caddy_authgate_gate_decisions_total{decision} and
+// caddy_authgate_hashing_jobs{state}. Labels have low cardinality only.
 type metrics struct {
 	events  *prometheus.CounterVec
 	gate    *prometheus.CounterVec

@@ -1,0 +1,322 @@
+package caddymodule
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+)
+
+// This file holds every check of the configuration, once (made of the
+// value checks in validate_values.go). (*App).Validate and
+// (*Handler).Validate run them for JSON configs, and the Caddyfile
+// parsers run Validate when they are done: the parsers themselves only
+// check the grammar (arguments, blocks, keywords, repeats) and turn words
+// into values. They also refuse what a JSON config cannot carry (an empty
+// word, a zero or negative number: JSON reads zero as unset), with the
+// messages of the checks below.
+
+// Limits enforced on configuration values. They follow the security
+// checklist: at most 100 failed sign-ins before lockout (C-14), at most 5
+// wrong tries per code (C-23), email codes valid at most 24 h (C-20),
+// passwords of at least 8 and at most 256 code points (D-1, N-2).
+var (
+	passwordMinLengths = intRange{8, 256}
+	codeMaxAttempts    = intRange{1, 5}
+	lockoutAttempts    = intRange{1, 100}
+)
+
+const (
+	maxCodeTTL = 24 * time.Hour
+	// maxAppNameLen is what notify accepts in a message subject.
+	maxAppNameLen = 100
+)
+
+// Values accepted by the enumerated settings.
+var (
+	storageBackends = oneOf{"unknown backend", []string{"file", "redis"}}
+	signingAlgs     = oneOf{"unsupported algorithm", []string{"RS256", "EdDSA", "ES256"}}
+	emailSenders    = oneOf{"unknown sender", []string{"smtp", "log"}}
+	smtpTLSModes    = oneOf{"unknown mode", []string{"none", "starttls", "implicit"}}
+	smsSenders      = oneOf{"unknown sender", []string{"webhook", "twilio", "log"}}
+	breachSources   = oneOf{"unknown source", []string{"hibp", "file", "common", "off"}}
+	breachOnErrors  = oneOf{"unknown policy", []string{"refuse", "accept"}}
+	// redisSchemes are the URL schemes of the redis storage backend.
+	redisSchemes = []string{"redis", "rediss", "redis+sentinel", "redis+cluster"}
+)
+
+// fieldError is an error of Validate about one field of the
+// configuration, named by its path of JSON keys ("email.address",
+// "task_urls.reset-password", "public.2"). The Caddyfile parsers report it
+// at the line that set the field (see positions).
+type fieldError struct {
+	field string
+	err   error
+}
+
+func (e *fieldError) Error() string { return e.err.Error() }
+func (e *fieldError) Unwrap() error { return e.err }
+
+// fieldErrorf returns a fieldError about field.
+func fieldErrorf(field, format string, args ...any) error {
+	return &fieldError{field: field, err: fmt.Errorf(format, args...)}
+}
+
+// firstError runs the checks in order and returns the first error.
+func firstError(checks ...func() error) error {
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// valueCheck is the check of one string field that may be unset.
+type valueCheck struct {
+	field string // as in fieldError
+	label string // starts the message
+	value string // "" (unset) is not checked
+	check func(string) error
+}
+
+// checkValues runs the checks of the set values in order.
+func checkValues(checks ...valueCheck) error {
+	for _, c := range checks {
+		if c.value == "" {
+			continue
+		}
+		if err := c.check(c.value); err != nil {
+			return fieldErrorf(c.field, "%s: %w", c.label, err)
+		}
+	}
+	return nil
+}
+
+// checkStorage checks the storage backend and its path or URL.
+func (a *App) checkStorage() error {
+	s := a.Storage
+	if s == nil {
+		return nil
+	}
+	if err := checkValues(valueCheck{"storage", "storage", s.Backend, storageBackends.check}); err != nil {
+		return err
+	}
+	switch s.Backend {
+	case "file":
+		if s.Path != "" && strings.TrimSpace(s.Path) == "" {
+			return fieldErrorf("storage", "storage file: the path is empty")
+		}
+	case "redis":
+		if err := validateRedisURL(s.URL); err != nil {
+			return fieldErrorf("storage", "storage redis: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkTokens checks the issuer, the signing algorithm and the lifetimes.
+func (a *App) checkTokens() error {
+	err := checkValues(
+		valueCheck{"issuer", "issuer", a.Issuer, validateIssuer},
+		valueCheck{"signing_alg", "signing_alg", a.SigningAlg, signingAlgs.check},
+	)
+	if err == nil {
+		err = checkPositive("token_lifetime", "token_lifetime", a.TokenLifetime)
+	}
+	if err == nil {
+		err = checkPositive("session_lifetime", "session_lifetime", a.SessionLifetime)
+	}
+	if err != nil {
+		return err
+	}
+	// Compared as they will be used, so that a lifetime left to its
+	// default counts too.
+	if tl, sl := a.lifetimes(); tl > sl {
+		return fieldErrorf("token_lifetime", "token_lifetime must not exceed session_lifetime (%s > %s)",
+			formatDuration(tl), formatDuration(sl))
+	}
+	return nil
+}
+
+// checkEmail checks the email sender: for smtp each field, then that
+// address and from are there and that username and password go together.
+func (a *App) checkEmail() error {
+	e := a.Email
+	if e == nil {
+		return nil
+	}
+	if err := checkValues(valueCheck{"email", "email", e.Sender, emailSenders.check}); err != nil || e.Sender != "smtp" {
+		return err
+	}
+	err := checkValues(
+		valueCheck{"email.address", "email smtp: address", e.Address, validateHostPort},
+		valueCheck{"email.from", "email smtp: from", e.From, validateMailbox},
+		valueCheck{"email.tls", "email smtp: tls", e.TLS, smtpTLSModes.check},
+	)
+	switch {
+	case err != nil:
+		return err
+	case e.Address == "" || e.From == "":
+		return fieldErrorf("email", "email smtp: address and from are required")
+	case (e.Username == "") != (e.Password == ""):
+		return fieldErrorf("email", "email smtp: username and password must be given together")
+	}
+	return nil
+}
+
+// checkSMS checks the SMS sender: the webhook URL, or for twilio each
+// field and then that account_sid, auth_token and from are there.
+func (a *App) checkSMS() error {
+	s := a.SMS
+	if s == nil {
+		return nil
+	}
+	if err := checkValues(valueCheck{"sms", "sms", s.Sender, smsSenders.check}); err != nil {
+		return err
+	}
+	switch s.Sender {
+	case "webhook":
+		if err := validateHTTPURL(s.URL); err != nil {
+			return fieldErrorf("sms", "sms webhook: %w", err)
+		}
+	case "twilio":
+		err := checkValues(
+			valueCheck{"sms.from", "sms twilio: from", s.From, validateE164},
+			valueCheck{"sms.base_url", "sms twilio: base_url", s.BaseURL, validateHTTPURL},
+		)
+		if err != nil {
+			return err
+		}
+		if s.AccountSID == "" || s.AuthToken == "" || s.From == "" {
+			return fieldErrorf("sms", "sms twilio: account_sid, auth_token and from are required")
+		}
+	}
+	return nil
+}
+
+// checkPassword checks the password rules and the breach source.
+func (a *App) checkPassword() error {
+	p := a.Password
+	if p == nil {
+		return nil
+	}
+	if err := checkCount("password.min_length", "password: min_length", p.MinLength, passwordMinLengths); err != nil {
+		return err
+	}
+	err := checkValues(valueCheck{"password.breach_on_error", "password: breach_on_error", p.BreachOnError, breachOnErrors.check})
+	if err != nil || p.Breach == nil {
+		return err
+	}
+	return p.Breach.check()
+}
+
+// check checks the breach source and its URL or index path.
+func (b *BreachConfig) check() error {
+	err := checkValues(
+		valueCheck{"password.breach", "password: breach", b.Source, breachSources.check},
+		valueCheck{"password.breach", "password: breach hibp", b.URL, validateHTTPURL},
+	)
+	if err != nil {
+		return err
+	}
+	if b.Source == "file" && strings.TrimSpace(b.Path) == "" {
+		return fieldErrorf("password.breach", "password: breach file: the index path is empty")
+	}
+	return nil
+}
+
+// checkCodes checks the lifetime and the tries of verification codes.
+func (a *App) checkCodes() error {
+	if err := checkPositive("code_ttl", "code_ttl", a.CodeTTL); err != nil {
+		return err
+	}
+	if d := time.Duration(a.CodeTTL); d > maxCodeTTL {
+		return fieldErrorf("code_ttl", "code_ttl: %q is longer than %s", formatDuration(d), maxCodeTTL)
+	}
+	return checkCount("code_max_attempts", "code_max_attempts", a.CodeMaxAttempts, codeMaxAttempts)
+}
+
+// checkLockout checks the lockout's attempts and duration.
+func (a *App) checkLockout() error {
+	l := a.Lockout
+	if l == nil {
+		return nil
+	}
+	if err := checkCount("lockout", "lockout: attempts", l.Attempts, lockoutAttempts); err != nil {
+		return err
+	}
+	return checkPositive("lockout", "lockout: duration", l.Duration)
+}
+
+// checkAppName checks that the application's name fits on one line of a
+// message subject.
+func (a *App) checkAppName() error {
+	if len(a.AppName) > maxAppNameLen || strings.ContainsAny(a.AppName, "\r\n") {
+		return fieldErrorf("app_name", "app_name: want one line of 1 to %d bytes", maxAppNameLen)
+	}
+	return nil
+}
+
+// checkURLs checks the prefix, sign_in_url, after_sign_in_url and the
+// task URLs (in the order of their keys).
+func (h *Handler) checkURLs() error {
+	err := checkValues(
+		valueCheck{"prefix", "prefix", h.Prefix, validatePrefix},
+		valueCheck{"sign_in_url", "sign_in_url", h.SignInURL, validateRedirectTarget},
+		valueCheck{"after_sign_in_url", "after_sign_in_url", h.AfterSignInURL, validateRedirectTarget},
+	)
+	if err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(h.TaskURLs))
+	for k := range h.TaskURLs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := validateTaskKey(k); err != nil {
+			return fieldErrorf("task_urls."+k, "task_url: %w", err)
+		}
+		if err := validateRedirectTarget(h.TaskURLs[k]); err != nil {
+			return fieldErrorf("task_urls."+k, "task_url %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// checkPublic checks the public path patterns.
+func (h *Handler) checkPublic() error {
+	for i, p := range h.Public {
+		if err := validatePublicPattern(p); err != nil {
+			return fieldErrorf(publicField(i), "public: %w", err)
+		}
+	}
+	return nil
+}
+
+// publicField names the i-th public pattern in a fieldError.
+func publicField(i int) string { return "public." + strconv.Itoa(i) }
+
+// checkCount checks an integer setting against its range (zero is unset).
+func checkCount(field, label string, n int, r intRange) error {
+	if n == 0 {
+		return nil
+	}
+	if err := r.check(n); err != nil {
+		return fieldErrorf(field, "%s: %w", label, err)
+	}
+	return nil
+}
+
+// checkPositive refuses a negative duration (zero is unset); label
+// starts the message.
+func checkPositive(field, label string, d caddy.Duration) error {
+	if d >= 0 {
+		return nil
+	}
+	return fieldErrorf(field, "%s: %w", label, errNotPositive(formatDuration(time.Duration(d))))
+}
