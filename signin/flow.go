@@ -162,28 +162,29 @@ func (s *Service) fakeID(ctx context.Context, kind users.Kind, ident string) (st
 	return ids.FromBytes("idn", m.Sum(nil)), nil
 }
 
-// open loads an attempt that still waits for its first factor.
-func (s *Service) open(ctx context.Context, rq Request, id string) (*Result, error) {
+// open loads an attempt that still waits for its first factor, and the
+// strategy a request names for it.
+func (s *Service) open(ctx context.Context, rq Request, id, name string) (*Result, *strategy, error) {
 	res, err := s.Get(ctx, rq, id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	switch res.Attempt.Status {
 	case StatusComplete:
-		return nil, apierr.ClientStateInvalid.WithLongMessage("This sign-in is already complete.")
+		return nil, nil, apierr.ClientStateInvalid.WithLongMessage("This sign-in is already complete.")
 	case StatusNeedsNewPassword:
-		return nil, apierr.VerificationAlreadyVerified
+		return nil, nil, apierr.VerificationAlreadyVerified
 	}
-	return res, nil
+	st, err := strategyParam(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return res, st, nil
 }
 
 // Prepare sends (or resends) a code for a code strategy.
 func (s *Service) Prepare(ctx context.Context, rq Request, id string, p PrepareParams) (*Result, error) {
-	res, err := s.open(ctx, rq, id)
-	if err != nil {
-		return nil, err
-	}
-	st, err := strategyParam(p.Strategy)
+	res, st, err := s.open(ctx, rq, id, p.Strategy)
 	if err != nil {
 		return nil, err
 	}
@@ -204,11 +205,7 @@ func (s *Service) AttemptFirstFactor(ctx context.Context, rq Request, id string,
 	if err := s.throttle.request(ctx, "attempt", rq.IP); err != nil {
 		return nil, err
 	}
-	res, err := s.open(ctx, rq, id)
-	if err != nil {
-		return nil, err
-	}
-	st, err := strategyParam(p.Strategy)
+	res, st, err := s.open(ctx, rq, id, p.Strategy)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,342 @@
+package signin
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/internal/secret"
+	"github.com/authgate/authgate/internal/testenv"
+	"github.com/authgate/authgate/notify"
+	"github.com/authgate/authgate/password"
+	"github.com/authgate/authgate/session"
+	"github.com/authgate/authgate/store/bolt"
+	"github.com/authgate/authgate/users"
+)
+
+// The state machine tests run over a real bbolt store in a temporary
+// directory, a fake clock that the store shares (so TTLs, rate limits,
+// code expiry and lockouts all follow it), and recording collaborators:
+// no mail server, no browser.
+
+const (
+	adaEmail = "ada@example.com"
+	adaPhone = "+15555550100"
+	adaPass  = "correct horse battery"
+	newPass  = "a brand new passphrase"
+)
+
+var cheapParams = password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+type env struct {
+	t        *testing.T
+	ctx      context.Context
+	clock    *testenv.Clock
+	st       *bolt.Store
+	users    *users.Service
+	sessions *session.Manager
+	hooks    *sessionHooks
+	pw       *password.Service
+	svc      *Service
+	pool     *Pool
+	out      *outbox
+	ev       *eventLog
+	logs     *observer.ObservedLogs
+	breach   *breachList
+	cfg      Config
+}
+
+// newEnv builds a sign-in service. The default configuration keeps the
+// package defaults but makes the limits small enough to reach in a test.
+func newEnv(t *testing.T, opts ...func(*Config)) *env {
+	t.Helper()
+	clock := testenv.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "authgate.db"), bolt.WithClock(clock.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	core, logs := observer.New(zapcore.DebugLevel)
+	log := zap.New(core)
+	e := &env{
+		t: t, ctx: context.Background(), clock: clock, st: st, out: &outbox{}, ev: &eventLog{},
+		logs: logs, breach: &breachList{bad: map[string]bool{}},
+	}
+	e.pw = password.NewService(password.ServiceConfig{Params: cheapParams, MinLength: 8, Breach: e.breach, Logger: log})
+	e.users = users.NewService(st, e.pw, clock.Now)
+	e.sessions = session.NewManager(st, 24*time.Hour, clock.Now)
+	e.hooks = &sessionHooks{Manager: e.sessions}
+	cfg := Config{LockoutAttempts: 3}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	e.pool = NewPool(4, log)
+	e.svc = New(cfg, Deps{
+		Store: st, Users: e.users, Sessions: e.hooks, CodeKey: secret.New(st, CodeKeyName),
+		Hasher: e.pw, Rules: e.pw, Deliver: e.out, Events: e.ev, Logger: log, Now: clock.Now, Pool: e.pool,
+	})
+	e.cfg = e.svc.Config()
+	t.Cleanup(e.pool.Wait)
+	return e
+}
+
+func protected(c *Config) { c.EnumerationProtection = true }
+
+// ada creates the usual user: one email address, one phone number and a
+// password.
+func (e *env) ada() *users.User {
+	e.t.Helper()
+	return e.user(users.NewUser{Emails: []string{adaEmail}, Phones: []string{adaPhone}, Password: adaPass})
+}
+
+func (e *env) user(nu users.NewUser) *users.User {
+	e.t.Helper()
+	u, err := e.users.Create(e.ctx, nu)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+// request is a new client with no IP (so no per-IP limit applies).
+func (e *env) request() Request {
+	e.t.Helper()
+	c, _, err := e.sessions.NewClient(e.ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return Request{Client: c}
+}
+
+// create starts a sign-in and fails the test on an error.
+func (e *env) create(rq Request, p CreateParams) *Result {
+	e.t.Helper()
+	res, err := e.svc.Create(e.ctx, rq, p)
+	if err != nil {
+		e.t.Fatalf("Create(%+v): %v", p, err)
+	}
+	return res
+}
+
+// started is a new client's identifier-first sign-in.
+func (e *env) started(identifier string) (Request, *Attempt) {
+	e.t.Helper()
+	rq := e.request()
+	return rq, e.create(rq, CreateParams{Identifier: identifier}).Attempt
+}
+
+// codeSent starts a sign-in with a code strategy and returns it with the
+// code that was delivered.
+func (e *env) codeSent(rq Request, strategy, identifier string) (*Result, string) {
+	e.t.Helper()
+	res := e.create(rq, CreateParams{Strategy: strategy, Identifier: identifier})
+	return res, e.out.lastCode(e.t, e.pool)
+}
+
+func (e *env) attempt(rq Request, id string, p AttemptParams) (*Result, error) {
+	return e.svc.AttemptFirstFactor(e.ctx, rq, id, p)
+}
+
+// wrongCode is a well-formed code other than code.
+func wrongCode(code string) string {
+	if code == "000000" {
+		return "111111"
+	}
+	return "000000"
+}
+
+// wantErr checks the API error code and, when param is not "", the
+// parameter it names.
+func wantErr(t *testing.T, err error, want *apierr.Error, param string) *apierr.Error {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("got no error, want %s", want.Code)
+	}
+	var got *apierr.Error
+	if !errors.As(err, &got) {
+		t.Fatalf("got %v, want API error %s", err, want.Code)
+	}
+	if got.Code != want.Code {
+		t.Fatalf("got %s, want %s", got, want.Code)
+	}
+	if param != "" && got.Meta["param_name"] != param {
+		t.Fatalf("got param %v, want %s (%s)", got.Meta["param_name"], param, got)
+	}
+	return got
+}
+
+// get, prepare and attemptOK call the service and fail the test on an
+// error.
+func (e *env) get(rq Request, id string) *Result {
+	e.t.Helper()
+	return e.ok(e.svc.Get(e.ctx, rq, id))
+}
+
+func (e *env) prepare(rq Request, id string, p PrepareParams) *Result {
+	e.t.Helper()
+	return e.ok(e.svc.Prepare(e.ctx, rq, id, p))
+}
+
+func (e *env) attemptOK(rq Request, id string, p AttemptParams) *Result {
+	e.t.Helper()
+	return e.ok(e.attempt(rq, id, p))
+}
+
+func (e *env) ok(res *Result, err error) *Result {
+	e.t.Helper()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return res
+}
+
+// outbox is a Deliverer that keeps what it was given; fail makes every
+// delivery fail.
+type outbox struct {
+	mu      sync.Mutex
+	notices []notify.Notice
+	fail    error
+}
+
+func (o *outbox) Deliver(_ context.Context, n notify.Notice) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.fail != nil {
+		return o.fail
+	}
+	o.notices = append(o.notices, n)
+	return nil
+}
+
+func (o *outbox) failWith(err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.fail = err
+}
+
+// all waits for background deliveries and returns every notice so far.
+func (o *outbox) all(p *Pool) []notify.Notice {
+	p.Wait()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]notify.Notice(nil), o.notices...)
+}
+
+func (o *outbox) last(t *testing.T, p *Pool) notify.Notice {
+	t.Helper()
+	all := o.all(p)
+	if len(all) == 0 {
+		t.Fatal("nothing was delivered")
+	}
+	return all[len(all)-1]
+}
+
+func (o *outbox) lastCode(t *testing.T, p *Pool) string {
+	t.Helper()
+	n := o.last(t, p)
+	if !wellFormedCode(n.Code) {
+		t.Fatalf("last notice %+v carries no code", n)
+	}
+	return n.Code
+}
+
+// eventLog records audit events.
+type eventLog struct {
+	mu     sync.Mutex
+	events []event
+}
+
+type event struct {
+	name   string
+	fields map[string]any
+}
+
+func (l *eventLog) Event(_ context.Context, name string, fields ...zap.Field) {
+	enc := zapcore.NewMapObjectEncoder()
+	for _, f := range fields {
+		f.AddTo(enc)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, event{name: name, fields: enc.Fields})
+}
+
+// find returns the events called name.
+func (l *eventLog) find(name string) []event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []event
+	for _, e := range l.events {
+		if e.name == name {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// one returns the only event called name.
+func (l *eventLog) one(t *testing.T, name string) event {
+	t.Helper()
+	got := l.find(name)
+	if len(got) != 1 {
+		t.Fatalf("%d %q events, want 1", len(got), name)
+	}
+	return got[0]
+}
+
+// breachList is a breach source of fixed passwords; err makes it fail.
+type breachList struct {
+	mu  sync.Mutex
+	bad map[string]bool
+	err error
+}
+
+func (b *breachList) Breached(_ context.Context, pw string) (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.bad[pw], b.err
+}
+
+func (b *breachList) set(pw string, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if pw != "" {
+		b.bad[pw] = true
+	}
+	b.err = err
+}
+
+func zapString(k, v string) zap.Field { return zap.String(k, v) }
+
+// sessionHooks is the session manager with a failure to inject: the next
+// Create returns failCreate (once).
+type sessionHooks struct {
+	*session.Manager
+	mu         sync.Mutex
+	failCreate error
+}
+
+func (h *sessionHooks) Create(ctx context.Context, c *session.Client, userID string, tasks []string) (*session.Session, error) {
+	h.mu.Lock()
+	err := h.failCreate
+	h.failCreate = nil
+	h.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return h.Manager.Create(ctx, c, userID, tasks)
+}
+
+func (h *sessionHooks) failNextCreate(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.failCreate = err
+}
