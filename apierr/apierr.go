@@ -4,7 +4,10 @@
 //	{"errors": [{"code", "message", "long_message", "meta": {"param_name"}}]}
 //
 // Codes and statuses follow Clerk's Frontend API so clerk-js clients show the
-// right message next to the right field.
+// right message next to the right field. The package also owns the two
+// rules every surface shares: which errors mean "the store cannot answer,
+// retry shortly" (Unavailable, From), and how an error's Retry-After is
+// written (SetHeaders).
 package apierr
 
 import (
@@ -14,6 +17,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/authgate/authgate/store"
 )
 
 // Error is one Clerk-shaped API error. It implements error so domain code
@@ -33,6 +38,14 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("%s (%s): %s", e.Code, p, e.LongMessage)
 	}
 	return e.Code + ": " + e.LongMessage
+}
+
+// Is reports whether target is an *Error with the same code, so that
+// errors.Is(err, apierr.ResourceNotFound) holds for every not-found error,
+// whatever its message or meta.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
 }
 
 // WithParam returns a copy of e that names the offending parameter.
@@ -97,10 +110,8 @@ var (
 	UserLocked                        = newErr(403, "user_locked", "Account locked", "Your account is locked. Please try again later.")
 	ClientStateInvalid                = newErr(400, "client_state_invalid", "Invalid action", "We were unable to complete this action for this Client.")
 	ResourceNotFound                  = newErr(404, "resource_not_found", "not found", "The requested resource was not found.")
-	ResourceForbidden                 = newErr(403, "resource_forbidden", "forbidden", "This operation is not allowed.")
 	AuthenticationInvalid             = newErr(401, "authentication_invalid", "Invalid authentication", "Unable to authenticate the request, you need to supply an active session")
 	SignedOut                         = newErr(401, "signed_out", "Signed out", "You are signed out")
-	ClientNotFound                    = newErr(400, "client_not_found", "No client found", "This request is expecting a client and did not find one")
 	OriginInvalid                     = newErr(400, "origin_invalid", "Invalid origin", "The Request HTTP Origin header must be equal to or a subdomain of the requesting URL.")
 	SessionTaskPending                = newErr(403, "session_task_pending", "Session task pending", "Your session has pending tasks that must be completed first.")
 	TooManyRequests                   = newErr(429, "too_many_requests", "Too many requests", "Too many requests, retry later")
@@ -108,10 +119,16 @@ var (
 	DeliveryFailed                    = newErr(502, "delivery_failed", "Delivery failed", "We could not send the code. Please try again later.")
 	BreachCheckUnavailable            = newErr(503, "password_check_unavailable", "Password check unavailable", "We could not check this password against known breaches right now. Please try again shortly.")
 	RequestBodyInvalid                = newErr(400, "request_body_invalid", "Request body invalid", "The request body could not be read.")
-	MethodNotAllowed                  = newErr(405, "method_not_allowed", "Method not allowed", "This endpoint does not support this HTTP method.")
 	CSRFInvalid                       = newErr(403, "csrf_invalid", "Invalid form", "The form expired or came from another site. Please try again.")
 	Internal                          = newErr(500, "internal_error", "Internal error", "Something went wrong on our side.")
 )
+
+// OutageRetryAfter is the Retry-After sent while the store cannot be
+// reached and the error carries no wait of its own.
+const OutageRetryAfter = 5 * time.Second
+
+// Outage is the answer while the store cannot be reached.
+var Outage = ServiceUnavailable.WithRetryAfter(OutageRetryAfter)
 
 // Envelope is the body of an error response.
 type Envelope struct {
@@ -119,17 +136,42 @@ type Envelope struct {
 	Meta   map[string]any `json:"meta,omitempty"`
 }
 
-// From returns err as an *Error; any other error becomes Internal.
+// Unavailable reports whether err means the store cannot be reached
+// right now (it wraps store.ErrUnavailable): the request may succeed if
+// retried shortly, and must never be answered as if it had.
+func Unavailable(err error) bool { return errors.Is(err, store.ErrUnavailable) }
+
+// From returns err as an *Error: itself when it is one; when the store
+// cannot be reached, Outage (with the wait the error carries through a
+// RetryAfter() time.Duration method, such as a circuit breaker's, instead
+// of OutageRetryAfter); Internal otherwise.
 func From(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
 	}
+	if Unavailable(err) {
+		var hint interface{ RetryAfter() time.Duration }
+		if errors.As(err, &hint) && hint.RetryAfter() > 0 {
+			return Outage.WithRetryAfter(hint.RetryAfter())
+		}
+		return Outage
+	}
 	return Internal
 }
 
+// SetHeaders sets the response headers e carries: Retry-After, in whole
+// seconds rounded up, when e says when to retry. Every surface (JSON API,
+// admin API, pages, the gate) writes Retry-After through here.
+func (e *Error) SetHeaders(h http.Header) {
+	if e.RetryAfter > 0 {
+		secs := int((e.RetryAfter + time.Second - 1) / time.Second)
+		h.Set("Retry-After", strconv.Itoa(secs))
+	}
+}
+
 // Write sends errs (at least one) as the Clerk envelope with the first
-// error's status.
+// error's status and headers.
 func Write(w http.ResponseWriter, errs ...*Error) {
 	if len(errs) == 0 {
 		errs = []*Error{Internal}
@@ -138,10 +180,7 @@ func Write(w http.ResponseWriter, errs ...*Error) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	if first.RetryAfter > 0 {
-		secs := int((first.RetryAfter + time.Second - 1) / time.Second)
-		h.Set("Retry-After", strconv.Itoa(secs))
-	}
+	first.SetHeaders(h)
 	status := first.Status
 	if status == 0 {
 		status = http.StatusInternalServerError

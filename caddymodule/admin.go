@@ -52,8 +52,8 @@ func serveAdmin(w http.ResponseWriter, r *http.Request) error {
 func (a *App) admin() *handlers.Admin {
 	a.rt.adminOnce.Do(func() {
 		e := a.svc
-		a.rt.adminHandler = handlers.NewAdmin(handlers.Deps{
-			Users: e.Users, Sessions: e.Sessions, SignIn: e.SignIn, Tokens: e.Tokens, Store: e.Store,
+		a.rt.adminHandler = handlers.NewAdmin(handlers.AdminDeps{
+			Users: e.Users, Sessions: e.Sessions, SignIn: e.SignIn, Tokens: e.Tokens,
 			Events: e.Events, Logger: a.logger.Named("admin"),
 		})
 	})

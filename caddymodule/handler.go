@@ -8,6 +8,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/authgate/authgate/handlers"
+	"github.com/authgate/authgate/internal/secret"
 	"github.com/authgate/authgate/tasks"
 )
 
@@ -67,8 +68,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		Issuer:         h.app.Issuer,
 		AppName:        h.app.AppName,
 	}, handlers.Deps{
-		Users: e.Users, Sessions: e.Sessions, SignIn: e.SignIn, Tokens: e.Tokens, Store: e.Store,
-		Events: e.Events, Logger: ctx.Logger(), PasswordMinLength: e.Passwords.MinLength(),
+		Users: e.Users, Sessions: e.Sessions, SignIn: e.SignIn, Tokens: e.Tokens,
+		CSRFKey: secret.New(e.Store, handlers.CSRFKeyName),
+		Events:  e.Events, Logger: ctx.Logger(), PasswordMinLength: e.Passwords.MinLength(),
 	})
 	return nil
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/authgate/authgate/handlers"
 	"github.com/authgate/authgate/store"
 )
 
@@ -80,10 +80,7 @@ func (a *App) refreshKeys(stop chan struct{}) {
 }
 
 // unavailableResponse answers 503 while the keys are not loaded (the
-// store is not ready).
+// store is not ready), as every surface answers a store outage.
 func unavailableResponse(w http.ResponseWriter) {
-	w.Header().Set("Retry-After", strconv.Itoa(int(keysRetryAfter/time.Second)))
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusServiceUnavailable)
-	_, _ = w.Write([]byte(`{"errors":[{"code":"service_unavailable","message":"Service unavailable","long_message":"The service is temporarily unavailable. Please try again shortly."}]}` + "\n"))
+	handlers.WriteUnavailable(w)
 }

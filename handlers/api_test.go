@@ -245,7 +245,7 @@ func TestACodeForOneUserNeverWorksForAnother(t *testing.T) {
 	var rb reply
 	for i := 0; ; i++ {
 		rb = b.post("/v1/client/sign_ins", form("strategy", "reset_password_email_code", "identifier", "bob@example.com"))
-		e.eng.SignIn.WaitDeliveries()
+		e.eng.Deliveries.Wait()
 		if e.mail.LatestCode(t, "bob@example.com") != aliceCode {
 			break
 		}
@@ -269,7 +269,7 @@ func TestUnknownIdentifierLooksLikeAKnownOneAndSendsNothing(t *testing.T) {
 		t.Fatalf("shapes differ:\n%s\n%s", known.body, unknown.body)
 	}
 	e.mail.LatestCode(t, "alice@example.com")
-	e.eng.SignIn.WaitDeliveries()
+	e.eng.Deliveries.Wait()
 	if n := e.mail.Count(t, "nobody@example.com"); n != 0 {
 		t.Fatalf("%d mails sent to an unknown address", n)
 	}
@@ -299,7 +299,7 @@ func TestBadIdentifiersGetClearErrorsAndNoMail(t *testing.T) {
 			t.Errorf("%q: got %d %s", ident, r.status, r.body)
 		}
 	}
-	e.eng.SignIn.WaitDeliveries()
+	e.eng.Deliveries.Wait()
 	if n := e.mail.Count(t, ""); n != 0 {
 		t.Fatalf("%d mails sent for bad identifiers", n)
 	}

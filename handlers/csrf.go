@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/authgate/authgate/internal/secret"
 )
 
 // CSRF protection of the HTML forms (checklist O-13, C-42).
@@ -42,9 +40,6 @@ const CookieCSRFSecure = "__Host-authgate_csrf"
 // csrfField is the form field that carries the token.
 const csrfField = "csrf_token"
 
-// csrfKeyName is where the CSRF key lives in the store.
-const csrfKeyName = "secrets:csrf"
-
 // csrfMaxAge bounds how long a rendered form stays valid.
 const csrfMaxAge = 12 * time.Hour
 
@@ -57,7 +52,7 @@ const csrfCookieBytes = 32
 // csrfKeys holds the key that signs CSRF tokens (kept in the store, so
 // every instance accepts the forms of every other).
 type csrfKeys struct {
-	*secret.Key
+	Secret
 }
 
 // mac computes the signature part of a token.

@@ -31,7 +31,7 @@ const csrfTestCookie = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFE" // 43 base6
 
 func TestCSRFTokenRoundTripAndBinding(t *testing.T) {
 	ctx := context.Background()
-	k := &csrfKeys{secret.New(openCSRFStore(t), csrfKeyName)}
+	k := &csrfKeys{secret.New(openCSRFStore(t), CSRFKeyName)}
 	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	tok, err := k.token(ctx, csrfTestCookie, "/__authgate/sign-in", now)
 	if err != nil {
@@ -81,7 +81,7 @@ func TestCSRFKeyIsSharedThroughTheStore(t *testing.T) {
 	keys := make([]*csrfKeys, 8)
 	var wg sync.WaitGroup
 	for i := range keys {
-		keys[i] = &csrfKeys{secret.New(st, csrfKeyName)}
+		keys[i] = &csrfKeys{secret.New(st, CSRFKeyName)}
 		wg.Add(1)
 		go func(k *csrfKeys) {
 			defer wg.Done()
@@ -101,7 +101,7 @@ func TestCSRFKeyIsSharedThroughTheStore(t *testing.T) {
 		}
 	}
 	// Another store, another key.
-	elsewhere := &csrfKeys{secret.New(openCSRFStore(t), csrfKeyName)}
+	elsewhere := &csrfKeys{secret.New(openCSRFStore(t), CSRFKeyName)}
 	if err := elsewhere.verify(ctx, tok, csrfTestCookie, "/p", now); !errors.Is(err, errCSRFMismatch) {
 		t.Fatalf("a token of another deployment: %v", err)
 	}
@@ -112,7 +112,7 @@ func TestCSRFStoreDownIsNotARefusal(t *testing.T) {
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	k := &csrfKeys{secret.New(st, csrfKeyName)}
+	k := &csrfKeys{secret.New(st, CSRFKeyName)}
 	_, err := k.token(context.Background(), csrfTestCookie, "/p", time.Now())
 	if !errors.Is(err, store.ErrUnavailable) || isCSRFError(err) {
 		t.Fatalf("got %v, want a store-unavailable error", err)

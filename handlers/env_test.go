@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -17,8 +18,9 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
-	"github.com/authgate/authgate/internal/app"
 	"github.com/authgate/authgate/handlers"
+	"github.com/authgate/authgate/internal/app"
+	"github.com/authgate/authgate/internal/secret"
 	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/password"
@@ -30,22 +32,63 @@ import (
 	"github.com/authgate/authgate/users"
 )
 
-// clock is the injected clock of a test environment.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
+// lazyMail is an environment's mailbox and its Emailer: mailpit starts
+// the first time a test sends or reads mail, so that the many tests that
+// never do skip it.
+type lazyMail struct {
+	tb   testing.TB
+	once sync.Once
+	srv  *testenv.MailpitServer
+	smtp notify.Emailer
+	// beforeStop runs before mailpit stops (waits for deliveries in
+	// flight, which would otherwise fail against a stopped server).
+	beforeStop func()
 }
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
+func (m *lazyMail) server() *testenv.MailpitServer {
+	m.once.Do(func() {
+		srv := testenv.Mailpit(m.tb)
+		m.tb.Cleanup(func() {
+			if m.beforeStop != nil {
+				m.beforeStop()
+			}
+		})
+		smtp, err := notify.NewSMTP(notify.SMTPConfig{Address: srv.SMTPAddr(), From: "Authgate <no-reply@example.com>", TLS: "none"})
+		if err != nil {
+			m.tb.Error(err)
+			return
+		}
+		m.srv, m.smtp = srv, smtp
+	})
+	return m.srv
 }
 
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+// SendEmail starts mailpit if need be and sends m through it.
+func (m *lazyMail) SendEmail(ctx context.Context, msg notify.Message) error {
+	if m.server() == nil {
+		return errors.New("test mailpit did not start")
+	}
+	return m.smtp.SendEmail(ctx, msg)
+}
+
+func (m *lazyMail) LatestCode(t testing.TB, to string) string {
+	t.Helper()
+	return m.server().LatestCode(t, to)
+}
+
+func (m *lazyMail) Count(t testing.TB, to string) int {
+	t.Helper()
+	return m.server().Count(t, to)
+}
+
+func (m *lazyMail) WaitFor(t testing.TB, to string, timeout time.Duration) testenv.MailpitMessage {
+	t.Helper()
+	return m.server().WaitFor(t, to, timeout)
+}
+
+func (m *lazyMail) DeleteAll(t testing.TB) {
+	t.Helper()
+	m.server().DeleteAll(t)
 }
 
 // smsSink is the test HTTP server behind the `sms webhook` sender.
@@ -106,8 +149,8 @@ func (s *smsSink) code(t *testing.T, to string) string {
 }
 
 // env is a whole authgate site over real services: a bbolt or Redis
-// store, mailpit for email, a webhook sink for SMS, and an upstream that
-// records the headers it receives.
+// store, mailpit for email (started when first used), a webhook sink for
+// SMS, and an upstream that records the headers it receives.
 type env struct {
 	t        *testing.T // nil in benchmarks
 	tb       testing.TB
@@ -116,9 +159,10 @@ type env struct {
 	eng      *app.Services
 	srv      *handlers.Server
 	http     *httptest.Server
-	mail     *testenv.MailpitServer
+	mail     *lazyMail
 	sms      *smsSink
-	clock    *clock
+	clock    *testenv.Clock
+	logger   *zap.Logger
 	upstream chan http.Header
 }
 
@@ -140,31 +184,11 @@ func newEnvTB(t testing.TB, opts ...func(*envOpt)) *env {
 	for _, f := range opts {
 		f(&o)
 	}
-	e := &env{tb: t, clock: &clock{now: time.Now()}, upstream: make(chan http.Header, 100)}
+	e := &env{tb: t, clock: testenv.NewClock(time.Now()), mail: &lazyMail{tb: t}, upstream: make(chan http.Header, 100)}
 	if tt, ok := t.(*testing.T); ok {
 		e.t = tt
 	}
-	if o.redis {
-		e.redis = testenv.Redis(t)
-		opt, err := redisstore.ParseURL(e.redis.URL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		client := goredis.NewUniversalClient(opt)
-		e.st = redisstore.New(client, "")
-	} else {
-		st, err := bolt.Open(filepath.Join(t.TempDir(), "authgate.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.st = st
-	}
-	t.Cleanup(func() { _ = e.st.Close() })
-	e.mail = testenv.Mailpit(t)
-	mailer, err := notify.NewSMTP(notify.SMTPConfig{Address: e.mail.SMTPAddr(), From: "Authgate <no-reply@example.com>", TLS: "none"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.st, e.redis = openStore(t, o.redis)
 	e.sms = newSMSSink(t)
 	texter, err := notify.NewWebhook(e.sms.srv.URL, nil)
 	if err != nil {
@@ -174,7 +198,7 @@ func newEnvTB(t testing.TB, opts ...func(*envOpt)) *env {
 	cfg := app.Config{
 		TokenLifetime: time.Minute,
 		Breach:        breach.Common(),
-		Emailer:       mailer,
+		Emailer:       e.mail,
 		Texter:        texter,
 		HashParams:    &cheap,
 		Now:           e.clock.Now,
@@ -186,24 +210,22 @@ func newEnvTB(t testing.TB, opts ...func(*envOpt)) *env {
 	if o.engineCfg != nil {
 		o.engineCfg(&cfg)
 	}
-	logger := o.logger
-	if logger == nil {
-		logger = zap.NewNop()
+	e.logger = o.logger
+	if e.logger == nil {
+		e.logger = zap.NewNop()
 	}
-	e.eng, err = app.New(cfg, e.st, logger)
+	e.eng, err = app.New(cfg, e.st, e.logger)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := e.eng.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	e.mail.beforeStop = e.eng.Deliveries.Wait
 	e.srv = handlers.New(handlers.Config{
 		Prefix: "/__authgate", SignInURL: "/__authgate/sign-in", AfterSignInURL: "/",
 		Tasks: tasks.NewRouter("/__authgate", o.taskURLs), Public: o.public,
-	}, handlers.Deps{
-		Users: e.eng.Users, Sessions: e.eng.Sessions, SignIn: e.eng.SignIn, Tokens: e.eng.Tokens,
-		Store: e.st, Events: e.eng.Events, Now: e.clock.Now, PasswordMinLength: 8, Logger: logger,
-	})
+	}, e.deps())
 	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case e.upstream <- r.Header.Clone():
@@ -221,8 +243,41 @@ func newEnvTB(t testing.TB, opts ...func(*envOpt)) *env {
 		}
 	}))
 	t.Cleanup(e.http.Close)
-	t.Cleanup(e.eng.SignIn.WaitDeliveries)
+	t.Cleanup(e.eng.Deliveries.Wait)
 	return e
+}
+
+// deps are the handlers' services of the environment.
+func (e *env) deps() handlers.Deps {
+	return handlers.Deps{
+		Users: e.eng.Users, Sessions: e.eng.Sessions, SignIn: e.eng.SignIn, Tokens: e.eng.Tokens,
+		CSRFKey: secret.New(e.st, handlers.CSRFKeyName), Events: e.eng.Events, Now: e.clock.Now,
+		PasswordMinLength: 8, Logger: e.logger,
+	}
+}
+
+// openStore opens a store for one test: a bbolt file, or a Redis server
+// of its own (returned too, to stop and start it).
+func openStore(t testing.TB, redis bool) (store.Store, *testenv.RedisServer) {
+	t.Helper()
+	var st store.Store
+	var srv *testenv.RedisServer
+	if redis {
+		srv = testenv.Redis(t)
+		opt, err := redisstore.ParseURL(srv.URL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		st = redisstore.New(goredis.NewUniversalClient(opt), "")
+	} else {
+		b, err := bolt.Open(filepath.Join(t.TempDir(), "authgate.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st = b
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st, srv
 }
 
 func withRedis(o *envOpt)      { o.redis = true }

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"path"
 	"strings"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -31,15 +30,6 @@ type Identity struct {
 
 // Pending reports whether the session still has tasks to do.
 func (id *Identity) Pending() bool { return id.Status == token.StatusPending }
-
-type cachedIdentity struct {
-	id     Identity
-	issuer string
-	expiry time.Time
-}
-
-// maxCachedIdentities bounds the identity cache.
-const maxCachedIdentities = 50_000
 
 // Verdict is the gate's decision for a request outside the prefix.
 type Verdict struct {
@@ -163,15 +153,8 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request) (*Identity, er
 	ctx := r.Context()
 	now := s.d.Now()
 	if tok := sessionToken(r); tok != "" && len(tok) <= 8192 {
-		if v, ok := s.ids.Load(tok); ok {
-			c := v.(*cachedIdentity)
-			if now.Before(c.expiry) && c.issuer == s.issuer(r) {
-				id := c.id
-				return &id, nil
-			}
-			if !now.Before(c.expiry) {
-				s.uncache(tok)
-			}
+		if id, ok := s.ids.get(tok, s.issuer(r), now); ok {
+			return id, nil
 		}
 		claims, err := s.d.Tokens.Verify(ctx, tok, s.issuer(r))
 		if err == nil {
@@ -180,7 +163,7 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request) (*Identity, er
 				return nil, err
 			}
 			if id != nil {
-				s.cacheIdentity(tok, id, claims.Issuer, claims.Expiry)
+				s.ids.put(tok, id, claims.Issuer, claims.Expiry, now)
 				return id, nil
 			}
 		} else if !errors.Is(err, token.ErrInvalidToken) {
@@ -223,12 +206,8 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) (*Identity, err
 }
 
 func identityOf(sess *session.Session, u *users.User) *Identity {
-	status := token.StatusActive
-	if sess.Status == session.StatusPending {
-		status = token.StatusPending
-	}
 	return &Identity{
-		UserID: u.ID, SessionID: sess.ID, Status: status, Tasks: sess.Tasks,
+		UserID: u.ID, SessionID: sess.ID, Status: tokenStatus(sess), Tasks: sess.Tasks,
 		Email: u.PrimaryEmail(), Phone: u.PrimaryPhone(), Username: u.Username,
 	}
 }
@@ -265,49 +244,4 @@ func (s *Server) identityFromClaims(ctx context.Context, cl token.Claims) (*Iden
 		id.Tasks = sess.Tasks
 	}
 	return id, nil
-}
-
-func (s *Server) cacheIdentity(tok string, id *Identity, issuer string, expiry time.Time) {
-	s.idsMu.Lock()
-	defer s.idsMu.Unlock()
-	if s.idsN >= maxCachedIdentities {
-		// Drop expired entries; if still full, start over.
-		now := s.d.Now()
-		s.ids.Range(func(k, v any) bool {
-			if !now.Before(v.(*cachedIdentity).expiry) {
-				if _, loaded := s.ids.LoadAndDelete(k); loaded {
-					s.idsN--
-				}
-			}
-			return true
-		})
-		if s.idsN >= maxCachedIdentities {
-			s.ids.Clear()
-			s.idsN = 0
-		}
-	}
-	if _, loaded := s.ids.LoadOrStore(tok, &cachedIdentity{id: *id, issuer: issuer, expiry: expiry}); !loaded {
-		s.idsN++
-	}
-}
-
-// forget drops cached identities of a session (after sign-out or a
-// completed task on this instance; other instances see it at the next
-// refresh).
-func (s *Server) forget(sessionID string) {
-	s.ids.Range(func(k, v any) bool {
-		if v.(*cachedIdentity).id.SessionID == sessionID {
-			s.uncache(k.(string))
-		}
-		return true
-	})
-}
-
-// uncache drops one cached identity and keeps the count right.
-func (s *Server) uncache(tok string) {
-	if _, loaded := s.ids.LoadAndDelete(tok); loaded {
-		s.idsMu.Lock()
-		s.idsN--
-		s.idsMu.Unlock()
-	}
 }

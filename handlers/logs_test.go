@@ -49,7 +49,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	expect(t, b.post("/v1/client/sign_ins/"+r.str("id")+"/attempt_first_factor",
 		form("strategy", "reset_password_email_code", "code", code, "password", "New-Sentinel-Passphrase")), 200, "")
 	e.compromise(u, false)
-	e.eng.SignIn.WaitDeliveries()
+	e.eng.Deliveries.Wait()
 
 	var secrets []string
 	secrets = append(secrets, alicePW, "Wrong-Sentinel-Pass", "New-Sentinel-Passphrase", code)

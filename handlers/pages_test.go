@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/authgate/authgate/handlers"
+	"github.com/authgate/authgate/internal/secret"
 	"github.com/authgate/authgate/users"
 )
 
@@ -172,7 +173,7 @@ func pageHas(t *testing.T, body string, parts ...string) {
 // pageCode returns the newest code mailed to addr.
 func (e *env) pageCode(addr string) string {
 	e.t.Helper()
-	e.eng.SignIn.WaitDeliveries()
+	e.eng.Deliveries.Wait()
 	return e.mail.LatestCode(e.t, addr)
 }
 
@@ -514,7 +515,7 @@ func TestPageForgotPasswordUnknownAddressLooksTheSame(t *testing.T) {
 	if pages["alice@example.com"] != pages["nobody@example.com"] {
 		t.Fatalf("known and unknown addresses get different pages:\n%s\n---\n%s", pages["alice@example.com"], pages["nobody@example.com"])
 	}
-	e.eng.SignIn.WaitDeliveries()
+	e.eng.Deliveries.Wait()
 	if e.mail.Count(t, "nobody@example.com") != 0 || e.mail.Count(t, "alice@example.com") != 1 {
 		t.Fatal("codes went to the wrong addresses")
 	}
@@ -630,7 +631,7 @@ func TestPageStoreDownAnswers503(t *testing.T) {
 	e := newEnv(t)
 	p := e.pageBrowser()
 	pageStatus(t, p.get(pagePrefix+"/forgot-password"), http.StatusOK)
-	e.eng.SignIn.WaitDeliveries()
+	e.eng.Deliveries.Wait()
 	if err := e.st.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -642,7 +643,8 @@ func TestPageStoreDownAnswers503(t *testing.T) {
 	pageHas(t, r.body, "Temporarily unavailable")
 	// A fresh instance cannot even read its CSRF key.
 	srv := handlers.New(handlers.Config{Prefix: pagePrefix, AfterSignInURL: "/"}, handlers.Deps{
-		Users: e.eng.Users, Sessions: e.eng.Sessions, SignIn: e.eng.SignIn, Tokens: e.eng.Tokens, Store: e.st,
+		Users: e.eng.Users, Sessions: e.eng.Sessions, SignIn: e.eng.SignIn, Tokens: e.eng.Tokens,
+		CSRFKey: secret.New(e.st, handlers.CSRFKeyName),
 	})
 	rec := httptest.NewRecorder()
 	srv.ServeBuiltin(rec, httptest.NewRequest(http.MethodGet, pagePrefix+"/sign-in", nil))

@@ -1,7 +1,12 @@
 // Package handlers is authgate's HTTP layer in plain net/http: the gate
 // in front of the upstream, the Clerk-shaped JSON API and the built-in
-// HTML pages under the prefix. It does not import Caddy; caddymodule
-// mounts it.
+// HTML pages under the prefix, and the admin API. It does not import
+// Caddy; caddymodule mounts it.
+//
+// Files by surface: routes.go registers every route; gate*.go and
+// identity_cache.go decide requests outside the prefix; api_*.go are the
+// JSON API; page*.go the HTML pages (csrf.go their form protection);
+// admin*.go the admin API; errors.go maps every error to its answer.
 package handlers
 
 import (
@@ -9,52 +14,16 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/authgate/authgate/apierr"
-	"github.com/authgate/authgate/internal/secret"
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/signin"
-	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/tasks"
 	"github.com/authgate/authgate/token"
-	"github.com/authgate/authgate/users"
 )
-
-// Cookie names.
-const (
-	CookieSession = "__session"
-	CookieClient  = "__client"
-)
-
-// Identity headers set for the upstream (and stripped from every
-// incoming request first).
-const (
-	HeaderUserID    = "X-Authgate-User-Id"
-	HeaderSessionID = "X-Authgate-Session-Id"
-	HeaderEmail     = "X-Authgate-Email"
-)
-
-// identityHeaders are removed from incoming requests; the X-Authgate-
-// prefix as a whole is reserved for the gateway.
-var identityHeaders = []string{HeaderUserID, HeaderSessionID, HeaderEmail}
-
-// Tokens mints and verifies session JWTs.
-type Tokens interface {
-	Mint(ctx context.Context, c token.Claims) (string, token.Claims, error)
-	Verify(ctx context.Context, tok, wantIssuer string) (token.Claims, error)
-	JWKS() []byte
-}
-
-// Events receives audit events and metrics.
-type Events interface {
-	Event(ctx context.Context, name string, fields ...zap.Field)
-	// Gate counts one gate decision.
-	Gate(decision string)
-}
 
 // Config is one site's gate configuration.
 type Config struct {
@@ -74,29 +43,13 @@ type Config struct {
 	AppName string
 }
 
-// Deps are the shared services behind every site.
-type Deps struct {
-	Users    *users.Service
-	Sessions *session.Manager
-	SignIn   *signin.Service
-	Tokens   Tokens
-	Store    store.Store
-	Events   Events
-	Logger   *zap.Logger
-	Now      func() time.Time
-	// PasswordMinLength is shown in the environment and on pages.
-	PasswordMinLength int
-}
-
 // Server serves one site: the gate, the API and the pages.
 type Server struct {
-	cfg   Config
-	d     Deps
-	mux   *http.ServeMux
-	ids   sync.Map // token string -> *cachedIdentity
-	idsN  int64
-	idsMu sync.Mutex
-	csrf  *csrfKeys
+	cfg  Config
+	d    Deps
+	mux  *http.ServeMux
+	ids  identityCache
+	csrf *csrfKeys
 	// signInPath is SignInURL without its query.
 	signInPath string
 }
@@ -118,16 +71,11 @@ func New(cfg Config, d Deps) *Server {
 	if cfg.AppName == "" {
 		cfg.AppName = "authgate"
 	}
-	s := &Server{cfg: cfg, d: d, csrf: &csrfKeys{secret.New(d.Store, csrfKeyName)}}
+	s := &Server{cfg: cfg, d: d, csrf: &csrfKeys{d.CSRFKey}}
 	s.signInPath, _, _ = strings.Cut(cfg.SignInURL, "?")
-	s.routes()
+	s.mux = s.routes()
 	return s
 }
-
-type nopEvents struct{}
-
-func (nopEvents) Event(context.Context, string, ...zap.Field) {}
-func (nopEvents) Gate(string)                                 {}
 
 // InPrefix reports whether the request is for the built-in API or pages.
 func (s *Server) InPrefix(r *http.Request) bool {
@@ -142,15 +90,21 @@ func (s *Server) ServeBuiltin(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// StripIdentity removes identity headers a client may have sent.
+// Identity headers set for the upstream.
+const (
+	HeaderUserID    = "X-Authgate-User-Id"
+	HeaderSessionID = "X-Authgate-Session-Id"
+	HeaderEmail     = "X-Authgate-Email"
+)
+
+// StripIdentity removes identity headers a client may have sent: the
+// X-Authgate- prefix as a whole is reserved for the gateway, so every
+// header under it goes, in whatever case it was sent.
 func StripIdentity(r *http.Request) {
 	for k := range r.Header {
 		if strings.HasPrefix(http.CanonicalHeaderKey(k), "X-Authgate-") {
 			delete(r.Header, k)
 		}
-	}
-	for _, h := range identityHeaders {
-		r.Header.Del(h)
 	}
 }
 
@@ -193,86 +147,6 @@ func WithClientIP(r *http.Request, ip string) *http.Request {
 	return r.WithContext(context.WithValue(r.Context(), clientIPKey{}, ip))
 }
 
-// unavailable reports whether err means the store is down.
-func unavailable(err error) bool { return errors.Is(err, store.ErrUnavailable) }
-
-// writeErr writes err as the Clerk envelope; unexpected errors are logged
-// and become 500s, and store outages 503s.
-func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
-	var e *apierr.Error
-	switch {
-	case errors.As(err, &e):
-	case unavailable(err):
-		s.d.Logger.Error("store unavailable", zap.String("path", r.URL.Path), zap.Error(err))
-		e = apierr.ServiceUnavailable.WithRetryAfter(5 * time.Second)
-	default:
-		s.d.Logger.Error("request failed", zap.String("path", r.URL.Path), zap.Error(err))
-		e = apierr.Internal
-	}
-	apierr.Write(w, e)
-}
-
-func secure(r *http.Request) bool { return r.TLS != nil }
-
-func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, jwt string) {
-	http.SetCookie(w, &http.Cookie{
-		Name: CookieSession, Value: jwt, Path: "/", HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteLaxMode,
-	})
-}
-
-func (s *Server) setClientCookie(w http.ResponseWriter, r *http.Request, tok string) {
-	http.SetCookie(w, &http.Cookie{
-		Name: CookieClient, Value: tok, Path: "/", HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteLaxMode,
-		MaxAge: int(s.d.Sessions.Lifetime() / time.Second),
-	})
-}
-
-func (s *Server) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{
-		Name: CookieSession, Value: "", Path: "/", HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteLaxMode, MaxAge: -1,
-	})
-}
-
-// sessionToken reads the JWT from the __session cookie or a Bearer header.
-func sessionToken(r *http.Request) string {
-	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-		return strings.TrimSpace(h[7:])
-	}
-	return cookieValue(r, CookieSession)
-}
-
-// cookieValue finds a cookie without parsing every cookie of the request
-// (the gate runs it on every request). Values with characters outside
-// the cookie-value set are ignored, as net/http does.
-func cookieValue(r *http.Request, name string) string {
-	for _, line := range r.Header["Cookie"] {
-		for len(line) > 0 {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			part = strings.TrimSpace(part)
-			k, v, ok := strings.Cut(part, "=")
-			if !ok || k != name {
-				continue
-			}
-			v = strings.Trim(v, `"`)
-			for i := 0; i < len(v); i++ {
-				if c := v[i]; c <= 0x20 || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\' {
-					return ""
-				}
-			}
-			return v
-		}
-	}
-	return ""
-}
-
-func clientToken(r *http.Request) string {
-	if c, err := r.Cookie(CookieClient); err == nil {
-		return c.Value
-	}
-	return ""
-}
-
 // loadClient finds the caller's client, or nil.
 func (s *Server) loadClient(ctx context.Context, r *http.Request) (*session.Client, error) {
 	tok := clientToken(r)
@@ -304,22 +178,28 @@ func (s *Server) ensureClient(w http.ResponseWriter, r *http.Request) (*session.
 	return c, nil
 }
 
-// errNotSignedIn is returned by mint for a session that is over.
-var errNotSignedIn = apierr.SignedOut
+// signInRequest is who a sign-in call comes from.
+func signInRequest(r *http.Request, c *session.Client) signin.Request {
+	return signin.Request{Client: c, IP: clientIP(r)}
+}
 
 // mint issues a session JWT for sess, which must still be signed in
 // (active or pending): an ended, revoked or expired session never gets a
-// token again.
+// token again (signed_out).
 func (s *Server) mint(ctx context.Context, r *http.Request, sess *session.Session) (string, error) {
 	if !sess.SignedIn(s.d.Now()) {
-		return "", errNotSignedIn
-	}
-	status := token.StatusActive
-	if sess.Status == session.StatusPending {
-		status = token.StatusPending
+		return "", apierr.SignedOut
 	}
 	jwt, _, err := s.d.Tokens.Mint(ctx, token.Claims{
-		Issuer: s.issuer(r), Subject: sess.UserID, SessionID: sess.ID, Status: status, AuthorizedParty: origin(r),
+		Issuer: s.issuer(r), Subject: sess.UserID, SessionID: sess.ID, Status: tokenStatus(sess), AuthorizedParty: origin(r),
 	})
 	return jwt, err
+}
+
+// tokenStatus is the sts claim of a session's tokens.
+func tokenStatus(sess *session.Session) string {
+	if sess.Status == session.StatusPending {
+		return token.StatusPending
+	}
+	return token.StatusActive
 }

@@ -354,7 +354,9 @@ func (m *Manager) RevokeUser(ctx context.Context, userID, keep string) (int, err
 
 // RequireTask adds task to every signed-in session of the user: active
 // sessions become pending at their next token refresh. It returns how
-// many sessions it changed.
+// many sessions were signed in when it listed them, counting those that
+// already had the task and those that ended meanwhile (so not how many
+// it changed).
 func (m *Manager) RequireTask(ctx context.Context, userID, task string) (int, error) {
 	list, err := m.ListByUser(ctx, userID)
 	if err != nil {
@@ -379,6 +381,62 @@ func (m *Manager) RequireTask(ctx context.Context, userID, task string) (int, er
 		n++
 	}
 	return n, nil
+}
+
+// SetActive records activity on a signed-in session of c and makes it the
+// client's active one (Clerk's "touch"). c is updated in place.
+func (m *Manager) SetActive(ctx context.Context, c *Client, id string) (*Session, error) {
+	s, err := m.Touch(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.UpdateClient(ctx, c, func(c *Client) { c.LastActiveSessionID = s.ID }); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// SignOut ends one session of c with status (ended or removed) and
+// updates the client: a removed session leaves the client's list, and
+// the client no longer names it as active. c is updated in place. Once
+// the session has ended it is returned, also with an error updating the
+// client, so that the caller can forget it wherever it cached it.
+func (m *Manager) SignOut(ctx context.Context, c *Client, id, status string) (*Session, error) {
+	s, err := m.End(ctx, id, status)
+	if err != nil {
+		return nil, err
+	}
+	err = m.UpdateClient(ctx, c, func(c *Client) {
+		if status == StatusRemoved {
+			c.SessionIDs = slices.DeleteFunc(c.SessionIDs, func(sid string) bool { return sid == s.ID })
+		}
+		if c.LastActiveSessionID == s.ID {
+			c.LastActiveSessionID = ""
+		}
+	})
+	return s, err
+}
+
+// SignOutClient ends every session of c (sessions already gone are
+// skipped) and clears the client: no sessions, no active session, no
+// sign-in in progress. It returns the sessions it ended, also with an
+// error, so that the caller can forget them wherever it cached them.
+func (m *Manager) SignOutClient(ctx context.Context, c *Client) ([]*Session, error) {
+	var ended []*Session
+	for _, id := range c.SessionIDs {
+		s, err := m.End(ctx, id, StatusEnded)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return ended, err
+		}
+		ended = append(ended, s)
+	}
+	err := m.UpdateClient(ctx, c, func(c *Client) {
+		c.SessionIDs, c.LastActiveSessionID, c.SignInID = nil, "", ""
+	})
+	return ended, err
 }
 
 // ClientSessions returns the client's sessions that still exist.

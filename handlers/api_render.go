@@ -2,12 +2,17 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
+	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/signin"
 	"github.com/authgate/authgate/users"
 )
+
+// The JSON shapes of the API (Clerk's Frontend API objects) and how the
+// client, its sessions and its sign-in are rendered.
 
 func ms(t interface{ UnixMilli() int64 }) int64 { return t.UnixMilli() }
 
@@ -195,9 +200,14 @@ func (s *Server) renderClient(ctx context.Context, r *http.Request, c *session.C
 		if !sess.SignedIn(now) {
 			continue
 		}
+		// A session whose user was deleted is left out; any other error
+		// (the store out of reach) is the answer.
 		u, err := s.d.Users.Get(ctx, sess.UserID)
-		if err != nil {
+		if errors.Is(err, users.ErrNotFound) {
 			continue
+		}
+		if err != nil {
+			return nil, err
 		}
 		jwt := ""
 		if sess.ID == c.LastActiveSessionID {
@@ -210,9 +220,14 @@ func (s *Server) renderClient(ctx context.Context, r *http.Request, c *session.C
 		j.Sessions = append(j.Sessions, renderSession(sess, u, jwt))
 	}
 	if c.SignInID != "" {
+		// The client's sign-in is shown while it is in progress; one that
+		// expired is simply not there any more.
 		res, err := s.d.SignIn.Get(ctx, signin.Request{Client: c}, c.SignInID)
-		if err == nil && res.Attempt.Status != signin.StatusComplete {
+		switch {
+		case err == nil && res.Attempt.Status != signin.StatusComplete:
 			j.SignIn = renderSignIn(res, s.d.SignIn.Config().EnumerationProtection)
+		case err != nil && !errors.Is(err, apierr.ResourceNotFound):
+			return nil, err
 		}
 	}
 	return j, nil

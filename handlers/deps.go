@@ -1,0 +1,95 @@
+package handlers
+
+import (
+	"context"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/authgate/authgate/session"
+	"github.com/authgate/authgate/signin"
+	"github.com/authgate/authgate/token"
+	"github.com/authgate/authgate/users"
+)
+
+// The services handlers use, each as the method set it calls: the
+// concrete ones (users.Service, session.Manager, signin.Service,
+// token.Keyring, secret.Key) satisfy them, and nothing here needs the
+// store itself.
+
+// Users reads the profile behind a session.
+type Users interface {
+	Get(ctx context.Context, id string) (*users.User, error)
+}
+
+// Sessions keeps the clients (browsers) and their sessions.
+type Sessions interface {
+	// Lifetime is the longest a session lives (the __client cookie's age).
+	Lifetime() time.Duration
+	NewClient(ctx context.Context) (*session.Client, string, error)
+	Client(ctx context.Context, token string) (*session.Client, error)
+	ClientSessions(ctx context.Context, c *session.Client) ([]*session.Session, error)
+	ActiveSession(ctx context.Context, c *session.Client) (*session.Session, error)
+	Get(ctx context.Context, id string) (*session.Session, error)
+	SetActive(ctx context.Context, c *session.Client, id string) (*session.Session, error)
+	SignOut(ctx context.Context, c *session.Client, id, status string) (*session.Session, error)
+	SignOutClient(ctx context.Context, c *session.Client) ([]*session.Session, error)
+}
+
+// SignIns runs sign-in attempts and password changes.
+type SignIns interface {
+	Config() signin.Config
+	Create(ctx context.Context, rq signin.Request, p signin.CreateParams) (*signin.Result, error)
+	Get(ctx context.Context, rq signin.Request, id string) (*signin.Result, error)
+	Prepare(ctx context.Context, rq signin.Request, id string, p signin.PrepareParams) (*signin.Result, error)
+	AttemptFirstFactor(ctx context.Context, rq signin.Request, id string, p signin.AttemptParams) (*signin.Result, error)
+	ResetPassword(ctx context.Context, rq signin.Request, id, pw string, signOutOthers bool) (*signin.Result, error)
+	ChangePassword(ctx context.Context, u *users.User, sess *session.Session, p signin.ChangeParams) (*users.User, *session.Session, error)
+	// AllowIP applies the per-IP limit of action (a store write the
+	// handlers do on their own, such as creating a client).
+	AllowIP(ctx context.Context, action, ip string) error
+}
+
+// Tokens mints and verifies session JWTs.
+type Tokens interface {
+	Mint(ctx context.Context, c token.Claims) (string, token.Claims, error)
+	Verify(ctx context.Context, tok, wantIssuer string) (token.Claims, error)
+	JWKS() []byte
+}
+
+// Secret is a server key shared by every instance (internal/secret.Key):
+// the CSRF tokens of one instance must verify on all.
+type Secret interface {
+	Get(ctx context.Context) ([]byte, error)
+}
+
+// CSRFKeyName is the store key of the CSRF secret, for whoever builds
+// Deps.CSRFKey (secret.New(store, handlers.CSRFKeyName)).
+const CSRFKeyName = "secrets:csrf"
+
+// Events receives audit events and metrics.
+type Events interface {
+	Event(ctx context.Context, name string, fields ...zap.Field)
+	// Gate counts one gate decision.
+	Gate(decision string)
+}
+
+// Deps are the shared services behind every site.
+type Deps struct {
+	Users    Users
+	Sessions Sessions
+	SignIn   SignIns
+	Tokens   Tokens
+	// CSRFKey signs the pages' CSRF tokens.
+	CSRFKey Secret
+	Events  Events
+	Logger  *zap.Logger
+	Now     func() time.Time
+	// PasswordMinLength is shown in the environment and on pages.
+	PasswordMinLength int
+}
+
+type nopEvents struct{}
+
+func (nopEvents) Event(context.Context, string, ...zap.Field) {}
+func (nopEvents) Gate(string)                                 {}

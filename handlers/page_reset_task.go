@@ -1,0 +1,92 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/session"
+	"github.com/authgate/authgate/signin"
+	"github.com/authgate/authgate/tasks"
+	"github.com/authgate/authgate/users"
+)
+
+// The reset-password task page: a pending session sets a new password
+// (which completes the task); an active one changes its password, with
+// the current one.
+
+func (s *Server) resetPasswordPage(w http.ResponseWriter, r *http.Request) {
+	back := redirectParam(r)
+	_, sess, u, err := s.currentSession(w, r)
+	if errors.Is(err, apierr.AuthenticationInvalid) || errors.Is(err, apierr.SignedOut) {
+		seeOther(w, r, s.signInURL(withBack(r.URL.Path, back)))
+		return
+	}
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	isTask := tasks.Has(sess.Tasks, tasks.ResetPassword)
+	d := s.newPage(r, "Change your password", back)
+	d.IsTask = isTask
+	d.NeedCurrent = !isTask && u.PasswordDigest != ""
+	d.Account = accountLabel(u)
+	d.SignOutURL = s.cfg.Prefix + pathSignOut
+	if isTask {
+		d.Title = "Set a new password"
+		d.Lead = "You need to set a new password before you continue."
+	}
+	if r.Method != http.MethodPost {
+		s.render(w, r, http.StatusOK, "reset_password", d)
+		return
+	}
+	s.changePasswordForm(w, r, d, sess, u, back)
+}
+
+// changePasswordForm sets the password sent with the form.
+func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request, d *pageData, sess *session.Session, u *users.User, back string) {
+	ctx := r.Context()
+	pw, ok := readNewPassword(r, d)
+	current := r.PostForm.Get("current_password")
+	if d.NeedCurrent && current == "" {
+		d.Fields["current_password"] = "Enter your current password."
+		ok = false
+	}
+	if d.IsTask {
+		d.SignOutAll = true // a forced reset always ends the other sessions
+	}
+	if !ok {
+		s.render(w, r, http.StatusUnprocessableEntity, "reset_password", d)
+		return
+	}
+	if err := s.d.SignIn.AllowIP(ctx, "change_password", clientIP(r)); err != nil {
+		if status := s.showErr(w, r, d, err); status != 0 {
+			s.render(w, r, status, "reset_password", d)
+		}
+		return
+	}
+	_, nsess, err := s.d.SignIn.ChangePassword(ctx, u, sess, signin.ChangeParams{
+		NewPassword: pw, CurrentPassword: current, SignOutOthers: d.SignOutAll,
+	})
+	if err != nil {
+		if status := s.showErr(w, r, d, err, "password", "current_password"); status != 0 {
+			s.render(w, r, status, "reset_password", d)
+		}
+		return
+	}
+	// The session's tokens said "pending" until now: forget them here.
+	s.ids.forget(sess.ID)
+	s.signIn(w, r, nsess, back, false)
+}
+
+// accountLabel names the account on the page: its email, else its phone,
+// else its username.
+func accountLabel(u *users.User) string {
+	switch {
+	case u.PrimaryEmail() != "":
+		return u.PrimaryEmail()
+	case u.PrimaryPhone() != "":
+		return u.PrimaryPhone()
+	}
+	return u.Username
+}

@@ -1,0 +1,202 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/session"
+	"github.com/authgate/authgate/signin"
+	"github.com/authgate/authgate/users"
+)
+
+// The sign-in page: identifier and password; after a right but
+// compromised password, a code at the user's own email or phone instead.
+
+func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
+	back := redirectParam(r)
+	d := s.newPage(r, "Sign in", back)
+	d.Lead = "to continue to " + s.cfg.AppName
+	d.Step = stepPassword
+	if r.Method != http.MethodPost {
+		// Already signed in: go on (a store error just shows the form).
+		if id, err := s.identify(w, r); err == nil && id != nil {
+			s.goOn(w, r, id.Pending(), id.Tasks, back)
+			return
+		}
+		s.render(w, r, http.StatusOK, "sign_in", d)
+		return
+	}
+	switch r.PostForm.Get("op") {
+	case "", "password":
+		s.signInPassword(w, r, d, back)
+	case "start_code":
+		s.signInStartCode(w, r, d)
+	case "code":
+		s.signInCode(w, r, d, back)
+	case "resend_code":
+		s.resend(w, r, d, s.signInCodeStep())
+	default:
+		s.unreadableForm(w, r, d.SignInURL)
+	}
+}
+
+func (s *Server) signInPassword(w http.ResponseWriter, r *http.Request, d *pageData, back string) {
+	ident := strings.TrimSpace(r.PostForm.Get("identifier"))
+	pw := r.PostForm.Get("password")
+	d.Identifier = ident
+	if ident == "" {
+		d.Fields["identifier"] = "Enter your email address, phone number or username."
+	}
+	if pw == "" {
+		d.Fields["password"] = "Enter your password."
+	}
+	if len(d.Fields) > 0 {
+		s.render(w, r, http.StatusUnprocessableEntity, "sign_in", d)
+		return
+	}
+	c, err := s.ensureClient(w, r)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	res, err := s.d.SignIn.Create(r.Context(), signInRequest(r, c), signin.CreateParams{
+		Strategy: signin.StrategyPassword, Identifier: ident, Password: pw,
+	})
+	if err != nil {
+		// A right but compromised password: the page offers a code instead.
+		var e *apierr.Error
+		if errors.As(err, &e) && errors.Is(e, apierr.FormPasswordCompromised) {
+			d.Compromised = true
+			d.Error = e.LongMessage
+			if e.LongMessage == "" {
+				d.Error = "Your password may be compromised. Sign in with a code instead."
+			}
+			s.render(w, r, e.Status, "sign_in", d)
+			return
+		}
+		if status := s.showErr(w, r, d, err, "identifier", "password"); status != 0 {
+			s.render(w, r, status, "sign_in", d)
+		}
+		return
+	}
+	s.finishSignIn(w, r, res, back)
+}
+
+// signInStartCode starts a sign-in with an email or SMS code (offered
+// when the password is compromised).
+func (s *Server) signInStartCode(w http.ResponseWriter, r *http.Request, d *pageData) {
+	ctx := r.Context()
+	ident := strings.TrimSpace(r.PostForm.Get("identifier"))
+	d.Identifier = ident
+	fail := func(err error) {
+		if status := s.showErr(w, r, d, err, "identifier"); status != 0 {
+			s.render(w, r, status, "sign_in", d)
+		}
+	}
+	kind, _, err := users.Classify(ident)
+	if err != nil {
+		fail(err)
+		return
+	}
+	c, err := s.ensureClient(w, r)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	rq := signInRequest(r, c)
+	// After a right but compromised password the client's sign-in knows
+	// the user: continue it, so a username works too.
+	res, err := s.compromisedSignIn(ctx, rq, c, ident)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	if res == nil {
+		if res, err = s.d.SignIn.Create(ctx, rq, signin.CreateParams{Identifier: ident}); err != nil {
+			fail(err)
+			return
+		}
+	}
+	strategy := codeStrategy(kind, res.User)
+	res, err = s.d.SignIn.Prepare(ctx, rq, res.Attempt.ID, signin.PrepareParams{Strategy: strategy})
+	if err != nil {
+		fail(err)
+		return
+	}
+	s.showSignInCode(d, res)
+	s.render(w, r, http.StatusOK, "sign_in", d)
+}
+
+// compromisedSignIn returns the client's sign-in if it is the one whose
+// compromised password was just given for ident, or nil.
+func (s *Server) compromisedSignIn(ctx context.Context, rq signin.Request, c *session.Client, ident string) (*signin.Result, error) {
+	if c.SignInID == "" {
+		return nil, nil
+	}
+	_, norm, err := users.Classify(ident)
+	if err != nil {
+		return nil, nil
+	}
+	res, err := s.d.SignIn.Get(ctx, rq, c.SignInID)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !res.Attempt.PasswordVerified || res.Attempt.Identifier != norm || res.User == nil {
+		return nil, nil
+	}
+	return res, nil
+}
+
+// codeStrategy picks email_code or phone_code for a code sign-in: the
+// channel of the identifier typed, else (a username) the user's email,
+// or their phone when they have no email.
+func codeStrategy(kind users.Kind, u *users.User) string {
+	switch {
+	case kind == users.KindPhone:
+		return signin.StrategyPhoneCode
+	case kind == users.KindEmail:
+		return signin.StrategyEmailCode
+	case u != nil && len(u.Emails) == 0 && len(u.Phones) > 0:
+		return signin.StrategyPhoneCode
+	}
+	return signin.StrategyEmailCode
+}
+
+// signInCode checks the code of a code sign-in.
+func (s *Server) signInCode(w http.ResponseWriter, r *http.Request, d *pageData, back string) {
+	ctx := r.Context()
+	step := s.signInCodeStep()
+	id := r.PostForm.Get("sign_in_id")
+	strategy := r.PostForm.Get("strategy")
+	if !step.valid(strategy) {
+		s.unreadableForm(w, r, d.SignInURL)
+		return
+	}
+	c, err := s.loadClient(ctx, r)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	code := normalizeCode(r.PostForm.Get("code"))
+	if code == "" {
+		d.Fields["code"] = "Enter the code we sent you."
+		s.reload(w, r, d, step, c, id, http.StatusUnprocessableEntity)
+		return
+	}
+	if c == nil {
+		s.reload(w, r, d, step, nil, id, http.StatusBadRequest)
+		return
+	}
+	res, err := s.d.SignIn.AttemptFirstFactor(ctx, signInRequest(r, c), id, signin.AttemptParams{Strategy: strategy, Code: code})
+	if err != nil {
+		s.stepFailed(w, r, d, step, c, id, err, "code")
+		return
+	}
+	s.finishSignIn(w, r, res, back)
+}

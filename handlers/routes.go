@@ -1,0 +1,86 @@
+package handlers
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/session"
+)
+
+// Page paths under the prefix.
+const (
+	pathSignIn         = "/sign-in"
+	pathForgotPassword = "/forgot-password"
+	pathResetTask      = "/tasks/reset-password"
+	pathSignOut        = "/sign-out"
+)
+
+// routes registers the site's JSON API (api_*.go) and HTML pages
+// (page_*.go) under the prefix.
+func (s *Server) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	p := s.cfg.Prefix
+	api := func(pattern string, h http.HandlerFunc) {
+		method, path, _ := strings.Cut(pattern, " ")
+		mux.Handle(method+" "+p+path, s.apiMiddleware(h))
+	}
+	mux.HandleFunc("GET "+p+"/.well-known/jwks.json", s.jwks)
+	mux.HandleFunc("GET "+p+"/v1/jwks", s.jwks)
+	api("GET /v1/environment", s.environment)
+	// clerk-js with a development key (pk_test_) PATCHes the environment
+	// at load; nothing in it is writable, so the answer is the same.
+	api("PATCH /v1/environment", s.environment)
+	api("GET /v1/client", s.getClient)
+	api("POST /v1/client", s.createClient)
+	api("PUT /v1/client", s.createClient)
+	api("DELETE /v1/client", s.deleteClient)
+	api("DELETE /v1/client/sessions", s.removeClientSessions)
+	api("POST /v1/client/sign_ins", s.createSignIn)
+	api("GET /v1/client/sign_ins/{id}", s.getSignIn)
+	api("POST /v1/client/sign_ins/{id}/prepare_first_factor", s.prepareFirstFactor)
+	api("POST /v1/client/sign_ins/{id}/attempt_first_factor", s.attemptFirstFactor)
+	api("POST /v1/client/sign_ins/{id}/reset_password", s.resetPassword)
+	api("POST /v1/client/sessions/{id}/touch", s.touchSession)
+	api("POST /v1/client/sessions/{id}/tokens", s.createSessionToken)
+	api("POST /v1/client/sessions/{id}/end", s.endSession(session.StatusEnded))
+	api("POST /v1/client/sessions/{id}/remove", s.endSession(session.StatusRemoved))
+	api("POST /v1/me/change_password", s.changePassword)
+	mux.Handle(p+"/v1/", s.apiMiddleware(func(w http.ResponseWriter, r *http.Request) {
+		apierr.Write(w, apierr.ResourceNotFound.WithLongMessage("No such endpoint: "+r.Method+" "+strings.TrimPrefix(r.URL.Path, p)))
+	}))
+	// Every page answers GET (the form) and POST (the form sent back).
+	for path, h := range map[string]http.HandlerFunc{
+		pathSignIn:         s.signInPage,
+		pathForgotPassword: s.forgotPasswordPage,
+		pathResetTask:      s.resetPasswordPage,
+		pathSignOut:        s.signOutPage,
+	} {
+		mux.Handle("GET "+p+path, s.page(h))
+		mux.Handle("POST "+p+path, s.page(h))
+	}
+	return mux
+}
+
+// AdminPrefix is where the admin API is mounted on Caddy's admin endpoint.
+const AdminPrefix = "/authgate/v1"
+
+// routes registers the admin API (admin_*.go).
+func (a *Admin) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	p := AdminPrefix
+	mux.HandleFunc("POST "+p+"/users", a.createUser)
+	mux.HandleFunc("GET "+p+"/users", a.findUsers)
+	mux.HandleFunc("GET "+p+"/users/{id}", a.getUser)
+	mux.HandleFunc("DELETE "+p+"/users/{id}", a.deleteUser)
+	mux.HandleFunc("POST "+p+"/users/{id}/password/set_compromised", a.setCompromised(true))
+	mux.HandleFunc("POST "+p+"/users/{id}/password/unset_compromised", a.setCompromised(false))
+	mux.HandleFunc("POST "+p+"/users/{id}/password/require_reset", a.requireReset)
+	mux.HandleFunc("GET "+p+"/sessions", a.listSessions)
+	mux.HandleFunc("POST "+p+"/jwks/rotate", a.rotateKeys)
+	mux.HandleFunc("POST "+p+"/sessions/{id}/revoke", a.revokeSession)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		apierr.Write(w, apierr.ResourceNotFound.WithLongMessage("No such endpoint: "+r.Method+" "+r.URL.Path))
+	})
+	return mux
+}

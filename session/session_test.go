@@ -1,0 +1,147 @@
+package session_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/authgate/authgate/internal/testenv"
+	"github.com/authgate/authgate/session"
+	"github.com/authgate/authgate/store/bolt"
+)
+
+func newManager(t *testing.T) (*session.Manager, *testenv.Clock) {
+	t.Helper()
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "authgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	clock := testenv.NewClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
+	return session.NewManager(st, 24*time.Hour, clock.Now), clock
+}
+
+// signedInClient is a client with n sessions of user_1, the last active.
+func signedInClient(t *testing.T, m *session.Manager, n int) (*session.Client, []*session.Session) {
+	t.Helper()
+	ctx := context.Background()
+	c, _, err := m.NewClient(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []*session.Session
+	for range n {
+		s, err := m.Create(ctx, c, "user_1", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list = append(list, s)
+	}
+	return c, list
+}
+
+func TestSignOutClientEndsEverySessionAndClearsTheClient(t *testing.T) {
+	ctx := context.Background()
+	m, clock := newManager(t)
+	c, list := signedInClient(t, m, 3)
+	// A session that is already over is skipped, not an error.
+	if _, err := m.End(ctx, list[0].ID, session.StatusRevoked); err != nil {
+		t.Fatal(err)
+	}
+	ended, err := m.SignOutClient(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ended) != 3 {
+		t.Fatalf("ended %d sessions, want 3 (one of them was already over)", len(ended))
+	}
+	for _, s := range list {
+		got, err := m.Get(ctx, s.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.SignedIn(clock.Now()) {
+			t.Fatalf("session %s still %s", s.ID, got.Status)
+		}
+	}
+	if got, _ := m.Get(ctx, list[0].ID); got.Status != session.StatusRevoked {
+		t.Fatalf("a revoked session became %s", got.Status)
+	}
+	if len(c.SessionIDs) != 0 || c.LastActiveSessionID != "" || c.SignInID != "" {
+		t.Fatalf("client not cleared: %+v", c)
+	}
+}
+
+func TestSignOutOneSessionOfTheClient(t *testing.T) {
+	ctx := context.Background()
+	m, _ := newManager(t)
+	c, list := signedInClient(t, m, 2)
+	active := list[1]
+	s, err := m.SignOut(ctx, c, active.ID, session.StatusEnded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Status != session.StatusEnded || c.LastActiveSessionID != "" || !slices.Contains(c.SessionIDs, active.ID) {
+		t.Fatalf("after ending: session %s, client %+v", s.Status, c)
+	}
+	s, err = m.SignOut(ctx, c, list[0].ID, session.StatusRemoved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Status != session.StatusRemoved || slices.Contains(c.SessionIDs, list[0].ID) {
+		t.Fatalf("after removing: session %s, client %+v", s.Status, c)
+	}
+	if _, err := m.SignOut(ctx, c, "sess_unknown", session.StatusEnded); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("unknown session: %v", err)
+	}
+}
+
+func TestSetActiveMakesTheSessionTheClientsActiveOne(t *testing.T) {
+	ctx := context.Background()
+	m, clock := newManager(t)
+	c, list := signedInClient(t, m, 2)
+	clock.Advance(time.Minute)
+	s, err := m.SetActive(ctx, c, list[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.LastActiveSessionID != list[0].ID || !s.LastActiveAt.After(list[0].LastActiveAt) {
+		t.Fatalf("client %+v, last active %v", c, s.LastActiveAt)
+	}
+	if _, err := m.End(ctx, list[1].ID, session.StatusEnded); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.SetActive(ctx, c, list[1].ID); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("an ended session became active: %v", err)
+	}
+}
+
+func TestRequireTaskCountsSignedInSessions(t *testing.T) {
+	ctx := context.Background()
+	m, _ := newManager(t)
+	_, list := signedInClient(t, m, 3)
+	if _, err := m.End(ctx, list[2].ID, session.StatusEnded); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int{2, 2} { // the second call changes nothing but counts the same
+		n, err := m.RequireTask(ctx, "user_1", "reset-password")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != want {
+			t.Fatalf("call %d: %d, want %d", i+1, n, want)
+		}
+	}
+	for _, s := range list[:2] {
+		got, err := m.Get(ctx, s.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != session.StatusPending || !slices.Equal(got.Tasks, []string{"reset-password"}) {
+			t.Fatalf("session %s: %s %v", s.ID, got.Status, got.Tasks)
+		}
+	}
+}
