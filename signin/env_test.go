@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,6 +46,8 @@ type env struct {
 	users    *users.Service
 	sessions *session.Manager
 	hooks    *sessionHooks
+	stHooks  *storeHooks
+	hash     *hasherHooks
 	pw       *password.Service
 	svc      *Service
 	pool     *Pool
@@ -74,14 +78,16 @@ func newEnv(t *testing.T, opts ...func(*Config)) *env {
 	e.users = users.NewService(st, e.pw, clock.Now)
 	e.sessions = session.NewManager(st, 24*time.Hour, clock.Now)
 	e.hooks = &sessionHooks{Manager: e.sessions}
+	e.stHooks = &storeHooks{Store: st}
+	e.hash = &hasherHooks{Service: e.pw}
 	cfg := Config{LockoutAttempts: 3}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	e.pool = NewPool(4, log)
 	e.svc = New(cfg, Deps{
-		Store: st, Users: e.users, Sessions: e.hooks, CodeKey: secret.New(st, CodeKeyName),
-		Hasher: e.pw, Rules: e.pw, Deliver: e.out, Events: e.ev, Logger: log, Now: clock.Now, Pool: e.pool,
+		Store: e.stHooks, Users: e.users, Sessions: e.hooks, CodeKey: secret.New(st, CodeKeyName),
+		Hasher: e.hash, Rules: e.pw, Deliver: e.out, Events: e.ev, Logger: log, Now: clock.Now, Pool: e.pool,
 	})
 	e.cfg = e.svc.Config()
 	t.Cleanup(e.pool.Wait)
@@ -339,4 +345,50 @@ func (h *sessionHooks) failNextCreate(err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.failCreate = err
+}
+
+// storeHooks is the store with a failure to inject: Put fails for keys
+// with the prefix failPut.
+type storeHooks struct {
+	*bolt.Store
+	mu      sync.Mutex
+	failPut string
+}
+
+var errStoreDown = errors.New("store down")
+
+func (h *storeHooks) Put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	h.mu.Lock()
+	prefix := h.failPut
+	h.mu.Unlock()
+	if prefix != "" && strings.HasPrefix(key, prefix) {
+		return errStoreDown
+	}
+	return h.Store.Put(ctx, key, value, ttl)
+}
+
+func (h *storeHooks) failPutsOf(prefix string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.failPut = prefix
+}
+
+// hasherHooks is the password service whose pool can be made busy.
+type hasherHooks struct {
+	*password.Service
+	busy atomic.Bool
+}
+
+func (h *hasherHooks) Verify(ctx context.Context, pw, digest string) (bool, bool, error) {
+	if h.busy.Load() {
+		return false, false, password.ErrBusy
+	}
+	return h.Service.Verify(ctx, pw, digest)
+}
+
+func (h *hasherHooks) Hash(ctx context.Context, pw string) (string, error) {
+	if h.busy.Load() {
+		return "", password.ErrBusy
+	}
+	return h.Service.Hash(ctx, pw)
 }

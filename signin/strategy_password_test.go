@@ -3,6 +3,7 @@ package signin
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/password"
@@ -120,4 +121,62 @@ func TestUserWithoutPassword(t *testing.T) {
 	e.user(users.NewUser{Emails: []string{adaEmail}})
 	_, err := e.signInWith(adaPass)
 	wantErr(t, err, apierr.FormPasswordIncorrect, "password")
+}
+
+// A store failure while keeping the attempt after a wrong password is
+// logged, and the answer is still the password error; after a
+// compromised password the client is told to continue that attempt, so
+// the store failure is the answer.
+func TestStoreFailureAfterPasswordError(t *testing.T) {
+	e := newEnv(t)
+	u := e.ada()
+	e.stHooks.failPutsOf("sia:")
+	_, err := e.signInWith("wrong password")
+	wantErr(t, err, apierr.FormPasswordIncorrect, "password")
+	if e.logs.FilterMessageSnippet("storing sign-in after a failed password").Len() != 1 {
+		t.Fatal("the store failure was not logged")
+	}
+
+	e.stHooks.failPutsOf("")
+	if _, err := e.svc.SetCompromised(e.ctx, u.ID, true, false); err != nil {
+		t.Fatal(err)
+	}
+	e.stHooks.failPutsOf("sia:")
+	rq := e.request()
+	if _, err := e.svc.Create(e.ctx, rq, CreateParams{Identifier: adaEmail, Password: adaPass}); !errors.Is(err, errStoreDown) {
+		t.Fatalf("Create = %v, want the store error", err)
+	}
+	if rq.Client.SignInID != "" {
+		t.Fatal("the client points at an attempt that was not stored")
+	}
+}
+
+// The try is counted before the password is verified: a guess that finds
+// the budget already used up (by concurrent guesses) locks at once.
+func TestPasswordTryIsReservedBeforeVerifying(t *testing.T) {
+	e := newEnv(t)
+	u := e.ada()
+	for range e.cfg.LockoutAttempts {
+		if _, err := e.st.Incr(e.ctx, failKey(u.ID), e.cfg.LockoutDuration); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := e.signInWith(adaPass)
+	lockedFor(t, err, e.cfg.LockoutDuration)
+}
+
+func TestBusyHashingIs429(t *testing.T) {
+	e := newEnv(t)
+	e.ada()
+	res := e.signedIn()
+	e.hash.busy.Store(true)
+	_, err := e.signInWith(adaPass)
+	if got := wantErr(t, err, apierr.TooManyRequests, ""); got.RetryAfter != time.Second {
+		t.Fatalf("retry after %v", got.RetryAfter)
+	}
+	_, _, err = e.svc.ChangePassword(e.ctx, res.User, res.Session, ChangeParams{NewPassword: newPass, CurrentPassword: adaPass})
+	wantErr(t, err, apierr.TooManyRequests, "")
+	if _, err := e.svc.SetPassword(e.ctx, res.User, newPass, "", false); !errors.Is(err, apierr.TooManyRequests) {
+		t.Fatalf("SetPassword = %v", err)
+	}
 }
