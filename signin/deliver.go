@@ -80,8 +80,3 @@ func (s *Service) background(fn func()) {
 		s.emit(context.Background(), "delivery_dropped")
 	}
 }
-
-// WaitDeliveries blocks until background deliveries finished (tests).
-//
-// Deprecated: wait on the Pool given in Deps (app.Services.Deliveries).
-func (s *Service) WaitDeliveries() { s.pool.Wait() }
