@@ -63,13 +63,11 @@ type Attempt struct {
 
 // Store keys of an attempt and of what hangs off it. Every one expires
 // with the attempt (or sooner), so nothing outlives an abandoned sign-in.
-func attemptKey(id string) string         { return "sia:" + id }
-func codeKey(attemptID string) string     { return "code:" + attemptID }
-func codeFailKey(attemptID string) string { return "codefail:" + attemptID }
-func resendKey(attemptID string) string   { return "resend:" + attemptID }
-func resetClaimKey(attemptID string) string {
-	return "resetclaim:" + attemptID
-}
+func attemptKey(id string) string           { return "sia:" + id }
+func codeKey(attemptID string) string       { return "code:" + attemptID }
+func codeFailKey(attemptID string) string   { return "codefail:" + attemptID }
+func resendKey(attemptID string) string     { return "resend:" + attemptID }
+func resetClaimKey(attemptID string) string { return "resetclaim:" + attemptID }
 
 // margin keeps stored codes a little longer than their logical TTL so
 // that expiry is decided by the (injectable) clock, not by the store.
