@@ -73,7 +73,8 @@ func (b *tab) cleanConsole() {
 
 // fail ends the test with what the tab shows, so that a failure can be
 // understood from the log alone: the URL, the page's text, and a
-// screenshot kept in the temporary directory.
+// screenshot in the test's artifact directory (a temporary directory,
+// kept when the tests run with -artifacts).
 func (b *tab) fail(format string, args ...any) {
 	b.t.Helper()
 	msg := fmt.Sprintf(format, args...)
@@ -90,7 +91,7 @@ func (b *tab) fail(format string, args ...any) {
 	}
 	shot := "(none)"
 	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90)); err == nil {
-		name := filepath.Join(os.TempDir(), "authgate-fail-"+strings.ReplaceAll(b.t.Name(), "/", "_")+".png")
+		name := filepath.Join(b.t.ArtifactDir(), "fail.png")
 		if os.WriteFile(name, png, 0o600) == nil {
 			shot = name
 		}
@@ -225,9 +226,11 @@ func (b *tab) signIn(ident, pw string) *network.Response {
 	return b.press("Sign in")
 }
 
-// screenshot saves a full-page PNG of the tab at name.
+// screenshot saves a full-page PNG of the tab as name in the test's
+// artifact directory (see fail).
 func (b *tab) screenshot(name string) {
 	b.t.Helper()
+	name = filepath.Join(b.t.ArtifactDir(), name)
 	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.fail("taking a screenshot: %v", err)
@@ -248,7 +251,7 @@ func TestBrowserSignInReturnsToTheOriginalPage(t *testing.T) {
 	b.expectPage("/__authgate/sign-in", "Sign in", back)
 	b.visible("#identifier")
 	b.visible("#password")
-	b.screenshot("/tmp/authgate-sign-in.png")
+	b.screenshot("sign-in.png")
 
 	// A wrong password keeps the browser on the form with an error.
 	if res := b.signIn("alice@example.com", "not-the-password"); res.Status != 422 {
@@ -303,10 +306,7 @@ func forgotPassword(t *testing.T, e *env, ident, newPW string, code func() strin
 
 	// A wrong code is refused on the page, and the flow goes on.
 	c := code()
-	wrong := "000000"
-	if c == wrong {
-		wrong = "111111"
-	}
+	wrong := otherCode(c)
 	b.fill("code", wrong)
 	b.fill("password", newPW)
 	b.fill("confirm_password", newPW)
@@ -342,7 +342,7 @@ func TestBrowserForgotPasswordByEmail(t *testing.T) {
 	e := newEnv(t)
 	e.createUser("bob@example.com", "", alicePW)
 	forgotPassword(t, e, "bob@example.com", "new-email-passphrase",
-		func() string { return e.mail.LatestCode(t, "bob@example.com") }, "/tmp/authgate-forgot-code.png")
+		func() string { return e.mail.LatestCode(t, "bob@example.com") }, "forgot-code.png")
 }
 
 func TestBrowserForgotPasswordByPhone(t *testing.T) {

@@ -184,10 +184,7 @@ func testClerkJSReset(t *testing.T, bundle, keyKind string) {
 	}
 	code := e.mail.LatestCode(t, addr)
 	// A wrong code fails the way the seed's catch reads it.
-	wrong := "000000"
-	if code == wrong {
-		wrong = "111111"
-	}
+	wrong := otherCode(code)
 	s, err := chromedp.Run(ctx, chromedp.Evaluate[string]("seed.reset("+js(wrong)+", "+js(newPW)+")", chromedp.EvalAwaitPromise))
 	if err != nil {
 		b.fail("attemptFirstFactor with a wrong code: %v", err)

@@ -435,6 +435,12 @@ func (b *browser) startReset(email string) (id, code string) {
 	return r.str("id"), b.e.mail.LatestCode(b.e.tb, email)
 }
 
+// attemptReset sends code for b's reset by email code id.
+func (b *browser) attemptReset(id, code string) reply {
+	b.e.tb.Helper()
+	return b.post("/v1/client/sign_ins/"+id+"/attempt_first_factor", form("strategy", "reset_password_email_code", "code", code))
+}
+
 // otherCode is a well-formed code that is not code.
 func otherCode(code string) string {
 	if code == "000000" {

@@ -116,26 +116,46 @@ func (s *Server) stepFailed(w http.ResponseWriter, r *http.Request, d *pageData,
 	}
 }
 
+// readCodeForm reads the form of step: the attempt's id, a strategy the
+// step sends, and the caller's client (nil when it has none). It reports
+// false when it has answered instead: a form none of our pages sends, or
+// a client that could not be loaded.
+func (s *Server) readCodeForm(w http.ResponseWriter, r *http.Request, d *pageData, step codeStep) (c *session.Client, id, strategy string, ok bool) {
+	id = r.PostForm.Get("sign_in_id")
+	strategy = r.PostForm.Get("strategy")
+	if !step.valid(strategy) {
+		s.unreadableForm(w, r, step.start(d))
+		return nil, "", "", false
+	}
+	c, err := s.loadClient(r.Context(), r)
+	if err != nil {
+		s.failPage(w, r, err)
+		return nil, "", "", false
+	}
+	return c, id, strategy, true
+}
+
+// readCode reads the code typed, flagging the field when it is empty.
+func readCode(r *http.Request, d *pageData) string {
+	code := normalizeCode(r.PostForm.Get("code"))
+	if code == "" {
+		d.Fields["code"] = "Enter the code we sent you."
+	}
+	return code
+}
+
 // resend sends a new code for the sign-in attempt of a code step
 // ("Resend code" on the sign-in and forgot-password pages).
 func (s *Server) resend(w http.ResponseWriter, r *http.Request, d *pageData, step codeStep) {
-	ctx := r.Context()
-	id := r.PostForm.Get("sign_in_id")
-	strategy := r.PostForm.Get("strategy")
-	if !step.valid(strategy) {
-		s.unreadableForm(w, r, step.start(d))
-		return
-	}
-	c, err := s.loadClient(ctx, r)
-	if err != nil {
-		s.failPage(w, r, err)
+	c, id, strategy, ok := s.readCodeForm(w, r, d, step)
+	if !ok {
 		return
 	}
 	if c == nil {
 		s.reload(w, r, d, step, nil, id, http.StatusBadRequest)
 		return
 	}
-	res, err := s.d.SignIn.Prepare(ctx, signInRequest(r, c), id, signin.PrepareParams{Strategy: strategy})
+	res, err := s.d.SignIn.Prepare(r.Context(), signInRequest(r, c), id, signin.PrepareParams{Strategy: strategy})
 	if err != nil {
 		s.stepFailed(w, r, d, step, c, id, err)
 		return

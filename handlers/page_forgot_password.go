@@ -85,21 +85,11 @@ func (s *Server) forgotStart(w http.ResponseWriter, r *http.Request, d *pageData
 func (s *Server) forgotReset(w http.ResponseWriter, r *http.Request, d *pageData, back string) {
 	ctx := r.Context()
 	step := s.forgotCodeStep()
-	id := r.PostForm.Get("sign_in_id")
-	strategy := r.PostForm.Get("strategy")
-	if !step.valid(strategy) {
-		s.unreadableForm(w, r, d.ForgotURL)
+	c, id, strategy, ok := s.readCodeForm(w, r, d, step)
+	if !ok {
 		return
 	}
-	c, err := s.loadClient(ctx, r)
-	if err != nil {
-		s.failPage(w, r, err)
-		return
-	}
-	code := normalizeCode(r.PostForm.Get("code"))
-	if code == "" {
-		d.Fields["code"] = "Enter the code we sent you."
-	}
+	code := readCode(r, d)
 	pw, ok := readNewPassword(r, d)
 	if !ok || code == "" || c == nil {
 		s.reload(w, r, d, step, c, id, http.StatusUnprocessableEntity)
@@ -107,6 +97,7 @@ func (s *Server) forgotReset(w http.ResponseWriter, r *http.Request, d *pageData
 	}
 	rq := signInRequest(r, c)
 	var res *signin.Result
+	var err error
 	if d.SignOutAll {
 		res, err = s.d.SignIn.AttemptFirstFactor(ctx, rq, id, signin.AttemptParams{Strategy: strategy, Code: code, Password: pw})
 	} else {

@@ -170,22 +170,13 @@ func codeStrategy(kind users.Kind, u *users.User) string {
 
 // signInCode checks the code of a code sign-in.
 func (s *Server) signInCode(w http.ResponseWriter, r *http.Request, d *pageData, back string) {
-	ctx := r.Context()
 	step := s.signInCodeStep()
-	id := r.PostForm.Get("sign_in_id")
-	strategy := r.PostForm.Get("strategy")
-	if !step.valid(strategy) {
-		s.unreadableForm(w, r, d.SignInURL)
+	c, id, strategy, ok := s.readCodeForm(w, r, d, step)
+	if !ok {
 		return
 	}
-	c, err := s.loadClient(ctx, r)
-	if err != nil {
-		s.failPage(w, r, err)
-		return
-	}
-	code := normalizeCode(r.PostForm.Get("code"))
+	code := readCode(r, d)
 	if code == "" {
-		d.Fields["code"] = "Enter the code we sent you."
 		s.reload(w, r, d, step, c, id, http.StatusUnprocessableEntity)
 		return
 	}
@@ -193,7 +184,7 @@ func (s *Server) signInCode(w http.ResponseWriter, r *http.Request, d *pageData,
 		s.reload(w, r, d, step, nil, id, http.StatusBadRequest)
 		return
 	}
-	res, err := s.d.SignIn.AttemptFirstFactor(ctx, signInRequest(r, c), id, signin.AttemptParams{Strategy: strategy, Code: code})
+	res, err := s.d.SignIn.AttemptFirstFactor(r.Context(), signInRequest(r, c), id, signin.AttemptParams{Strategy: strategy, Code: code})
 	if err != nil {
 		s.stepFailed(w, r, d, step, c, id, err, "code")
 		return

@@ -432,10 +432,7 @@ func TestPageForgotPasswordByEmail(t *testing.T) {
 	pageHas(t, r.body, `id="confirm_password-error">The passwords do not match.`)
 
 	// A wrong code is shown next to the code field.
-	wrong := "000000"
-	if code == wrong {
-		wrong = "111111"
-	}
+	wrong := otherCode(code)
 	r = p.submit(pagePrefix+"/forgot-password", url.Values{
 		"op": {"reset"}, "code": {wrong}, "password": {newPW}, "confirm_password": {newPW}, "sign_out_of_other_sessions": {"true"},
 	})
@@ -536,12 +533,7 @@ func TestPageForgotPasswordRefusesUsernames(t *testing.T) {
 func TestPageCompromisedPasswordSignsInWithCodeThenTask(t *testing.T) {
 	e := newEnv(t)
 	u := e.createUser("alice@example.com", "", alicePW)
-	if _, err := e.eng.Users.Update(context.Background(), u.ID, func(u *users.User) error {
-		u.PasswordCompromised = true
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	e.compromise(u, false)
 	p := e.pageBrowser()
 	r := p.signIn("alice@example.com", alicePW, "/work")
 	pageStatus(t, r, http.StatusUnprocessableEntity)
@@ -683,20 +675,12 @@ func TestPageForgotPasswordByPhone(t *testing.T) {
 func TestPageCodeSignInStopsAfterTooManyWrongCodes(t *testing.T) {
 	e := newEnv(t)
 	u := e.createUser("alice@example.com", "", alicePW)
-	if _, err := e.eng.Users.Update(context.Background(), u.ID, func(u *users.User) error {
-		u.PasswordCompromised = true
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	e.compromise(u, false)
 	p := e.pageBrowser()
 	pageStatus(t, p.signIn("alice@example.com", alicePW, ""), http.StatusUnprocessableEntity)
 	pageStatus(t, p.post(pagePrefix+"/sign-in", p.hidden(`value="start_code"`)), http.StatusOK)
 	code := e.pageCode("alice@example.com")
-	wrong := "000000"
-	if code == wrong {
-		wrong = "111111"
-	}
+	wrong := otherCode(code)
 	var r pageReply
 	for i := 0; i < 5; i++ {
 		r = p.submit(pagePrefix+"/sign-in", url.Values{"op": {"code"}, "code": {wrong}})

@@ -10,7 +10,9 @@ import (
 	"github.com/authgate/authgate/users"
 )
 
-// compromise marks the user's password compromised through the admin API.
+// compromise marks the user's password compromised in the user service
+// (what the admin API's set_compromised does, without the notice or the
+// pending sessions), and revokes the user's sessions when revoke is set.
 func (e *env) compromise(u *users.User, revoke bool) {
 	e.t.Helper()
 	_, err := e.eng.Users.Update(context.Background(), u.ID, func(u *users.User) error {
@@ -199,4 +201,19 @@ func TestChangePasswordOfActiveSessionNeedsCurrentPassword(t *testing.T) {
 	expect(t, b.post("/v1/me/change_password", form("new_password", "another-passphrase", "current_password", "wrong-one-here")), 422, "form_password_incorrect")
 	expect(t, b.post("/v1/me/change_password", form("new_password", "another-passphrase", "current_password", alicePW)), 200, "")
 	expect(t, e.browser().post("/v1/me/change_password", form("new_password", "x-another-passphrase")), 401, "authentication_invalid")
+}
+
+func TestCompromiseTurnsLiveSessionsPending(t *testing.T) {
+	e := newEnv(t)
+	u := e.createUser("alice@example.com", "", alicePW)
+	b := e.browser()
+	b.signIn("alice@example.com", alicePW)
+	if b.get("/x", nil).status != 200 {
+		t.Fatal("not signed in")
+	}
+	if _, err := e.eng.Sessions.RequireTask(context.Background(), u.ID, "reset-password"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(2 * time.Minute) // the active token expires; the refresh sees the task
+	expect(t, b.get("/x", nil), 403, "session_task_pending")
 }

@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
@@ -9,9 +10,15 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/authgate/authgate/internal/app"
 	"github.com/authgate/authgate/password/breach"
+	"github.com/authgate/authgate/users"
 )
+
+// Passwords: the breach check against a Pwned Passwords range API and its
+// failure policy, and imported digests upgraded at sign-in.
 
 // rangeAPI is a local Pwned Passwords range API: it knows the listed
 // passwords, pads its answers with count-0 rows, and fails on demand.
@@ -75,4 +82,27 @@ func TestHIBPBreachSourceAndItsFailurePolicy(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestImportedBcryptDigestIsUpgradedOnSignIn(t *testing.T) {
+	e := newEnv(t)
+	digest, err := bcrypt.GenerateFromPassword([]byte(alicePW), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := e.eng.Users.Create(context.Background(), users.NewUser{
+		Emails: []string{"old@example.com"}, PasswordDigest: string(digest), PasswordHasher: "bcrypt",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.browser().signIn("old@example.com", alicePW)
+	got, err := e.eng.Users.Get(context.Background(), u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(got.PasswordDigest, "$argon2id$") {
+		t.Fatalf("digest not upgraded: %q", got.PasswordDigest[:10])
+	}
+	e.browser().signIn("old@example.com", alicePW)
 }
