@@ -84,10 +84,7 @@ func TestCodeExpiresAfterTenMinutes(t *testing.T) {
 }
 
 func TestWrongCodesKillTheAttemptEvenForTheRightCode(t *testing.T) {
-	e := newEnv(t)
-	e.createUser("alice@example.com", "", alicePW)
-	b := e.browser()
-	id, code := b.startReset("alice@example.com")
+	_, b, id, code := aliceResetting(t)
 	wrong := otherCode(code)
 	for i := 1; i <= 6; i++ {
 		r := b.attemptReset(id, wrong)
@@ -101,10 +98,7 @@ func TestWrongCodesKillTheAttemptEvenForTheRightCode(t *testing.T) {
 }
 
 func TestConcurrentWrongCodesCompareAtMostMaxAttempts(t *testing.T) {
-	e := newEnv(t)
-	e.createUser("alice@example.com", "", alicePW)
-	b := e.browser()
-	id, code := b.startReset("alice@example.com")
+	_, b, id, code := aliceResetting(t)
 	wrong := otherCode(code)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -133,10 +127,7 @@ func TestConcurrentWrongCodesCompareAtMostMaxAttempts(t *testing.T) {
 func TestFiftyConcurrentRightCodesSucceedOnce(t *testing.T) {
 	for _, tc := range storeBackends {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, tc.opts...)
-			e.createUser("alice@example.com", "", alicePW)
-			b := e.browser()
-			id, code := b.startReset("alice@example.com")
+			_, b, id, code := aliceResetting(t, tc.opts...)
 			var wg sync.WaitGroup
 			var mu sync.Mutex
 			ok := 0

@@ -435,6 +435,17 @@ func (b *browser) startReset(email string) (id, code string) {
 	return r.str("id"), b.e.mail.LatestCode(b.e.tb, email)
 }
 
+// aliceResetting is an environment with alice, and a browser that
+// started her reset by email code: the attempt's id and the code mailed.
+func aliceResetting(t *testing.T, opts ...func(*envOpt)) (e *env, b *browser, id, code string) {
+	t.Helper()
+	e = newEnv(t, opts...)
+	e.createUser("alice@example.com", "", alicePW)
+	b = e.browser()
+	id, code = b.startReset("alice@example.com")
+	return e, b, id, code
+}
+
 // attemptReset sends code for b's reset by email code id.
 func (b *browser) attemptReset(id, code string) reply {
 	b.e.tb.Helper()

@@ -9,6 +9,7 @@ func (s *Server) signOutPage(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		d := s.newPage(r, "Sign out", "")
 		d.Lead = "Sign out of " + s.cfg.AppName + " on this device?"
+		// Who is signed in is only shown: a store error leaves it out.
 		if id, err := s.identify(w, r); err == nil && id != nil {
 			d.Account = id.Email
 			if d.Account == "" {
