@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,35 +17,6 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 )
-
-// sessionJSON is the admin API's session object.
-type sessionJSON struct {
-	Object string `json:"object"`
-	ID     string `json:"id"`
-	UserID string `json:"user_id"`
-	Status string `json:"status"`
-}
-
-func listSessions(t *testing.T, userID string) []sessionJSON {
-	t.Helper()
-	r := adminJSON(t, http.MethodGet, "/sessions?"+url.Values{"user_id": {userID}}.Encode(), nil)
-	if r.status != http.StatusOK {
-		t.Fatalf("list sessions of %s: %d %s", userID, r.status, r.body)
-	}
-	var out []sessionJSON
-	r.decode(t, &out)
-	return out
-}
-
-// signInAttempt posts a password sign-in and returns the raw answer.
-func signInAttempt(t *testing.T, base, email string) apiResult {
-	t.Helper()
-	form := url.Values{"strategy": {"password"}, "identifier": {email}, "password": {testPassword}}
-	req := newRequest(t, http.MethodPost, base+"/__authgate/v1/client/sign_ins", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", base)
-	return do(t, newBrowser(t).c, req)
-}
 
 // TestAdminCompromisedPassword: set_compromised / unset_compromised flip
 // the flag the user JSON shows, and the sign-in honours it.

@@ -30,12 +30,53 @@ func assertSameJSON(t *testing.T, got, want any) {
 	}
 }
 
+// parseCase is an input a parser accepts, with the config it sets.
+type parseCase struct {
+	name  string
+	input string
+	want  caddyfile.Unmarshaler
+}
+
+// runParses parses each input into a new config from newConfig and
+// compares it with the case's want.
+func runParses(t *testing.T, newConfig func() caddyfile.Unmarshaler, tests []parseCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := newConfig()
+			if err := got.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tt.input)); err != nil {
+				t.Fatalf("UnmarshalCaddyfile: %v", err)
+			}
+			assertSameJSON(t, got, tt.want)
+		})
+	}
+}
+
+// errCase is an input and a part of the error it must give ("" = the
+// input is accepted).
+type errCase struct {
+	name    string
+	input   string
+	wantErr string
+}
+
+// runErrCases checks, per case, the error that errOf gives for its input.
+func runErrCases(t *testing.T, tests []errCase, errOf func(t *testing.T, input string) error) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { assertErrContains(t, errOf(t, tt.input), tt.wantErr) })
+	}
+}
+
+// parseError parses input into a new config from newConfig.
+func parseError(newConfig func() caddyfile.Unmarshaler) func(*testing.T, string) error {
+	return func(_ *testing.T, input string) error {
+		return newConfig().UnmarshalCaddyfile(caddyfile.NewTestDispenser(input))
+	}
+}
+
 func TestAppUnmarshalCaddyfile(t *testing.T) {
-	tests := []struct {
-		name  string
-		input string
-		want  *App
-	}{
+	tests := []parseCase{
 		{name: "bare", input: `authgate`, want: &App{}},
 		{name: "empty block", input: `authgate {
 		}`, want: &App{}},
@@ -152,23 +193,11 @@ func TestAppUnmarshalCaddyfile(t *testing.T) {
 			want: &App{Password: &PasswordConfig{Breach: &BreachConfig{Source: "hibp"}}},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := new(App)
-			if err := got.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tt.input)); err != nil {
-				t.Fatalf("UnmarshalCaddyfile: %v", err)
-			}
-			assertSameJSON(t, got, tt.want)
-		})
-	}
+	runParses(t, func() caddyfile.Unmarshaler { return new(App) }, tests)
 }
 
 func TestAppUnmarshalCaddyfileErrors(t *testing.T) {
-	tests := []struct {
-		name    string
-		input   string
-		wantErr string
-	}{
+	tests := []errCase{
 		{"args on option line", `authgate on`, "wrong argument count or unexpected line ending after 'on', at Testfile:1"},
 		{"unknown", "authgate {\n\tfoo bar\n}", "unrecognized subdirective 'foo', at Testfile:2"},
 		{"storage no args", "authgate {\n\tstorage\n}", "wrong argument count or unexpected line ending after 'storage', at Testfile:2"},
@@ -250,24 +279,7 @@ func TestAppUnmarshalCaddyfileErrors(t *testing.T) {
 		{"lockout duration", "authgate {\n\tlockout 10 0s\n}", `lockout: duration: duration "0s" must be positive`},
 		{"lockout twice", "authgate {\n\tlockout 10 1h\n\tlockout 5 1h\n}", "subdirective 'lockout' given more than once"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a := new(App)
-			err := a.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tt.input))
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("no error, want one containing %q", tt.wantErr)
-			}
-			if !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("error %q does not contain %q", err, tt.wantErr)
-			}
-		})
-	}
+	runErrCases(t, tests, parseError(func() caddyfile.Unmarshaler { return new(App) }))
 }
 
 // TestCaddyfileErrorsDoNotEchoSecrets checks that errors about secret
@@ -300,11 +312,7 @@ func TestCaddyfileErrorsDoNotEchoSecrets(t *testing.T) {
 }
 
 func TestHandlerUnmarshalCaddyfile(t *testing.T) {
-	tests := []struct {
-		name  string
-		input string
-		want  *Handler
-	}{
+	tests := []parseCase{
 		{name: "bare", input: `authgate`, want: &Handler{}},
 		{
 			name: "every subdirective",
@@ -346,23 +354,11 @@ func TestHandlerUnmarshalCaddyfile(t *testing.T) {
 			},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := new(Handler)
-			if err := got.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tt.input)); err != nil {
-				t.Fatalf("UnmarshalCaddyfile: %v", err)
-			}
-			assertSameJSON(t, got, tt.want)
-		})
-	}
+	runParses(t, func() caddyfile.Unmarshaler { return new(Handler) }, tests)
 }
 
 func TestHandlerUnmarshalCaddyfileErrors(t *testing.T) {
-	tests := []struct {
-		name    string
-		input   string
-		wantErr string
-	}{
+	tests := []errCase{
 		{"args", `authgate /x`, "wrong argument count or unexpected line ending after '/x', at Testfile:1"},
 		{"unknown", "authgate {\n\tupstream x\n}", "unrecognized subdirective 'upstream', at Testfile:2"},
 		{"prefix none", "authgate {\n\tprefix\n}", "wrong argument count"},
@@ -395,18 +391,7 @@ func TestHandlerUnmarshalCaddyfileErrors(t *testing.T) {
 		{"public query", "authgate {\n\tpublic /a?b\n}", "must be a plain path"},
 		{"public block", "authgate {\n\tpublic /a {\n\t\tx\n\t}\n}", "public takes no block"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			h := new(Handler)
-			err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tt.input))
-			if err == nil {
-				t.Fatalf("no error, want one containing %q", tt.wantErr)
-			}
-			if !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("error %q does not contain %q", err, tt.wantErr)
-			}
-		})
-	}
+	runErrCases(t, tests, parseError(func() caddyfile.Unmarshaler { return new(Handler) }))
 }
 
 func TestParseGlobalOption(t *testing.T) {
@@ -433,79 +418,6 @@ func TestParseGlobalOption(t *testing.T) {
 	_, err = parseGlobalOption(caddyfile.NewTestDispenser(`authgate`), app)
 	if err == nil || !strings.Contains(err.Error(), "may be given only once") {
 		t.Fatalf("second option: got error %v, want 'may be given only once'", err)
-	}
-}
-
-func TestValueValidators(t *testing.T) {
-	type check struct {
-		name string
-		fn   func(string) error
-		good []string
-		bad  []string
-	}
-	checks := []check{
-		{
-			"issuer", validateIssuer,
-			[]string{"https://app.example.com", "http://localhost:8080", "https://[::1]:8443", "{env.ISSUER}"},
-			[]string{"", "app.example.com", "https://", "https://a.example/", "https://a.example/x", "https://a.example?", "https://a.example#", "https://u:p@a.example", "ws://a.example", "https://:443"},
-		},
-		{
-			"prefix", validatePrefix,
-			[]string{"/__authgate", "/auth", "/a/b-c_d.e"},
-			[]string{"", "/", "auth", "/auth/", "//auth", "/a//b", "/a/./b", "/a/..", "/a b", "/a\\b", "/a*", "/a?", "/a#", "/{x}", "/a%2F"},
-		},
-		{
-			"redirect target", validateRedirectTarget,
-			[]string{"/", "/a?b=c", "/a#f", "https://a.example/x", "http://localhost:3000", "{env.URL}"},
-			[]string{"", "a", "//evil.example", "/\\evil.example", "\\\\evil.example", "https:evil.example", "javascript:alert(1)", "https://u@a.example", "/a b", "ftp://a.example", "https://"},
-		},
-		{
-			"public pattern", validatePublicPattern,
-			[]string{"/", "/*", "/healthz", "/assets/*"},
-			[]string{"", "*", "healthz", "/a*b", "/**", "/a?b", "/a b"},
-		},
-		{
-			"task key", validateTaskKey,
-			[]string{"reset-password", "setup-mfa", "choose-organization", "a", "t2"},
-			[]string{"", "-a", "a-", "a--b", "Reset", "reset_password", "2fa", strings.Repeat("a", 65)},
-		},
-		{
-			"E.164", validateE164,
-			[]string{"+15555550000", "+447911123456", "{env.FROM}"},
-			[]string{"", "15555550000", "+0123456789", "+1", "+1234567890123456", "+1 555 555 0000"},
-		},
-		{
-			"host:port", validateHostPort,
-			[]string{"127.0.0.1:1025", "smtp.example.com:587", "[::1]:25", "{env.SMTP}"},
-			[]string{"", "127.0.0.1", ":25", "h:0", "h:65536", "h:x"},
-		},
-		{
-			"mailbox", validateMailbox,
-			[]string{"a@b.example", "Example <no-reply@example.com>", `"Ex, Ample" <a@b.example>`},
-			[]string{"", "a", "<a>", "a@"},
-		},
-		{
-			"http URL", validateHTTPURL,
-			[]string{"http://127.0.0.1:9099/sms", "https://api.twilio.com"},
-			[]string{"", "/sms", "127.0.0.1:9099", "ftp://h/x", "https://"},
-		},
-		{
-			"redis URL", validateRedisURL,
-			[]string{"redis://127.0.0.1:6379/0", "rediss://:pw@h:6380", "redis+sentinel://a:26379,b:26379/0?master=m", "redis+cluster://a:6379,b:6379", "{env.REDIS_URL}"},
-			[]string{"", "127.0.0.1:6379", "http://h", "redis:///0", "unix:///tmp/redis.sock"},
-		},
-	}
-	for _, c := range checks {
-		for _, v := range c.good {
-			if err := c.fn(v); err != nil {
-				t.Errorf("%s %q: unexpected error %v", c.name, v, err)
-			}
-		}
-		for _, v := range c.bad {
-			if err := c.fn(v); err == nil {
-				t.Errorf("%s %q: accepted, want an error", c.name, v)
-			}
-		}
 	}
 }
 

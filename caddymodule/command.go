@@ -100,46 +100,17 @@ func usersCommand() *cobra.Command {
 	list.Flags().String("phone", "", "phone number")
 	list.Flags().String("username", "", "username")
 
-	compromise := &cobra.Command{
-		Use:   "compromise <user id or identifier> [--revoke-sessions]",
-		Short: "Mark a user's password compromised",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := resolveUser(cmd, args[0])
-			if err != nil {
-				return err
-			}
+	compromise := userAction("compromise <user id or identifier> [--revoke-sessions]",
+		"Mark a user's password compromised", "/password/set_compromised",
+		func(cmd *cobra.Command) any {
 			revoke, _ := cmd.Flags().GetBool("revoke-sessions")
-			return adminCall(cmd, http.MethodPost, "/users/"+id+"/password/set_compromised", map[string]any{"revoke_all_sessions": revoke})
-		},
-	}
+			return map[string]any{"revoke_all_sessions": revoke}
+		})
 	compromise.Flags().Bool("revoke-sessions", false, "also revoke all of the user's sessions")
-
-	uncompromise := &cobra.Command{
-		Use:   "uncompromise <user id or identifier>",
-		Short: "Clear the compromised mark of a user's password",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := resolveUser(cmd, args[0])
-			if err != nil {
-				return err
-			}
-			return adminCall(cmd, http.MethodPost, "/users/"+id+"/password/unset_compromised", nil)
-		},
-	}
-
-	requireReset := &cobra.Command{
-		Use:   "require-reset <user id or identifier>",
-		Short: "Make the user set a new password at the next sign-in",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := resolveUser(cmd, args[0])
-			if err != nil {
-				return err
-			}
-			return adminCall(cmd, http.MethodPost, "/users/"+id+"/password/require_reset", nil)
-		},
-	}
+	uncompromise := userAction("uncompromise <user id or identifier>",
+		"Clear the compromised mark of a user's password", "/password/unset_compromised", nil)
+	requireReset := userAction("require-reset <user id or identifier>",
+		"Make the user set a new password at the next sign-in", "/password/require_reset", nil)
 	importCmd := &cobra.Command{
 		Use:   "import <users.jsonl>",
 		Short: "Create users from a file of JSON lines (the admin API's create body, e.g. with password_digest)",
@@ -150,6 +121,27 @@ func usersCommand() *cobra.Command {
 	}
 	users.AddCommand(add, list, compromise, uncompromise, requireReset, importCmd)
 	return users
+}
+
+// userAction is a command on one user, given by id or identifier, that
+// posts body (nil: none) to /users/<id><path> of the admin API.
+func userAction(use, short, path string, body func(*cobra.Command) any) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := resolveUser(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			var b any
+			if body != nil {
+				b = body(cmd)
+			}
+			return adminCall(cmd, http.MethodPost, "/users/"+id+path, b)
+		},
+	}
 }
 
 func keysCommand() *cobra.Command {

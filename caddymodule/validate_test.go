@@ -5,16 +5,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddyserver/caddy/v2"
 )
 
 // TestValidateJSON: a JSON config (which skips the Caddyfile parser) gets
 // every check, with the parser's messages.
 func TestValidateJSON(t *testing.T) {
-	tests := []struct {
-		name    string
-		app     string
-		wantErr string // "" = valid
-	}{
+	tests := []errCase{
 		{"empty", `{}`, ""},
 		{"design example", `{
 			"storage": {"backend": "redis", "url": "redis://127.0.0.1:6379/0"},
@@ -58,25 +56,13 @@ func TestValidateJSON(t *testing.T) {
 		{"lockout duration", `{"lockout": {"attempts": 5, "duration": "-1h"}}`, `lockout: duration: duration "-1h" must be positive`},
 		{"app_name", `{"app_name": "two\nlines"}`, "app_name: want one line of 1 to 100 bytes"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var a App
-			if err := json.Unmarshal([]byte(tt.app), &a); err != nil {
-				t.Fatalf("decode: %v", err)
-			}
-			assertErrContains(t, a.Validate(), tt.wantErr)
-		})
-	}
+	runErrCases(t, tests, validateError(func() caddy.Validator { return new(App) }))
 }
 
 // TestValidateHandlerJSON: the site's JSON config gets the parser's
 // checks too, and unset fields are valid.
 func TestValidateHandlerJSON(t *testing.T) {
-	tests := []struct {
-		name    string
-		handler string
-		wantErr string
-	}{
+	tests := []errCase{
 		{"empty", `{}`, ""},
 		{"every field", `{"prefix": "/auth", "sign_in_url": "/auth/sign-in", "after_sign_in_url": "/",
 			"task_urls": {"reset-password": "/account/reset"}, "public": ["/healthz", "/assets/*"]}`, ""},
@@ -87,14 +73,18 @@ func TestValidateHandlerJSON(t *testing.T) {
 		{"task target", `{"task_urls": {"reset-password": "r"}}`, `task_url reset-password: "r" must be a path`},
 		{"public", `{"public": ["/ok", "assets/*"]}`, `public: "assets/*" must start with /`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var h Handler
-			if err := json.Unmarshal([]byte(tt.handler), &h); err != nil {
-				t.Fatalf("decode: %v", err)
-			}
-			assertErrContains(t, h.Validate(), tt.wantErr)
-		})
+	runErrCases(t, tests, validateError(func() caddy.Validator { return new(Handler) }))
+}
+
+// validateError decodes a JSON config into a new config from newConfig
+// and returns what its Validate says.
+func validateError(newConfig func() caddy.Validator) func(*testing.T, string) error {
+	return func(t *testing.T, input string) error {
+		v := newConfig()
+		if err := json.Unmarshal([]byte(input), v); err != nil {
+			t.Fatalf("decode: %v", err)
+		}
+		return v.Validate()
 	}
 }
 
@@ -139,6 +129,79 @@ func TestFormatDuration(t *testing.T) {
 		}
 		if got := formatDuration(dur); got != want {
 			t.Errorf("formatDuration(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestValueValidators(t *testing.T) {
+	type check struct {
+		name string
+		fn   func(string) error
+		good []string
+		bad  []string
+	}
+	checks := []check{
+		{
+			"issuer", validateIssuer,
+			[]string{"https://app.example.com", "http://localhost:8080", "https://[::1]:8443", "{env.ISSUER}"},
+			[]string{"", "app.example.com", "https://", "https://a.example/", "https://a.example/x", "https://a.example?", "https://a.example#", "https://u:p@a.example", "ws://a.example", "https://:443"},
+		},
+		{
+			"prefix", validatePrefix,
+			[]string{"/__authgate", "/auth", "/a/b-c_d.e"},
+			[]string{"", "/", "auth", "/auth/", "//auth", "/a//b", "/a/./b", "/a/..", "/a b", "/a\\b", "/a*", "/a?", "/a#", "/{x}", "/a%2F"},
+		},
+		{
+			"redirect target", validateRedirectTarget,
+			[]string{"/", "/a?b=c", "/a#f", "https://a.example/x", "http://localhost:3000", "{env.URL}"},
+			[]string{"", "a", "//evil.example", "/\\evil.example", "\\\\evil.example", "https:evil.example", "javascript:alert(1)", "https://u@a.example", "/a b", "ftp://a.example", "https://"},
+		},
+		{
+			"public pattern", validatePublicPattern,
+			[]string{"/", "/*", "/healthz", "/assets/*"},
+			[]string{"", "*", "healthz", "/a*b", "/**", "/a?b", "/a b"},
+		},
+		{
+			"task key", validateTaskKey,
+			[]string{"reset-password", "setup-mfa", "choose-organization", "a", "t2"},
+			[]string{"", "-a", "a-", "a--b", "Reset", "reset_password", "2fa", strings.Repeat("a", 65)},
+		},
+		{
+			"E.164", validateE164,
+			[]string{"+15555550000", "+447911123456", "{env.FROM}"},
+			[]string{"", "15555550000", "+0123456789", "+1", "+1234567890123456", "+1 555 555 0000"},
+		},
+		{
+			"host:port", validateHostPort,
+			[]string{"127.0.0.1:1025", "smtp.example.com:587", "[::1]:25", "{env.SMTP}"},
+			[]string{"", "127.0.0.1", ":25", "h:0", "h:65536", "h:x"},
+		},
+		{
+			"mailbox", validateMailbox,
+			[]string{"a@b.example", "Example <no-reply@example.com>", `"Ex, Ample" <a@b.example>`},
+			[]string{"", "a", "<a>", "a@"},
+		},
+		{
+			"http URL", validateHTTPURL,
+			[]string{"http://127.0.0.1:9099/sms", "https://api.twilio.com"},
+			[]string{"", "/sms", "127.0.0.1:9099", "ftp://h/x", "https://"},
+		},
+		{
+			"redis URL", validateRedisURL,
+			[]string{"redis://127.0.0.1:6379/0", "rediss://:pw@h:6380", "redis+sentinel://a:26379,b:26379/0?master=m", "redis+cluster://a:6379,b:6379", "{env.REDIS_URL}"},
+			[]string{"", "127.0.0.1:6379", "http://h", "redis:///0", "unix:///tmp/redis.sock"},
+		},
+	}
+	for _, c := range checks {
+		for _, v := range c.good {
+			if err := c.fn(v); err != nil {
+				t.Errorf("%s %q: unexpected error %v", c.name, v, err)
+			}
+		}
+		for _, v := range c.bad {
+			if err := c.fn(v); err == nil {
+				t.Errorf("%s %q: accepted, want an error", c.name, v)
+			}
 		}
 	}
 }
