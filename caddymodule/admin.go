@@ -44,6 +44,10 @@ func serveAdmin(w http.ResponseWriter, r *http.Request) error {
 		apierr.Write(w, apierr.ServiceUnavailable.WithRetryAfter(keysRetryAfter))
 		return nil
 	}
+	if r.Method == http.MethodPost && r.URL.Path == "/authgate/v1/keys/rewrap" {
+		a.rewrap(w, r)
+		return nil
+	}
 	a.admin().ServeHTTP(w, r)
 	return nil
 }

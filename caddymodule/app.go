@@ -12,6 +12,7 @@ import (
 
 	"github.com/authgate/authgate/handlers"
 	"github.com/authgate/authgate/internal/app"
+	"github.com/authgate/authgate/internal/seal"
 	"github.com/authgate/authgate/signin"
 )
 
@@ -54,8 +55,16 @@ type App struct {
 	// Templates is a folder of message templates (email subject, text and
 	// HTML, SMS body per message kind) that override the embedded ones.
 	Templates string `json:"templates,omitempty"`
+	// EncryptionKey seals every secret the store keeps (signing keys,
+	// code-HMAC and CSRF keys) with AES-256-GCM: 32 random bytes, base64,
+	// placeholders allowed. The first key seals, the others (previous
+	// keys) only open, and what they open is re-sealed with the first.
+	// Default: for the embedded store, a key file beside the database
+	// (<path>.key, mode 0600); for Redis, none (a warning at start).
+	EncryptionKey []string `json:"encryption_key,omitempty"`
 
 	svc     *app.Services
+	sealed  *seal.Store
 	metrics *metrics
 	poolKey string
 	closers []func() error
@@ -97,6 +106,11 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("opening %s storage: %w", a.Storage.Backend, err)
 	}
 	a.poolKey = key
+	ring, err := a.encryptionRing(repl)
+	if err != nil {
+		return err
+	}
+	st = a.sealSecrets(st, ring)
 	opts, err := a.messageOptions(repl)
 	if err != nil {
 		return err
@@ -142,7 +156,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 // in validate.go; the Caddyfile parser runs them too.
 func (a *App) Validate() error {
 	return firstError(a.checkStorage, a.checkTokens, a.checkEmail, a.checkSMS,
-		a.checkPassword, a.checkCodes, a.checkLockout, a.checkAppName)
+		a.checkPassword, a.checkCodes, a.checkLockout, a.checkAppName, a.checkEncryptionKey)
 }
 
 // Start loads the signing keys (when the store is reachable; otherwise
@@ -150,6 +164,9 @@ func (a *App) Validate() error {
 func (a *App) Start() error {
 	a.stop = make(chan struct{})
 	if err := a.ensureLoaded(); err != nil {
+		if fatal := loadError(err); fatal != nil {
+			return fatal
+		}
 		a.logger.Error("authgate store not ready; requests get 503 until it is", zap.Error(err))
 	}
 	go a.refreshKeys(a.stop)

@@ -104,6 +104,8 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		"templates": stringInto(&a.Templates),
 		// app_name is one word; quote names with spaces.
 		"app_name": stringInto(&a.AppName),
+		// encryption_key <key> [<previous_key>...]: the first seals.
+		"encryption_key": p.parseEncryptionKey,
 	})
 	if err != nil {
 		return err
@@ -285,3 +287,16 @@ func parseBreach(d *caddyfile.Dispenser, cfg *PasswordConfig) error {
 var (
 	_ caddyfile.Unmarshaler = (*App)(nil)
 )
+
+// parseEncryptionKey reads `encryption_key <key> [<previous_key>...]`.
+func (p appParser) parseEncryptionKey(d *caddyfile.Dispenser) error {
+	args, err := lineArgs(d, "encryption_key")
+	if err != nil {
+		return err
+	}
+	if len(args) == 0 {
+		return d.ArgErr()
+	}
+	p.app.EncryptionKey = args
+	return noBlock(d, "encryption_key")
+}

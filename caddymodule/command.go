@@ -20,7 +20,7 @@ import (
 )
 
 // commandUsage lists every subcommand of `caddy authgate`.
-const commandUsage = "users add|list|compromise|uncompromise|require-reset|import | keys rotate | breach build"
+const commandUsage = "users add|list|compromise|uncompromise|require-reset|import | keys rotate|rewrap | breach build"
 
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
@@ -38,6 +38,7 @@ or works on files (breach build).
   caddy authgate users require-reset <user id or identifier>
   caddy authgate users import <users.jsonl>
   caddy authgate keys rotate
+  caddy authgate keys rewrap
   caddy authgate breach build <pwned-passwords.txt> <index file>
 
 --address sets the admin endpoint (default: localhost:2019).`,
@@ -152,6 +153,14 @@ func keysCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return adminCall(cmd, http.MethodPost, "/jwks/rotate", nil)
+		},
+	})
+	keys.AddCommand(&cobra.Command{
+		Use:   "rewrap",
+		Short: "Re-seal every stored secret with the first encryption_key (after a key rotation)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return adminCall(cmd, http.MethodPost, "/keys/rewrap", nil)
 		},
 	})
 	return keys

@@ -8,7 +8,6 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/authgate/authgate/handlers"
-	"github.com/authgate/authgate/internal/secret"
 	"github.com/authgate/authgate/tasks"
 )
 
@@ -69,7 +68,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		AppName:        h.app.AppName,
 	}, handlers.Deps{
 		Users: e.Users, Sessions: e.Sessions, SignIn: e.SignIn, Tokens: e.Tokens,
-		CSRFKey: secret.New(e.Store, handlers.CSRFKeyName),
+		CSRFKey: e.CSRFKey,
 		Events:  e.Events, Logger: ctx.Logger(), PasswordMinLength: e.Passwords.MinLength(),
 	})
 	return nil

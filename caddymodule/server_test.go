@@ -112,6 +112,7 @@ type server struct {
 type siteOpts struct {
 	storage       string // arguments of the `storage` option
 	tokenLifetime string // "" = default
+	global        string // more lines for the authgate global option
 }
 
 // testCaddyfile is the Caddyfile of the test server: authgate in the
@@ -121,6 +122,9 @@ func testCaddyfile(o siteOpts, port int, upstreamAddr string) string {
 	extra := ""
 	if o.tokenLifetime != "" {
 		extra = "\n\t\ttoken_lifetime " + o.tokenLifetime
+	}
+	if o.global != "" {
+		extra += "\n\t\t" + o.global
 	}
 	return fmt.Sprintf(`{
 	admin %s

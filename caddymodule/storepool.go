@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/store/bolt"
+	"github.com/authgate/authgate/store/guard"
 	redisstore "github.com/authgate/authgate/store/redis"
 )
 
@@ -38,7 +40,7 @@ func acquireStore(backend, path, url string) (store.Store, string, error) {
 			if err != nil {
 				return nil, err
 			}
-			return pooledStore{st}, nil
+			return pooledStore{guarded(st)}, nil
 		case "redis":
 			redisLogOnce.Do(func() { goredis.SetLogger(redisLogger{caddy.Log().Named("authgate.redis")}) })
 			opts, err := redisstore.ParseURL(url)
@@ -46,7 +48,7 @@ func acquireStore(backend, path, url string) (store.Store, string, error) {
 				return nil, err
 			}
 			// A client connects lazily: no network I/O here.
-			return pooledStore{redisstore.New(goredis.NewUniversalClient(opts), "")}, nil
+			return pooledStore{guarded(redisstore.New(goredis.NewUniversalClient(opts), ""))}, nil
 		}
 		return nil, fmt.Errorf("unknown storage backend %q", backend)
 	})
@@ -64,4 +66,15 @@ type redisLogger struct{ l *zap.Logger }
 
 func (r redisLogger) Printf(_ context.Context, format string, v ...any) {
 	r.l.Warn(fmt.Sprintf(format, v...))
+}
+
+// guarded puts deadlines and a circuit breaker around a backend, so that a
+// hung store answers 503 fast instead of queueing requests, and its errors
+// are logged once a second per kind instead of once a request. The guard
+// is pooled with the store: one breaker per backend across reloads.
+func guarded(st store.Store) store.Store {
+	// A 2 s cap on the breaker's cool-down: after an outage the store is
+	// back in use within about 2 s (the probe that finds it healthy closes
+	// the breaker).
+	return guard.New(st, guard.Options{Logger: caddy.Log().Named("authgate.store"), MaxCooldown: 2 * time.Second})
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authgate/authgate/internal/seal"
 	"github.com/caddyserver/caddy/v2"
 )
 
@@ -319,4 +320,18 @@ func checkPositive(field, label string, d caddy.Duration) error {
 		return nil
 	}
 	return fieldErrorf(field, "%s: %w", label, errNotPositive(formatDuration(time.Duration(d))))
+}
+
+// checkEncryptionKey: each key is 32 bytes of base64 (or a placeholder,
+// checked at Provision). The error never quotes a key.
+func (a *App) checkEncryptionKey() error {
+	for i, k := range a.EncryptionKey {
+		if hasPlaceholder(k) {
+			continue
+		}
+		if _, err := seal.ParseKey(k); err != nil {
+			return fieldErrorf("encryption_key", "encryption_key %d: %v", i+1, err)
+		}
+	}
+	return nil
 }

@@ -541,3 +541,9 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "..."
 }
+
+// StoreKeys lists the store keys that hold private key records, one per
+// algorithm: the secrets a store encryption layer must seal.
+func StoreKeys() []string {
+	return []string{storeKeyPrefix + AlgRS256, storeKeyPrefix + AlgEdDSA, storeKeyPrefix + AlgES256}
+}

@@ -64,8 +64,10 @@ type Services struct {
 	SignIn    *signin.Service
 	Tokens    *token.Keyring
 	Passwords *password.Service
-	Events    Events
-	Config    Config
+	// CSRFKey is the pages' CSRF secret, shared by every instance.
+	CSRFKey *secret.Key
+	Events  Events
+	Config  Config
 
 	// Deliveries runs the sign-in service's background deliveries (codes
 	// and notices); tests wait on it before reading the mailbox.
@@ -125,6 +127,7 @@ func New(cfg Config, st store.Store, logger *zap.Logger) (*Services, error) {
 		return nil, fmt.Errorf("configuring signing keys: %w", err)
 	}
 	s := &Services{Store: st, Tokens: keys, Passwords: pw, Events: cfg.Events, Config: cfg}
+	s.CSRFKey = secret.New(st, CSRFKeyName)
 	s.Users = users.NewService(st, pw, cfg.Now)
 	s.Sessions = session.NewManager(st, cfg.SessionLifetime, cfg.Now)
 	s.Deliveries = signin.NewPool(signin.DefaultPoolSize, logger)
