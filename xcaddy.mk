@@ -6,6 +6,7 @@
 CADDY_VERSION  ?= v2.11.9
 XCADDY_VERSION ?= v0.4.5
 MAILPIT_VERSION ?= v1.33.1
+GOCYCLO_VERSION ?= v0.6.0
 # CLERKJS_VERSION is the @clerk/clerk-js release the clerk-js test runs
 # (handlers/clerkjs_test.go, clerkJSVersion); keep the two in step.
 CLERKJS_VERSION ?= 6.40.0
@@ -46,6 +47,8 @@ deps:
 		npm install --prefix $(CLERKJS_DIR) --ignore-scripts --no-audit --no-fund --no-save @clerk/clerk-js@$(CLERKJS_VERSION)
 
 vet:
+	@command -v gocyclo >/dev/null || go install github.com/fzipp/gocyclo/cmd/gocyclo@$(GOCYCLO_VERSION)
+	@out="$$(gocyclo -over 25 $$(git ls-files '*.go' | grep -v '_test.go$$'))"; test -z "$$out" || { echo "$$out"; echo "functions over cyclomatic complexity 25"; exit 1; }
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	go vet ./...
 
