@@ -29,6 +29,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/authgate/authgate/internal/defaults"
 )
 
 // Kind is the purpose of a message; it selects the templates.
@@ -85,7 +87,8 @@ type Message struct {
 }
 
 // DefaultAppName is shown when Message.AppName is empty.
-const DefaultAppName = "authgate"
+// (internal/defaults holds the value).
+const DefaultAppName = defaults.AppName
 
 // maxAppNameLen bounds Message.AppName (in bytes); it ends up in subjects.
 const maxAppNameLen = 100

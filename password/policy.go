@@ -7,12 +7,14 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/authgate/authgate/internal/defaults"
 	"golang.org/x/text/unicode/norm"
 )
 
 // DefaultMinLength is the minimum password length, in code points after NFKC,
 // when Policy.MinLength is zero.
-const DefaultMinLength = 8
+// (internal/defaults holds the value).
+const DefaultMinLength = defaults.MinLength
 
 // Policy errors. Check wraps them with context; test with errors.Is. ErrTooLong
 // and ErrInvalid (declared with the hasher) are also returned by Check.

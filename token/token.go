@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/authgate/authgate/internal/defaults"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 )
 
@@ -53,7 +54,7 @@ const (
 // Limits and defaults.
 const (
 	// DefaultLifetime is the token lifetime when Config.Lifetime is zero.
-	DefaultLifetime = 60 * time.Second
+	DefaultLifetime = defaults.TokenLifetime
 	// MaxLifetime is the longest accepted Config.Lifetime, and the longest
 	// exp-iat span a token may claim.
 	MaxLifetime = 24 * time.Hour
