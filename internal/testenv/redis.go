@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -161,6 +162,36 @@ func (r *RedisServer) stopLocked() {
 	_ = r.cmd.Process.Kill()
 	<-r.exited
 	r.cmd, r.exited = nil, nil
+}
+
+// Pause stops the server with SIGSTOP: it keeps its connections open and
+// answers nothing (a hung server, not a dead one). Resume continues it;
+// a paused server is resumed when the test ends, so it can be stopped.
+func (r *RedisServer) Pause(tb testing.TB) {
+	tb.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd == nil {
+		tb.Fatal("testenv: Pause of a stopped redis-server")
+	}
+	pid := r.cmd.Process.Pid
+	tb.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		tb.Fatalf("testenv: SIGSTOP redis-server: %v", err)
+	}
+}
+
+// Resume continues a paused server (SIGCONT).
+func (r *RedisServer) Resume(tb testing.TB) {
+	tb.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd == nil {
+		tb.Fatal("testenv: Resume of a stopped redis-server")
+	}
+	if err := syscall.Kill(r.cmd.Process.Pid, syscall.SIGCONT); err != nil {
+		tb.Fatalf("testenv: SIGCONT redis-server: %v", err)
+	}
 }
 
 // findRedisServer looks for redis-server on PATH, then in /usr/bin.

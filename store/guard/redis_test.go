@@ -3,13 +3,8 @@ package guard_test
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
-	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -61,19 +56,11 @@ func TestHungRedis(t *testing.T) {
 	}
 	before := runtime.NumGoroutine()
 
-	pid := redisPID(t, srv.Addr)
-	// Registered before the stop and run before testenv's own cleanup
-	// kills the server: a failing test must not leave a stopped process.
-	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatalf("SIGSTOP redis-server %d: %v", pid, err)
-	}
+	srv.Pause(t)
 
 	getsDuringOutage(t, g)
 
-	if err := syscall.Kill(pid, syscall.SIGCONT); err != nil {
-		t.Fatalf("SIGCONT redis-server %d: %v", pid, err)
-	}
+	srv.Resume(t)
 	awaitRecovery(t, g, c)
 	if n, err := g.Incr(ctx, "n", time.Minute); err != nil || n != 1 {
 		t.Fatalf("Incr after recovery = %d, %v", n, err)
@@ -150,56 +137,4 @@ func awaitRecovery(t *testing.T, g *guard.Store, c *clock) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("store did not recover after SIGCONT (state %s)", g.State())
-}
-
-// redisPID finds the redis-server child of this test process serving
-// addr. testenv does not expose the process, and only a child of ours
-// may be signalled.
-func redisPID(t *testing.T, addr string) int {
-	t.Helper()
-	_, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || parentPID(pid) != os.Getpid() {
-			continue
-		}
-		comm, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
-		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		// redis-server rewrites its title to "redis-server 127.0.0.1:port";
-		// before it does, the arguments hold "--port" and the port.
-		args := strings.ReplaceAll(string(cmdline), "\x00", " ")
-		if strings.TrimSpace(string(comm)) == "redis-server" &&
-			(strings.Contains(args, ":"+port) || strings.Contains(args, "--port "+port+" ")) {
-			return pid
-		}
-	}
-	t.Fatalf("no redis-server child process for %s", addr)
-	return 0
-}
-
-// parentPID reads the parent of pid from /proc/pid/stat (0 if gone).
-func parentPID(pid int) int {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	// The command name in parentheses may hold spaces; fields after the
-	// last ')' are "state ppid ...".
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 2 {
-		return 0
-	}
-	ppid, _ := strconv.Atoi(f[1])
-	return ppid
 }
