@@ -76,5 +76,9 @@ func guarded(st store.Store) store.Store {
 	// A 2 s cap on the breaker's cool-down: after an outage the store is
 	// back in use within about 2 s (the probe that finds it healthy closes
 	// the breaker).
-	return guard.New(st, guard.Options{Logger: caddy.Log().Named("authgate.store"), MaxCooldown: 2 * time.Second})
+	m := processMetrics()
+	return guard.New(st, guard.Options{
+		Logger: caddy.Log().Named("authgate.store"), MaxCooldown: 2 * time.Second,
+		Observe: m.storeCall, OnStateChange: m.breaker,
+	})
 }

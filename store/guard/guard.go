@@ -97,6 +97,12 @@ type Options struct {
 	// held so that calls arrive in order: keep it short and do not call
 	// the Store from it.
 	OnStateChange func(State)
+	// Observe, when set, is called after every call that reached the
+	// backend with its operation, duration and error kind ("" for an answer, not-found and
+	// exists included; "deadline", "unavailable", or "other"), for
+	// latency and error metrics. Calls refused by the open breaker are
+	// not observed (they cost no I/O); State tells about those.
+	Observe func(op string, d time.Duration, kind string)
 }
 
 func (o Options) withDefaults() Options {
@@ -214,9 +220,13 @@ func (s *Store) run(ctx context.Context, op string, timeout time.Duration, f fun
 		}()
 	}
 	cctx, cancel := withDeadline(ctx, timeout)
+	start := time.Now()
 	err = f(cctx)
 	cancel()
 	out := classify(ctx, cctx, err)
+	if s.opts.Observe != nil {
+		s.opts.Observe(op, time.Since(start), observedKind(out, err))
+	}
 	switch out {
 	case outcomeDeadline:
 		if !errors.Is(err, store.ErrUnavailable) {
@@ -382,3 +392,18 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the guarded store, whatever the breaker's state: releasing
 // resources needs no healthy backend.
 func (s *Store) Close() error { return s.inner.Close() }
+
+// observedKind names the outcome of a call for Options.Observe.
+func observedKind(out outcome, err error) string {
+	switch {
+	case out == outcomeDeadline:
+		return kindNames[kindDeadline]
+	case out == outcomeUnavailable:
+		return kindNames[kindUnavailable]
+	case err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExists):
+		return "" // an answer, not an error
+	case out == outcomeSuccess:
+		return "other"
+	}
+	return ""
+}

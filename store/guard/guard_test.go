@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -474,4 +475,31 @@ func BenchmarkGetUnguarded(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestObserve: every call that reached the backend is observed with its
+// operation and outcome kind; calls refused by the open breaker are not.
+func TestObserve(t *testing.T) {
+	type obs struct{ op, kind string }
+	var mu sync.Mutex
+	var got []obs
+	f := &fakeStore{}
+	g := guard.New(f, guard.Options{FailureThreshold: 1, Observe: func(op string, _ time.Duration, kind string) {
+		mu.Lock()
+		got = append(got, obs{op, kind})
+		mu.Unlock()
+	}})
+	ctx := context.Background()
+	_ = g.Put(ctx, "k", []byte("v"), 0)
+	f.fail(store.ErrNotFound)
+	_, _ = g.Get(ctx, "absent")
+	f.fail(errDown)
+	_, _ = g.Get(ctx, "k")
+	_, _ = g.Get(ctx, "k") // refused by the open breaker: no I/O, not observed
+	want := []obs{{"put", ""}, {"get", ""}, {"get", "unavailable"}}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(got, want) {
+		t.Fatalf("observed %v, want %v", got, want)
+	}
 }

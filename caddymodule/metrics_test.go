@@ -1,0 +1,61 @@
+package caddymodule
+
+import (
+	"bufio"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// scrape sums the samples of a metric family on Caddy's admin /metrics.
+func scrape(t *testing.T, family string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + testAdminAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sum := 0.0
+	sc := bufio.NewScanner(io.LimitReader(resp.Body, 8<<20))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, family) || strings.HasPrefix(line, "#") {
+			continue
+		}
+		rest := line[len(family):]
+		if rest != "" && rest[0] != '{' && rest[0] != ' ' {
+			continue // another family with this prefix
+		}
+		f := strings.Fields(line)
+		v, err := strconv.ParseFloat(f[len(f)-1], 64)
+		if err != nil {
+			t.Fatalf("metric line %q: %v", line, err)
+		}
+		sum += v
+	}
+	return sum
+}
+
+// TestIntegrationMetricsSurviveReload: caddy_authgate_* counters keep
+// counting across a config reload, and the store metrics are exported.
+func TestIntegrationMetricsSurviveReload(t *testing.T) {
+	s := startServer(t, siteOpts{storage: "file " + t.TempDir() + "/authgate.db"})
+	for i := 0; i < 3; i++ {
+		get(t, plainClient, s.base+"/app", "Accept", "application/json")
+	}
+	before := scrape(t, "caddy_authgate_gate_decisions_total")
+	if before < 3 {
+		t.Fatalf("gate decisions before reload = %v, want >= 3", before)
+	}
+	if n := scrape(t, "caddy_authgate_store_call_seconds_count"); n == 0 {
+		t.Fatal("no store call latency observed")
+	}
+	s.start() // caddy.Load(..., force): a reload
+	get(t, plainClient, s.base+"/app", "Accept", "application/json")
+	if after := scrape(t, "caddy_authgate_gate_decisions_total"); after < before+1 {
+		t.Fatalf("gate decisions after reload = %v, want >= %v (counters must survive a reload)", after, before+1)
+	}
+}
