@@ -110,6 +110,7 @@ var (
 	UserLocked                        = newErr(403, "user_locked", "Account locked", "Your account is locked. Please try again later.")
 	ClientStateInvalid                = newErr(400, "client_state_invalid", "Invalid action", "We were unable to complete this action for this Client.")
 	ResourceNotFound                  = newErr(404, "resource_not_found", "not found", "The requested resource was not found.")
+	MethodNotAllowed                  = newErr(405, "method_not_allowed", "Method not allowed", "This endpoint does not accept this HTTP method.")
 	AuthenticationInvalid             = newErr(401, "authentication_invalid", "Invalid authentication", "Unable to authenticate the request, you need to supply an active session")
 	SignedOut                         = newErr(401, "signed_out", "Signed out", "You are signed out")
 	OriginInvalid                     = newErr(400, "origin_invalid", "Invalid origin", "The Request HTTP Origin header must be equal to or a subdomain of the requesting URL.")
@@ -140,6 +141,20 @@ type Envelope struct {
 // right now (it wraps store.ErrUnavailable): the request may succeed if
 // retried shortly, and must never be answered as if it had.
 func Unavailable(err error) bool { return errors.Is(err, store.ErrUnavailable) }
+
+// TimedOut marks err, the error of store work its caller cut off with a
+// deadline of its own (the gate's budget), as unavailability: a store
+// that did not answer in time is answered like one out of reach, 503
+// with Retry-After, whatever the cancelled call returned (a bare
+// context.DeadlineExceeded from a backend without the store guard, say).
+// Unavailability errors come back unchanged, so that their RetryAfter
+// hint (a circuit breaker's) still applies.
+func TimedOut(err error) error {
+	if err == nil || Unavailable(err) {
+		return err
+	}
+	return fmt.Errorf("%w: no answer before the deadline: %w", store.ErrUnavailable, err)
+}
 
 // From returns err as an *Error: itself when it is one; when the store
 // cannot be reached, Outage (with the wait the error carries through a

@@ -1,6 +1,7 @@
 package apierr_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -74,5 +75,34 @@ func TestWriteSendsTheEnvelopeAndRetryAfter(t *testing.T) {
 	apierr.Write(rec, apierr.FormCodeIncorrect)
 	if rec.Code != 422 || rec.Header().Get("Retry-After") != "" {
 		t.Fatalf("status %d, headers %v", rec.Code, rec.Header())
+	}
+}
+
+// A store call cut off by its caller's deadline is an outage; one that
+// already was keeps its own wait.
+func TestTimedOutIsAnOutageKeepingItsWait(t *testing.T) {
+	late := apierr.TimedOut(fmt.Errorf("reading client: %w", context.DeadlineExceeded))
+	if !apierr.Unavailable(late) || !errors.Is(late, context.DeadlineExceeded) {
+		t.Fatalf("TimedOut = %v: unavailable %v", late, apierr.Unavailable(late))
+	}
+	if e := apierr.From(late); e.Code != "service_unavailable" || e.RetryAfter != apierr.OutageRetryAfter {
+		t.Fatalf("From(TimedOut) = %s (retry %v)", e.Code, e.RetryAfter)
+	}
+	open := fmt.Errorf("get: %w", wait(9*time.Second))
+	if got := apierr.TimedOut(open); got != open || apierr.From(got).RetryAfter != 9*time.Second {
+		t.Fatalf("TimedOut rewrapped an outage: %v", got)
+	}
+	if apierr.TimedOut(nil) != nil {
+		t.Fatal("TimedOut(nil) is an error")
+	}
+}
+
+func TestMethodNotAllowedIsClerks405(t *testing.T) {
+	rec := httptest.NewRecorder()
+	apierr.Write(rec, apierr.MethodNotAllowed)
+	var env apierr.Envelope
+	if err := json.Unmarshal(rec.Body.Bytes(), &env); err != nil || rec.Code != http.StatusMethodNotAllowed ||
+		len(env.Errors) != 1 || env.Errors[0].Code != "method_not_allowed" {
+		t.Fatalf("status %d, body %s (%v)", rec.Code, rec.Body, err)
 	}
 }

@@ -29,20 +29,39 @@ func (s *Server) apiMiddleware(h http.HandlerFunc) http.Handler {
 	})
 }
 
-// methodOverride turns POST ?_method=DELETE|PATCH|PUT into that method
-// (Clerk's Safari workaround).
-func methodOverride(r *http.Request) {
-	if r.Method != http.MethodPost {
-		return
+// methodOverride turns POST ?_method=DELETE|PATCH|PUT (in any case)
+// into that method (Clerk's Safari workaround). Any other _method, on
+// any request, is refused with 405 rather than ignored: a request that
+// asked for TRACE must not be served as the POST it was sent as. A
+// request without _method is left alone.
+func methodOverride(r *http.Request) *apierr.Error {
+	if r.URL.RawQuery == "" {
+		return nil // most requests: no query to parse
 	}
-	switch m := strings.ToUpper(r.URL.Query().Get("_method")); m {
+	v, ok := r.URL.Query()["_method"]
+	if !ok {
+		return nil
+	}
+	m := ""
+	if len(v) == 1 {
+		m = strings.ToUpper(v[0])
+	}
+	switch m {
 	case http.MethodDelete, http.MethodPatch, http.MethodPut:
-		r.Method = m
+		if r.Method == http.MethodPost {
+			r.Method = m
+		}
+		return nil
 	}
+	return apierr.MethodNotAllowed.WithParam("_method").WithLongMessage("_method must be DELETE, PATCH or PUT.")
 }
 
-// respond writes {"response": v, "client": <client>}.
+// respond writes {"response": v, "client": <client>}, with the new
+// __client cookie when c was rotated while serving the request (a
+// sign-in or a completed task), also when rendering fails: the old handle
+// is dead already.
 func (s *Server) respond(w http.ResponseWriter, r *http.Request, c *session.Client, v any) {
+	s.sendRotated(w, r, c)
 	cj, err := s.renderClient(r.Context(), r, c)
 	if err != nil {
 		s.writeErr(w, r, err)

@@ -21,12 +21,14 @@ func (s *Server) createClient(w http.ResponseWriter, r *http.Request) {
 	s.writeClient(w, r, c, err)
 }
 
-// writeClient answers with the client as both response and client.
+// writeClient answers with the client as both response and client (and,
+// as respond does, the new cookie of a rotated client).
 func (s *Server) writeClient(w http.ResponseWriter, r *http.Request, c *session.Client, err error) {
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
+	s.sendRotated(w, r, c)
 	cj, err := s.renderClient(r.Context(), r, c)
 	if err != nil {
 		s.writeErr(w, r, err)

@@ -71,8 +71,13 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The session's tokens said "pending" until now: forget them here, and
-	// give the browser one that says what the session is now.
+	// give the browser one that says what the session is now, on a new
+	// client handle (respond sends it).
 	s.ids.forget(sess.ID)
+	if err := s.rotateForSession(r.Context(), c, nsess); err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
 	jwt, err := s.mint(r.Context(), r, nsess)
 	if err != nil {
 		s.writeErr(w, r, err)

@@ -40,7 +40,9 @@ func (s *Server) withSignIn(w http.ResponseWriter, r *http.Request, needClient b
 		return
 	}
 	// Only the request that completed the attempt signs the browser in;
-	// reading a completed attempt later never mints a token.
+	// reading a completed attempt later never mints a token. Completing
+	// it rotated c (session.Manager.Create): respond sends the new
+	// __client.
 	if res.Session != nil && res.Attempt.Status == signin.StatusComplete && r.Method == http.MethodPost {
 		jwt, err := s.mint(r.Context(), r, res.Session)
 		if err != nil {

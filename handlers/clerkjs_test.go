@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -126,54 +127,12 @@ func testClerkJSReset(t *testing.T, bundle, keyKind string) {
 
 	// The key names a Frontend API host; proxyUrl replaces it.
 	key := keyKind + base64.StdEncoding.EncodeToString([]byte("clerk.authgate.test$"))
-	var mu sync.Mutex
-	var calls []string
-	site := http.NewServeMux()
-	site.Handle("GET /clerkjs/", http.StripPrefix("/clerkjs/", http.FileServer(http.Dir(filepath.Dir(bundle)))))
-	site.HandleFunc("GET /seed", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = clerkJSPage.Execute(w, struct{ Key string }{key})
-	})
-	gate := e.http.Config.Handler
-	site.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w, status: 200}
-		gate.ServeHTTP(rec, r)
-		if strings.HasPrefix(r.URL.Path, "/__authgate/") {
-			mu.Lock()
-			calls = append(calls, fmt.Sprintf("%s %s -> %d", r.Method, r.URL.RequestURI(), rec.status))
-			mu.Unlock()
-		}
-	}))
-	srv := httptest.NewServer(site)
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() {
-		if t.Failed() {
-			mu.Lock()
-			t.Logf("API calls:\n%s", strings.Join(calls, "\n"))
-			mu.Unlock()
-		}
-	})
+	srv := e.clerkJSSite(t, bundle, key)
 
 	ctx := testenv.Browser(t)
 	b := e.tab(ctx)
 	b.do("opening the seed page", chromedp.Navigate(srv.URL+"/seed"))
-	step := func(what, expr string) map[string]any {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
-		if err != nil {
-			b.fail("%s: %v", what, err)
-		}
-		var out map[string]any
-		if err := json.Unmarshal([]byte(s), &out); err != nil {
-			t.Fatalf("%s: answer %q: %v", what, s, err)
-		}
-		if _, ok := out["ok"]; !ok {
-			t.Fatalf("%s failed: %s", what, s)
-		}
-		ok, _ := out["ok"].(map[string]any)
-		t.Logf("%s: %s", what, s)
-		return ok
-	}
+	step := clerkJSStep(t, ctx, b)
 	js := func(v string) string { q, _ := json.Marshal(v); return string(q) }
 
 	if got := step("Clerk.load", "seed.load()"); got["loaded"] != true || got["user"] != nil {
@@ -217,18 +176,7 @@ func testClerkJSReset(t *testing.T, bundle, keyKind string) {
 	if strings.Count(jwt, ".") != 2 {
 		t.Fatalf("getToken gave %q, want a JWT", jwt)
 	}
-	// (Sent to the same site: the token is bound to its origin.)
-	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/private/api", nil)
-	req.Header.Set("Authorization", "Bearer "+jwt)
-	res, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	_ = res.Body.Close()
-	if res.StatusCode != http.StatusOK || string(body) != "upstream /private/api" {
-		t.Fatalf("the token from getToken: %d %s, want the upstream", res.StatusCode, body)
-	}
+	bearerReachesUpstream(t, srv, jwt)
 	cleanClerkJSConsole(b)
 
 	// The new password signs in; the old one no longer does.
@@ -243,6 +191,79 @@ func testClerkJSReset(t *testing.T, bundle, keyKind string) {
 	b.do("opening a protected page signed out", chromedp.Navigate(srv.URL+"/private/page"))
 	if loc := b.location(); loc.Path != "/__authgate/sign-in" {
 		b.fail("signed out, the protected page went to %s, want the sign-in page", loc)
+	}
+}
+
+// clerkJSSite serves the seed page and the clerk-js bundle in front of
+// e's gateway, and logs the API calls the browser made when the test
+// fails.
+func (e *env) clerkJSSite(t *testing.T, bundle, key string) *httptest.Server {
+	var mu sync.Mutex
+	var calls []string
+	site := http.NewServeMux()
+	site.Handle("GET /clerkjs/", http.StripPrefix("/clerkjs/", http.FileServer(http.Dir(filepath.Dir(bundle)))))
+	site.HandleFunc("GET /seed", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_ = clerkJSPage.Execute(w, struct{ Key string }{key})
+	})
+	gate := e.http.Config.Handler
+	site.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, status: 200}
+		gate.ServeHTTP(rec, r)
+		if strings.HasPrefix(r.URL.Path, "/__authgate/") {
+			mu.Lock()
+			calls = append(calls, fmt.Sprintf("%s %s -> %d", r.Method, r.URL.RequestURI(), rec.status))
+			mu.Unlock()
+		}
+	}))
+	srv := httptest.NewServer(site)
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		if t.Failed() {
+			mu.Lock()
+			t.Logf("API calls:\n%s", strings.Join(calls, "\n"))
+			mu.Unlock()
+		}
+	})
+	return srv
+}
+
+// clerkJSStep returns a runner of one step of the seed page's script:
+// it awaits expr, which answers {"ok": ...} or an error, and returns ok.
+func clerkJSStep(t *testing.T, ctx context.Context, b *tab) func(what, expr string) map[string]any {
+	return func(what, expr string) map[string]any {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+		if err != nil {
+			b.fail("%s: %v", what, err)
+		}
+		var out map[string]any
+		if err := json.Unmarshal([]byte(s), &out); err != nil {
+			t.Fatalf("%s: answer %q: %v", what, s, err)
+		}
+		if _, ok := out["ok"]; !ok {
+			t.Fatalf("%s failed: %s", what, s)
+		}
+		ok, _ := out["ok"].(map[string]any)
+		t.Logf("%s: %s", what, s)
+		return ok
+	}
+}
+
+// bearerReachesUpstream checks that jwt, sent as a Bearer token to the
+// same site (the token is bound to its origin), gets through the gate.
+func bearerReachesUpstream(t *testing.T, srv *httptest.Server, jwt string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/private/api", nil)
+	req.Header.Set("Authorization", "Bearer "+jwt)
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusOK || string(body) != "upstream /private/api" {
+		t.Fatalf("the token from getToken: %d %s, want the upstream", res.StatusCode, body)
 	}
 }
 

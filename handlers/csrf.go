@@ -27,7 +27,9 @@ import (
 // from another site (Sec-Fetch-Site) or with a foreign Origin are refused
 // before the token is looked at. A token is useless without the cookie
 // and the cookie without a token, and neither can be made without the
-// key.
+// key. The cookie is drawn anew whenever the __client handle rotates (a
+// sign-in, a completed task: sendRotated), so the binding follows the
+// handle and a value known from before the sign-in is worthless after.
 
 // CookieCSRF is the per-browser cookie CSRF tokens are bound to.
 const CookieCSRF = "__authgate_csrf"
@@ -169,7 +171,7 @@ func (s *Server) newCSRFCookie(w http.ResponseWriter, r *http.Request) string {
 	_, _ = rand.Read(b)
 	v := base64.RawURLEncoding.EncodeToString(b)
 	name, path := csrfCookieName(r, s.cookiePath())
-	http.SetCookie(w, &http.Cookie{
+	replaceCookie(w, &http.Cookie{
 		Name: name, Value: v, Path: path, HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteLaxMode,
 	})
 	return v

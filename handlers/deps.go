@@ -28,6 +28,8 @@ type Sessions interface {
 	Lifetime() time.Duration
 	NewClient(ctx context.Context) (*session.Client, string, error)
 	Client(ctx context.Context, token string) (*session.Client, error)
+	// Rotate gives a client a new cookie token and kills the old one.
+	Rotate(ctx context.Context, c *session.Client) (string, error)
 	ClientSessions(ctx context.Context, c *session.Client) ([]*session.Session, error)
 	ActiveSession(ctx context.Context, c *session.Client) (*session.Session, error)
 	Get(ctx context.Context, id string) (*session.Session, error)

@@ -44,13 +44,23 @@ func failure(log *zap.Logger, r *http.Request, err error) *apierr.Error {
 	return e
 }
 
-// logFailure logs an error that is not the caller's, with the path.
+// logFailure logs an error that is not the caller's, with the path. A
+// store outage is logged at Debug only: it fails every request at once,
+// and the store guard (store/guard) already logs it once per second per
+// kind with a count, so a line per request would flood the log (issue
+// 9). So is a request whose caller went away: nobody waits for it, and
+// during an outage many give up.
 func logFailure(log *zap.Logger, r *http.Request, err error) {
-	msg := "request failed"
-	if apierr.Unavailable(err) {
-		msg = "store unavailable"
+	level, msg := zap.ErrorLevel, "request failed"
+	switch {
+	case apierr.Unavailable(err):
+		level, msg = zap.DebugLevel, "store unavailable"
+	case r.Context().Err() != nil:
+		level, msg = zap.DebugLevel, "request abandoned by the caller"
 	}
-	log.Error(msg, zap.String("path", r.URL.Path), zap.Error(err))
+	if ce := log.Check(level, msg); ce != nil {
+		ce.Write(zap.String("path", r.URL.Path), zap.Error(err))
+	}
 }
 
 // writeErr answers err as the Clerk envelope.

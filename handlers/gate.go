@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -39,9 +40,27 @@ type Verdict struct {
 	Pass bool
 }
 
+// gateStoreBudget bounds all the store work of one gated request
+// (issue 9: a hung store must answer 503 fast, not hold every request
+// for the client's own timeouts): past it the request fails closed with
+// 503 and Retry-After.
+const gateStoreBudget = 500 * time.Millisecond
+
 // Gate decides a request outside the prefix. When Pass is false the
-// response (redirect, 401, 403 or 503) has been written.
+// response (redirect, 401, 403 or 503) has been written. A request that
+// passes goes upstream without the cookies only authgate reads (the
+// __client refresh credential and the CSRF cookie); __session stays, the
+// upstream may verify it.
 func (s *Server) Gate(w http.ResponseWriter, r *http.Request) Verdict {
+	v := s.decide(w, r)
+	if v.Pass {
+		stripPrivateCookies(r.Header)
+	}
+	return v
+}
+
+// decide is the gate's decision (see Gate).
+func (s *Server) decide(w http.ResponseWriter, r *http.Request) Verdict {
 	StripIdentity(r)
 	public := s.isPublic(r.URL)
 	id, err := s.identify(w, r)
@@ -110,12 +129,19 @@ func isNavigation(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
-// isPublic reports whether the request path is public. Paths that an
-// upstream might read differently from us (dot segments, doubled slashes,
-// encoded slashes or backslashes) are never public.
+// isPublic reports whether the request path is public. Public patterns
+// match the cleaned path, and paths that an upstream might read
+// differently from us are never public: dot segments, doubled slashes,
+// encoded slashes or backslashes, path parameters (";": servers that
+// drop them read "/assets/..;/x" as "/x") and anything still encoded
+// after one decoding ("%252e" is "%2e" to us, ".." to an upstream that
+// decodes again).
 func (s *Server) isPublic(u *url.URL) bool {
 	p := u.Path
 	if len(s.cfg.Public) == 0 && !strings.HasPrefix(p, s.signInPath) {
+		return false
+	}
+	if strings.ContainsAny(p, ";%") {
 		return false
 	}
 	clean := path.Clean("/" + p)
@@ -148,14 +174,36 @@ func (s *Server) isPublic(u *url.URL) bool {
 // checked locally (and cached until it expires); otherwise a valid
 // __client refreshes it from the store and sets a new __session. It
 // returns (nil, nil) for anonymous callers and an error only when the
-// store cannot answer.
+// store cannot answer, within gateStoreBudget.
 func (s *Server) identify(w http.ResponseWriter, r *http.Request) (*Identity, error) {
-	ctx := r.Context()
 	now := s.d.Now()
-	if tok := sessionToken(r); tok != "" && len(tok) <= 8192 {
+	tok := sessionToken(r)
+	if len(tok) > 8192 {
+		tok = ""
+	}
+	if tok != "" {
 		if id, ok := s.ids.get(tok, s.issuer(r), now); ok {
 			return id, nil
 		}
+	} else if clientToken(r) == "" {
+		return nil, nil // nothing to look up: no timer for anonymous requests
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), gateStoreBudget)
+	defer cancel()
+	id, err := s.identifyInStore(ctx, w, r, tok, now)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(r.Context().Err(), context.Canceled) {
+		// Cut off by the budget: the store did not answer in time,
+		// whatever the cancelled call returned.
+		err = apierr.TimedOut(err)
+	}
+	return id, err
+}
+
+// identifyInStore is identify past the cache: tok (when set) is verified
+// and its profile loaded, else the __client cookie is refreshed; every
+// store call runs under ctx.
+func (s *Server) identifyInStore(ctx context.Context, w http.ResponseWriter, r *http.Request, tok string, now time.Time) (*Identity, error) {
+	if tok != "" {
 		claims, err := s.d.Tokens.Verify(ctx, tok, s.issuer(r))
 		if err == nil {
 			id, err := s.identityFromClaims(ctx, claims)
@@ -170,12 +218,11 @@ func (s *Server) identify(w http.ResponseWriter, r *http.Request) (*Identity, er
 			return nil, err
 		}
 	}
-	return s.refresh(w, r)
+	return s.refresh(ctx, w, r)
 }
 
 // refresh mints a new session JWT from the __client cookie.
-func (s *Server) refresh(w http.ResponseWriter, r *http.Request) (*Identity, error) {
-	ctx := r.Context()
+func (s *Server) refresh(ctx context.Context, w http.ResponseWriter, r *http.Request) (*Identity, error) {
 	c, err := s.loadClient(ctx, r)
 	if err != nil || c == nil {
 		return nil, err

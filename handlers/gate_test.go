@@ -60,3 +60,44 @@ func TestTokenOfOneOriginIsNotAcceptedAtAnother(t *testing.T) {
 		t.Fatalf("token accepted for another issuer: %d", res.StatusCode)
 	}
 }
+
+// Path parameters (;) and encoded dot segments never make a protected
+// path public (issue 9 §6): an upstream that drops "..;" to ".." or
+// decodes once more would serve /x, which is not public.
+func TestPublicPathsIgnorePathParametersAndEncodedDots(t *testing.T) {
+	e := newEnv(t, func(o *envOpt) { o.public = []string{"/assets/*"} })
+	for _, tc := range []struct {
+		path   string
+		public bool
+	}{
+		{"/assets/app.css", true},
+		{"/assets/img/logo.png", true},
+		{"/assets/..;/x", false},
+		{"/assets/%2e%2e/x", false},
+		{"/assets/.%2e/x", false},
+		{"/assets/%2E%2E%2Fx", false},
+		{"/assets;/../x", false},
+		{"/assets/app.css;x=1", false},
+		{"/assets/%3B/../x", false},
+		{"/assets/%252e%252e/x", false},
+		{"/assets/%252e%252e%252fx", false},
+		{"/assets/..%3B/x", false},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, e.http.URL+"/", nil)
+		req.URL.RawPath, req.URL.Path = "", ""
+		req.URL.Opaque = tc.path // send the path exactly as written
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		want := http.StatusUnauthorized
+		if tc.public {
+			want = http.StatusOK
+			e.upstreamHeaders()
+		}
+		if res.StatusCode != want {
+			t.Errorf("%s: %d, want %d (public %v)", tc.path, res.StatusCode, want, tc.public)
+		}
+	}
+}

@@ -135,9 +135,7 @@ func setPageHeaders(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	if r.TLS != nil {
-		h.Set("Strict-Transport-Security", "max-age=31536000")
-	}
+	setHSTS(w, r)
 }
 
 // page wraps a page handler: headers on every response; for POST a
@@ -377,27 +375,27 @@ func (s *Server) goOn(w http.ResponseWriter, r *http.Request, pending bool, task
 	seeOther(w, r, s.afterSignIn(back))
 }
 
-// signIn sets the session cookie for sess and sends the browser on.
-// freshCSRF also renews the CSRF cookie, after a sign-in: forms from
-// before it are void.
-func (s *Server) signIn(w http.ResponseWriter, r *http.Request, sess *session.Session, back string, freshCSRF bool) {
+// signIn sets the cookies of a browser that just signed in (or finished
+// a task) as sess on client c, and sends it on: the new __client of the
+// rotated client with a new CSRF cookie (sendRotated), and the session
+// token.
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request, c *session.Client, sess *session.Session, back string) {
+	s.sendRotated(w, r, c)
 	jwt, err := s.mint(r.Context(), r, sess)
 	if err != nil {
 		s.failPage(w, r, err)
 		return
 	}
 	s.setSessionCookie(w, r, jwt)
-	if freshCSRF {
-		s.newCSRFCookie(w, r)
-	}
 	s.goOn(w, r, sess.Status == session.StatusPending, sess.Tasks, back)
 }
 
-// finishSignIn signs the browser in after a completed sign-in attempt.
-func (s *Server) finishSignIn(w http.ResponseWriter, r *http.Request, res *signin.Result, back string) {
+// finishSignIn signs the browser in after a completed sign-in attempt of
+// its client c.
+func (s *Server) finishSignIn(w http.ResponseWriter, r *http.Request, c *session.Client, res *signin.Result, back string) {
 	if res.Session == nil || res.Attempt.Status != signin.StatusComplete {
 		s.failPage(w, r, errors.New("sign-in finished without a session"))
 		return
 	}
-	s.signIn(w, r, res.Session, back, true)
+	s.signIn(w, r, c, res.Session, back)
 }

@@ -112,7 +112,7 @@ func (s *Server) forgotReset(w http.ResponseWriter, r *http.Request, d *pageData
 		s.stepFailed(w, r, d, step, c, id, err, "code", "password")
 		return
 	}
-	s.finishSignIn(w, r, res, back)
+	s.finishSignIn(w, r, c, res, back)
 }
 
 // forgotSetPassword sets the password of an attempt whose code was
@@ -136,5 +136,5 @@ func (s *Server) forgotSetPassword(w http.ResponseWriter, r *http.Request, d *pa
 		s.stepFailed(w, r, d, step, c, id, err, "password")
 		return
 	}
-	s.finishSignIn(w, r, res, back)
+	s.finishSignIn(w, r, c, res, back)
 }

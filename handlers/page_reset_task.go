@@ -17,7 +17,7 @@ import (
 
 func (s *Server) resetPasswordPage(w http.ResponseWriter, r *http.Request) {
 	back := redirectParam(r)
-	_, sess, u, err := s.currentSession(w, r)
+	c, sess, u, err := s.currentSession(w, r)
 	if errors.Is(err, apierr.AuthenticationInvalid) || errors.Is(err, apierr.SignedOut) {
 		seeOther(w, r, s.signInURL(withBack(r.URL.Path, back)))
 		return
@@ -40,11 +40,12 @@ func (s *Server) resetPasswordPage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusOK, "reset_password", d)
 		return
 	}
-	s.changePasswordForm(w, r, d, sess, u, back)
+	s.changePasswordForm(w, r, d, c, sess, u, back)
 }
 
-// changePasswordForm sets the password sent with the form.
-func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request, d *pageData, sess *session.Session, u *users.User, back string) {
+// changePasswordForm sets the password sent with the form, for the
+// browser's client c and its session sess.
+func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request, d *pageData, c *session.Client, sess *session.Session, u *users.User, back string) {
 	ctx := r.Context()
 	pw, ok := readNewPassword(r, d)
 	current := r.PostForm.Get("current_password")
@@ -76,7 +77,11 @@ func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request, d *p
 	}
 	// The session's tokens said "pending" until now: forget them here.
 	s.ids.forget(sess.ID)
-	s.signIn(w, r, nsess, back, false)
+	if err := s.rotateForSession(ctx, c, nsess); err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	s.signIn(w, r, c, nsess, back)
 }
 
 // accountLabel names the account on the page: its email, else its phone,

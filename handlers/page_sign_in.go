@@ -82,7 +82,7 @@ func (s *Server) signInPassword(w http.ResponseWriter, r *http.Request, d *pageD
 		}
 		return
 	}
-	s.finishSignIn(w, r, res, back)
+	s.finishSignIn(w, r, c, res, back)
 }
 
 // signInStartCode starts a sign-in with an email or SMS code (offered
@@ -189,5 +189,5 @@ func (s *Server) signInCode(w http.ResponseWriter, r *http.Request, d *pageData,
 		s.stepFailed(w, r, d, step, c, id, err, "code")
 		return
 	}
-	s.finishSignIn(w, r, res, back)
+	s.finishSignIn(w, r, c, res, back)
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/authgate/authgate/apierr"
@@ -17,16 +18,25 @@ const (
 )
 
 // routes registers the site's JSON API (api_*.go) and HTML pages
-// (page_*.go) under the prefix.
+// (page_*.go) under the prefix. Whatever else reaches the prefix gets
+// the Clerk envelope, not Go's plain text: a known path with another
+// method 405 method_not_allowed (with Allow), anything else 404
+// resource_not_found.
 func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	p := s.cfg.Prefix
+	// methods lists the methods of each registered path, for the 405s.
+	methods := map[string][]string{}
+	handle := func(method, path string, h http.Handler) {
+		mux.Handle(method+" "+p+path, h)
+		methods[path] = append(methods[path], method)
+	}
 	api := func(pattern string, h http.HandlerFunc) {
 		method, path, _ := strings.Cut(pattern, " ")
-		mux.Handle(method+" "+p+path, s.apiMiddleware(h))
+		handle(method, path, s.apiMiddleware(h))
 	}
-	mux.HandleFunc("GET "+p+"/.well-known/jwks.json", s.jwks)
-	mux.HandleFunc("GET "+p+"/v1/jwks", s.jwks)
+	handle(http.MethodGet, "/.well-known/jwks.json", http.HandlerFunc(s.jwks))
+	handle(http.MethodGet, "/v1/jwks", http.HandlerFunc(s.jwks))
 	api("GET /v1/environment", s.environment)
 	// clerk-js with a development key (pk_test_) PATCHes the environment
 	// at load; nothing in it is writable, so the answer is the same.
@@ -46,9 +56,6 @@ func (s *Server) routes() *http.ServeMux {
 	api("POST /v1/client/sessions/{id}/end", s.endSession(session.StatusEnded))
 	api("POST /v1/client/sessions/{id}/remove", s.endSession(session.StatusRemoved))
 	api("POST /v1/me/change_password", s.changePassword)
-	mux.Handle(p+"/v1/", s.apiMiddleware(func(w http.ResponseWriter, r *http.Request) {
-		apierr.Write(w, apierr.ResourceNotFound.WithLongMessage("No such endpoint: "+r.Method+" "+strings.TrimPrefix(r.URL.Path, p)))
-	}))
 	// Every page answers GET (the form) and POST (the form sent back).
 	for path, h := range map[string]http.HandlerFunc{
 		pathSignIn:         s.signInPage,
@@ -56,10 +63,44 @@ func (s *Server) routes() *http.ServeMux {
 		pathResetTask:      s.resetPasswordPage,
 		pathSignOut:        s.signOutPage,
 	} {
-		mux.Handle("GET "+p+path, s.page(h))
-		mux.Handle("POST "+p+path, s.page(h))
+		handle(http.MethodGet, path, s.page(h))
+		handle(http.MethodPost, path, s.page(h))
+	}
+	// A pattern without a method is less specific than the same path
+	// with one, so these only see the methods the path does not serve.
+	for path, list := range methods {
+		mux.Handle(p+path, methodNotAllowed(list))
+	}
+	notFound := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeEnvelope(w, apierr.ResourceNotFound.WithLongMessage("No such endpoint: "+r.Method+" "+strings.TrimPrefix(r.URL.Path, p)))
+	})
+	mux.Handle(p+"/", notFound)
+	if p != "" {
+		mux.Handle(p, notFound)
 	}
 	return mux
+}
+
+// methodNotAllowed answers 405 method_not_allowed for a path served with
+// other methods, named in Allow (GET implies HEAD, as the mux serves it).
+func methodNotAllowed(list []string) http.Handler {
+	allowed := slices.Clone(list)
+	if slices.Contains(allowed, http.MethodGet) {
+		allowed = append(allowed, http.MethodHead)
+	}
+	slices.Sort(allowed)
+	allow := strings.Join(allowed, ", ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeEnvelope(w, apierr.MethodNotAllowed.WithLongMessage(r.Method+" is not allowed here; use "+allow+"."))
+	})
+}
+
+// writeEnvelope answers e outside any endpoint's middleware: the headers
+// every JSON answer carries, then the envelope.
+func writeEnvelope(w http.ResponseWriter, e *apierr.Error) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	apierr.Write(w, e)
 }
 
 // AdminPrefix is where the admin API is mounted on Caddy's admin endpoint.

@@ -83,11 +83,27 @@ func (s *Server) InPrefix(r *http.Request) bool {
 	return p == s.cfg.Prefix || strings.HasPrefix(p, s.cfg.Prefix+"/")
 }
 
-// ServeBuiltin serves the API and pages under the prefix.
+// ServeBuiltin serves the API and pages under the prefix. Over https
+// every answer (JSON as well as pages) carries HSTS.
 func (s *Server) ServeBuiltin(w http.ResponseWriter, r *http.Request) {
 	StripIdentity(r)
-	methodOverride(r)
+	setHSTS(w, r)
+	if err := methodOverride(r); err != nil {
+		writeEnvelope(w, err)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// hsts is the Strict-Transport-Security of every answer over https.
+const hsts = "max-age=31536000"
+
+// setHSTS sets HSTS on an answer over https (never over plain http,
+// where browsers ignore it and it would only mislead).
+func setHSTS(w http.ResponseWriter, r *http.Request) {
+	if r.TLS != nil {
+		w.Header().Set("Strict-Transport-Security", hsts)
+	}
 }
 
 // Identity headers set for the upstream.
@@ -176,6 +192,23 @@ func (s *Server) ensureClient(w http.ResponseWriter, r *http.Request) (*session.
 	}
 	s.setClientCookie(w, r, tok)
 	return c, nil
+}
+
+// rotateForSession gives client c a new handle after a password change
+// of its session sess. With the reset-password task, the change is what
+// turns a pending session into one the upstream sees as signed in: like
+// a sign-in (where session.Manager.Create rotates), a __client value
+// planted before must not come along. Without the task it is a change of
+// credentials, after which a new handle costs nothing and leaves an
+// old one that leaked worthless. A change made without the session's
+// client (a Bearer token alone) has no handle to rotate. The caller
+// sends the new cookie through sendRotated.
+func (s *Server) rotateForSession(ctx context.Context, c *session.Client, sess *session.Session) error {
+	if c == nil || c.ID != sess.ClientID {
+		return nil
+	}
+	_, err := s.d.Sessions.Rotate(ctx, c)
+	return err
 }
 
 // signInRequest is who a sign-in call comes from.

@@ -5,8 +5,6 @@ package session
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,18 +44,6 @@ func (s *Session) SignedIn(now time.Time) bool {
 	return (s.Status == StatusActive || s.Status == StatusPending) && now.Before(s.ExpireAt)
 }
 
-// Client is one browser (or API client).
-type Client struct {
-	ID                  string    `json:"id"`
-	SessionIDs          []string  `json:"session_ids,omitempty"`
-	SignInID            string    `json:"sign_in_id,omitempty"`
-	LastActiveSessionID string    `json:"last_active_session_id,omitempty"`
-	CreatedAt           time.Time `json:"created_at"`
-	UpdatedAt           time.Time `json:"updated_at"`
-	// key is the store key (derived from the cookie token's hash).
-	key string
-}
-
 // ErrNotFound is returned for unknown, expired or foreign ids.
 var ErrNotFound = errors.New("session: not found")
 
@@ -79,100 +65,14 @@ func NewManager(st store.Store, lifetime time.Duration, now func() time.Time) *M
 // Lifetime is the maximum session lifetime.
 func (m *Manager) Lifetime() time.Duration { return m.lifetime }
 
-func clientKey(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return "client:" + hex.EncodeToString(sum[:])
-}
 func sessionKey(id string) string       { return "sess:" + id }
 func userSessionsKey(uid string) string { return "usess:" + uid }
 
-// validClientToken bounds what reaches the hash: the cookie is 52
-// base32 characters (256 bits).
-func validClientToken(t string) bool { return len(t) >= 32 && len(t) <= 128 }
-
-// NewClient creates a client and returns it with the secret cookie token
-// that finds it. Only the token's SHA-256 is stored.
-func (m *Manager) NewClient(ctx context.Context) (*Client, string, error) {
-	token := ids.Random(32)
-	now := m.now().UTC().Truncate(time.Millisecond)
-	c := &Client{ID: ids.New("client"), CreatedAt: now, UpdatedAt: now, key: clientKey(token)}
-	if err := m.putClient(ctx, c); err != nil {
-		return nil, "", err
-	}
-	return c, token, nil
-}
-
-// Client finds the client of a cookie token.
-func (m *Manager) Client(ctx context.Context, token string) (*Client, error) {
-	if !validClientToken(token) {
-		return nil, ErrNotFound
-	}
-	key := clientKey(token)
-	data, err := m.st.Get(ctx, key)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading client: %w", err)
-	}
-	c := &Client{key: key}
-	if err := json.Unmarshal(data, c); err != nil {
-		return nil, fmt.Errorf("decoding client: %w", err)
-	}
-	return c, nil
-}
-
-// UpdateClient applies fn to the stored client atomically; c is updated
-// in place to the result.
-func (m *Manager) UpdateClient(ctx context.Context, c *Client, fn func(c *Client)) error {
-	var out Client
-	err := m.st.Update(ctx, c.key, func(cur []byte, exists bool) ([]byte, time.Duration, error) {
-		if !exists {
-			return nil, 0, ErrNotFound
-		}
-		out = Client{}
-		if err := json.Unmarshal(cur, &out); err != nil {
-			return nil, 0, fmt.Errorf("decoding client: %w", err)
-		}
-		fn(&out)
-		out.UpdatedAt = m.now().UTC().Truncate(time.Millisecond)
-		data, err := json.Marshal(&out)
-		return data, m.clientTTL(&out), err
-	})
-	if err != nil {
-		return err
-	}
-	out.key = c.key
-	*c = out
-	return nil
-}
-
-func (m *Manager) putClient(ctx context.Context, c *Client) error {
-	data, err := json.Marshal(c)
-	if err != nil {
-		return fmt.Errorf("encoding client: %w", err)
-	}
-	if err := m.st.Put(ctx, c.key, data, m.clientTTL(c)); err != nil {
-		return fmt.Errorf("storing client: %w", err)
-	}
-	return nil
-}
-
-// anonymousClientTTL is how long a client without sessions is kept:
-// anonymous visitors must not fill the store for a week.
-const anonymousClientTTL = time.Hour
-
-// clientTTL keeps a client as long as a session can live once it has
-// one, and briefly before.
-func (m *Manager) clientTTL(c *Client) time.Duration {
-	if len(c.SessionIDs) == 0 {
-		return min(anonymousClientTTL, m.lifetime)
-	}
-	return m.lifetime
-}
-
 // Create starts a session for user on client c, with the given tasks
 // (a session with tasks is pending), and makes it the client's active one.
+// Signing in rotates the client (see Rotate) in the same step that
+// attaches the session, so every sign-in path gets a new handle and the
+// old one never sees the session: c.RotatedToken() is the cookie to send.
 func (m *Manager) Create(ctx context.Context, c *Client, userID string, tasks []string) (*Session, error) {
 	now := m.now().UTC().Truncate(time.Millisecond)
 	s := &Session{
@@ -193,7 +93,7 @@ func (m *Manager) Create(ctx context.Context, c *Client, userID string, tasks []
 	if err := m.st.AddMember(ctx, userSessionsKey(userID), s.ID, m.lifetime); err != nil {
 		return nil, fmt.Errorf("indexing session: %w", err)
 	}
-	err = m.UpdateClient(ctx, c, func(c *Client) {
+	err = m.rotate(ctx, c, func(c *Client) {
 		// Keep the client's list short: drop sessions that are gone.
 		c.SessionIDs = append(slices.DeleteFunc(c.SessionIDs, func(id string) bool { return id == s.ID }), s.ID)
 		if len(c.SessionIDs) > 10 {
