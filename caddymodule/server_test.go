@@ -113,6 +113,7 @@ type siteOpts struct {
 	storage       string // arguments of the `storage` option
 	tokenLifetime string // "" = default
 	global        string // more lines for the authgate global option
+	public        string // more public path patterns of the site
 }
 
 // testCaddyfile is the Caddyfile of the test server: authgate in the
@@ -125,6 +126,9 @@ func testCaddyfile(o siteOpts, port int, upstreamAddr string) string {
 	}
 	if o.global != "" {
 		extra += "\n\t\t" + o.global
+	}
+	if o.public != "" {
+		o.public = " " + o.public
 	}
 	return fmt.Sprintf(`{
 	admin %s
@@ -142,14 +146,14 @@ func testCaddyfile(o siteOpts, port int, upstreamAddr string) string {
 http://127.0.0.1:%d {
 	bind 127.0.0.1
 	authgate {
-		public /healthz
+		public /healthz%s
 	}
 	reverse_proxy %s {
 		header_up X-Who {http.auth.user.id}
 		header_up X-Who-Email {http.auth.user.email}
 	}
 }
-`, testAdminAddr, o.storage, extra, port, upstreamAddr)
+`, testAdminAddr, o.storage, extra, port, o.public, upstreamAddr)
 }
 
 // startServer adapts the test Caddyfile and loads it, like `caddy run
