@@ -109,7 +109,12 @@ func (s *Service) Get(ctx context.Context, rq Request, id string) (*Result, erro
 		return nil, ErrNotFound
 	}
 	res := &Result{Attempt: a}
-	if a.UserID != "" {
+	if a.Fake {
+		// The read a known identifier's user costs; it finds nothing.
+		if _, err := s.users.Get(ctx, macUserID(a)); err != nil && !errors.Is(err, users.ErrNotFound) {
+			return nil, err
+		}
+	} else if a.UserID != "" {
 		u, err := s.users.Get(ctx, a.UserID)
 		if errors.Is(err, users.ErrNotFound) {
 			return nil, ErrNotFound

@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"go.uber.org/zap"
+
+	"github.com/authgate/authgate/notify"
 )
 
 // DefaultPoolSize is how many deliveries a Pool made by New runs at once
@@ -79,4 +81,20 @@ func (s *Service) background(fn func()) {
 	if !s.pool.Go(fn) {
 		s.emit(context.Background(), "delivery_dropped")
 	}
+}
+
+// discardSink is the default Deps.Discard: it renders the notice as a
+// sender would (the same templates, the same checks), so that a code for
+// an unknown identifier costs what a real one does, and drops it.
+type discardSink struct{}
+
+func (discardSink) Deliver(_ context.Context, n notify.Notice) error {
+	m := notify.Message{Kind: n.Kind, To: n.To, Code: n.Code, ExpiresIn: n.ExpiresIn}
+	var err error
+	if n.Channel == notify.ChannelSMS {
+		_, err = notify.DefaultTemplates().RenderSMS(m)
+	} else {
+		_, err = notify.DefaultTemplates().RenderEmail(m)
+	}
+	return err
 }

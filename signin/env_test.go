@@ -39,7 +39,7 @@ const (
 var cheapParams = password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	clock    *testenv.Clock
 	st       *bolt.Store
@@ -50,6 +50,7 @@ type env struct {
 	hash     *hasherHooks
 	pw       *password.Service
 	svc      *Service
+	deps     Deps
 	pool     *Pool
 	out      *outbox
 	ev       *eventLog
@@ -60,7 +61,7 @@ type env struct {
 
 // newEnv builds a sign-in service. The default configuration keeps the
 // package defaults but makes the limits small enough to reach in a test.
-func newEnv(t *testing.T, opts ...func(*Config)) *env {
+func newEnv(t testing.TB, opts ...func(*Config)) *env {
 	t.Helper()
 	clock := testenv.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 	st, err := bolt.Open(filepath.Join(t.TempDir(), "authgate.db"), bolt.WithClock(clock.Now))
@@ -85,13 +86,26 @@ func newEnv(t *testing.T, opts ...func(*Config)) *env {
 		o(&cfg)
 	}
 	e.pool = NewPool(4, log)
-	e.svc = New(cfg, Deps{
+	e.deps = Deps{
 		Store: e.stHooks, Users: e.users, Sessions: e.hooks, CodeKey: secret.New(st, CodeKeyName),
 		Hasher: e.hash, Rules: e.pw, Deliver: e.out, Events: e.ev, Logger: log, Now: clock.Now, Pool: e.pool,
-	})
+	}
+	e.svc = New(cfg, e.deps)
 	e.cfg = e.svc.Config()
 	t.Cleanup(e.pool.Wait)
 	return e
+}
+
+// instance is another service over the same store, clock and
+// collaborators, as a second authgate instance would be; change adjusts
+// its dependencies (nil: none).
+func (e *env) instance(change func(*Deps)) *Service {
+	d := e.deps
+	d.CodeKey = secret.New(e.st, CodeKeyName) // its own cache, the same stored key
+	if change != nil {
+		change(&d)
+	}
+	return New(e.cfg, d)
 }
 
 func protected(c *Config) { c.EnumerationProtection = true }
@@ -236,7 +250,7 @@ func (o *outbox) all(p *Pool) []notify.Notice {
 	return append([]notify.Notice(nil), o.notices...)
 }
 
-func (o *outbox) last(t *testing.T, p *Pool) notify.Notice {
+func (o *outbox) last(t testing.TB, p *Pool) notify.Notice {
 	t.Helper()
 	all := o.all(p)
 	if len(all) == 0 {
@@ -245,7 +259,7 @@ func (o *outbox) last(t *testing.T, p *Pool) notify.Notice {
 	return all[len(all)-1]
 }
 
-func (o *outbox) lastCode(t *testing.T, p *Pool) string {
+func (o *outbox) lastCode(t testing.TB, p *Pool) string {
 	t.Helper()
 	n := o.last(t, p)
 	if !wellFormedCode(n.Code) {

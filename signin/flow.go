@@ -107,14 +107,27 @@ func (s *Service) start(ctx context.Context, rq Request, p CreateParams) (*Resul
 			return nil, apierr.FormIdentifierNotFound.WithParam("identifier")
 		}
 		a.Fake = true
-		if a.FakeID, err = s.fakeID(ctx, kind, ident); err != nil {
-			return nil, err
-		}
 		u = nil
 	case err != nil:
 		return nil, err
 	default:
 		a.UserID = u.ID
+	}
+	if !s.cfg.EnumerationProtection {
+		return &Result{Attempt: a, User: u}, nil
+	}
+	// From here on known and unknown identifiers do the same work: the
+	// fake id's HMAC, and for an unknown one the read of a (fake) user
+	// record that Find made for a known one.
+	fake, err := s.fakeID(ctx, kind, ident)
+	if err != nil {
+		return nil, err
+	}
+	if a.Fake {
+		a.FakeID = fake
+		if _, err := s.users.Get(ctx, macUserID(a)); err != nil && !errors.Is(err, users.ErrNotFound) {
+			return nil, err
+		}
 	}
 	return &Result{Attempt: a, User: u}, nil
 }
@@ -218,7 +231,7 @@ func (s *Service) AttemptFirstFactor(ctx context.Context, rq Request, id string,
 		}
 		return res, s.save(ctx, res.Attempt)
 	}
-	if err := s.checkCode(ctx, res, st, p); err != nil {
+	if err := s.checkCode(ctx, rq, res, st, p); err != nil {
 		return nil, err
 	}
 	return s.codeVerified(ctx, rq, res, st, p.Password)
@@ -256,6 +269,7 @@ func (s *Service) complete(ctx context.Context, rq Request, res *Result) error {
 	res.Session = sess
 	res.Attempt.Status = StatusComplete
 	res.Attempt.CreatedSessionID = sess.ID
+	s.rememberDevice(ctx, rq, res.User.ID)
 	s.emit(ctx, "sign_in", zap.String("result", "complete"), zap.String("user_id", res.User.ID),
 		zap.String("session_id", sess.ID), zap.String("session_status", sess.Status))
 	for _, t := range pending {

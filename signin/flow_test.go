@@ -403,7 +403,7 @@ func TestWrongCodeAfterCompletionIsAReplay(t *testing.T) {
 	res, code := e.codeSent(rq, StrategyEmailCode, adaEmail)
 	stale := e.get(rq, res.Attempt.ID)
 	e.attemptOK(rq, res.Attempt.ID, AttemptParams{Strategy: StrategyEmailCode, Code: code})
-	err := e.svc.codeFailed(e.ctx, stale, lookup(StrategyEmailCode), 1)
+	err := e.svc.codeFailed(e.ctx, stale, lookup(StrategyEmailCode), 1, reservation{n: 1})
 	wantErr(t, err, apierr.VerificationAlreadyVerified, "")
 }
 

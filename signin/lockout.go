@@ -12,9 +12,12 @@ import (
 	"github.com/authgate/authgate/store"
 )
 
-// lockout locks an account for a while after too many wrong passwords or
-// sign-in codes. It keeps two records per user: "fail:" counts failures
-// (and expires after the duration), "lock:" holds when the lock ends.
+// lockout locks an account for a while after too many wrong passwords.
+// It keeps two records per subject (a user, a device of a user, or an
+// unknown identifier; see subject.go): "fail:" counts failures (and
+// expires after the duration), "lock:" holds when the lock ends. Wrong
+// codes count against the code budget instead (budget.go), so either
+// lock leaves the other way in open.
 type lockout struct {
 	st       Store
 	attempts int
@@ -24,12 +27,12 @@ type lockout struct {
 	emit     func(ctx context.Context, name string, fields ...zap.Field)
 }
 
-func lockKey(uid string) string { return "lock:" + uid }
-func failKey(uid string) string { return "fail:" + uid }
+func lockKey(key string) string { return "lock:" + key }
+func failKey(key string) string { return "fail:" + key }
 
-// check returns user_locked while the account is locked.
-func (l *lockout) check(ctx context.Context, uid string) error {
-	data, err := l.st.Get(ctx, lockKey(uid))
+// check returns user_locked while the subject is locked.
+func (l *lockout) check(ctx context.Context, who subject) error {
+	data, err := l.st.Get(ctx, lockKey(who.key))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
@@ -41,7 +44,7 @@ func (l *lockout) check(ctx context.Context, uid string) error {
 		// Fail closed: a lock record exists, so the account was locked.
 		// Without a readable end it stays locked for a full duration (the
 		// record's TTL ends it in the store).
-		l.log.Error("malformed lockout record; treating the account as locked", zap.String("user_id", uid), zap.Error(err))
+		l.log.Error("malformed lockout record; treating the account as locked", who.with(zap.Error(err))...)
 		return lockedError(l.duration)
 	}
 	if left := until.Sub(l.now()); left > 0 {
@@ -58,68 +61,68 @@ func lockedError(left time.Duration) error {
 
 // reserve counts a password try before it is verified and returns its
 // number; a try past the limit locks the account at once.
-func (l *lockout) reserve(ctx context.Context, uid string) (int64, error) {
-	tries, err := l.st.Incr(ctx, failKey(uid), l.duration)
+func (l *lockout) reserve(ctx context.Context, who subject) (int64, error) {
+	tries, err := l.st.Incr(ctx, failKey(who.key), l.duration)
 	if err != nil {
 		return 0, fmt.Errorf("counting sign-in attempts: %w", err)
 	}
 	if tries > int64(l.attempts) {
-		return tries, l.lock(ctx, uid)
+		return tries, l.lock(ctx, who)
 	}
 	return tries, nil
 }
 
 // reached locks the account when the n-th failure reaches the limit and
 // returns user_locked then.
-func (l *lockout) reached(ctx context.Context, uid string, n int64) error {
+func (l *lockout) reached(ctx context.Context, who subject, n int64) error {
 	if n >= int64(l.attempts) {
-		return l.lock(ctx, uid)
+		return l.lock(ctx, who)
 	}
 	return nil
 }
 
-// fail counts a failed password or code for the user and locks the
-// account when the limit is reached. It returns the lock error then.
-func (l *lockout) fail(ctx context.Context, uid string) error {
-	n, err := l.st.Incr(ctx, failKey(uid), l.duration)
+// fail counts a failed password and locks the subject when the limit is
+// reached. It returns the lock error then.
+func (l *lockout) fail(ctx context.Context, who subject) error {
+	n, err := l.st.Incr(ctx, failKey(who.key), l.duration)
 	if err != nil {
 		return fmt.Errorf("counting failure: %w", err)
 	}
-	return l.reached(ctx, uid, n)
+	return l.reached(ctx, who, n)
 }
 
-// lock locks the account for the lockout duration and returns user_locked.
-func (l *lockout) lock(ctx context.Context, uid string) error {
+// lock locks the subject for the lockout duration and returns user_locked.
+func (l *lockout) lock(ctx context.Context, who subject) error {
 	until := l.now().Add(l.duration).UTC()
-	if err := l.st.Put(ctx, lockKey(uid), []byte(until.Format(time.RFC3339Nano)), l.duration); err != nil {
+	if err := l.st.Put(ctx, lockKey(who.key), []byte(until.Format(time.RFC3339Nano)), l.duration); err != nil {
 		return fmt.Errorf("locking account: %w", err)
 	}
 	// The lock is in place; a counter left behind only expires later.
-	l.forget(ctx, uid, "clearing failure count at lock", failKey(uid))
-	l.emit(ctx, "user_locked", zap.String("user_id", uid))
+	l.forget(ctx, who, "clearing failure count at lock", failKey(who.key))
+	l.emit(ctx, "user_locked", who.fields...)
 	return lockedError(until.Sub(l.now()))
 }
 
-// clear forgets the user's failures after a success. A counter that could
-// not be deleted is logged, not returned: the user proved who they are,
-// and the stale count only expires later.
-func (l *lockout) clear(ctx context.Context, uid string) {
-	l.forget(ctx, uid, "clearing failure count", failKey(uid))
+// clear forgets the subject's failures after a success. A counter that
+// could not be deleted is logged, not returned: the user proved who they
+// are, and the stale count only expires later.
+func (l *lockout) clear(ctx context.Context, who subject) {
+	l.forget(ctx, who, "clearing failure count", failKey(who.key))
 }
 
 // unlock ends a lockout (after the user proved who they are with a reset
 // code and set a new password). Failing to is logged, not returned: the
 // password is already replaced, and the lock ends on its own.
-func (l *lockout) unlock(ctx context.Context, uid string) {
-	l.forget(ctx, uid, "ending lockout", failKey(uid), lockKey(uid))
+func (l *lockout) unlock(ctx context.Context, who subject) {
+	l.forget(ctx, who, "ending lockout", failKey(who.key), lockKey(who.key))
 }
 
 // forget deletes the keys one by one: they do not share a Redis Cluster
 // hash tag, so one multi-key Delete could not take them.
-func (l *lockout) forget(ctx context.Context, uid, doing string, keys ...string) {
+func (l *lockout) forget(ctx context.Context, who subject, doing string, keys ...string) {
 	for _, k := range keys {
 		if err := l.st.Delete(ctx, k); err != nil {
-			l.log.Warn(doing+" failed", zap.String("user_id", uid), zap.Error(err))
+			l.log.Warn(doing+" failed", who.with(zap.Error(err))...)
 		}
 	}
 }

@@ -110,7 +110,7 @@ func (s *Service) SetPassword(ctx context.Context, u *users.User, pw, keepSessio
 			return nil, err
 		}
 	}
-	s.lockout.unlock(ctx, u.ID)
+	s.lockout.unlock(ctx, userSubject(u.ID))
 	s.emit(ctx, "password_reset", zap.String("user_id", u.ID), zap.Bool("signed_out_others", signOutOthers || wasCompromised))
 	s.Notify(nu, notify.KindPasswordChanged)
 	return nu, nil
@@ -190,7 +190,7 @@ func (s *Service) checkCurrentPassword(ctx context.Context, u *users.User, pw st
 	if pw == "" {
 		return paramMissing("current_password")
 	}
-	if err := s.lockout.check(ctx, u.ID); err != nil {
+	if err := s.lockout.check(ctx, userSubject(u.ID)); err != nil {
 		return err
 	}
 	ok, _, err := s.hasher.Verify(ctx, pw, u.PasswordDigest)
@@ -198,7 +198,7 @@ func (s *Service) checkCurrentPassword(ctx context.Context, u *users.User, pw st
 		return s.hashFailed(err, "verifying current password")
 	}
 	if !ok {
-		if err := s.lockout.fail(ctx, u.ID); err != nil {
+		if err := s.lockout.fail(ctx, userSubject(u.ID)); err != nil {
 			return err
 		}
 		return apierr.FormPasswordIncorrect.WithParam("current_password")

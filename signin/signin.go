@@ -7,7 +7,9 @@
 // AttemptFirstFactor), strategy.go the table of strategies those
 // transitions dispatch on, strategy_password.go and strategy_code.go what
 // each kind of strategy does, reset.go setting a new password, lockout.go
-// and throttle.go the account and request limits, deliver.go the
+// and throttle.go the password lockout and request limits, budget.go the
+// one code budget of an account, subject.go what those limits count
+// against (accounts, known devices, unknown identifiers), deliver.go the
 // background delivery pool and account.go the admin steps.
 package signin
 
@@ -97,10 +99,20 @@ type Config struct {
 	CodeMaxAttempts       int
 	ResendAfter           time.Duration
 	EnumerationProtection bool
-	LockoutAttempts       int
-	LockoutDuration       time.Duration
-	BreachOnSignIn        bool
-	AttemptLifetime       time.Duration
+	// LockoutAttempts is both the number of wrong passwords that lock an
+	// account (or a device) for LockoutDuration and the number of wrong
+	// codes after which code verification backs off, from
+	// CodeLockoutBase doubling up to CodeLockoutMax.
+	LockoutAttempts  int
+	LockoutDuration  time.Duration
+	CodeLockoutBase  time.Duration
+	CodeLockoutMax   time.Duration
+	CodeBudgetMemory time.Duration
+	// DeviceLifetime is how long a client that signed in as a user keeps
+	// its own password-failure budget for that user.
+	DeviceLifetime  time.Duration
+	BreachOnSignIn  bool
+	AttemptLifetime time.Duration
 	// SendsPerIdentifier and SendsPerIP limit code sends per SendWindow.
 	SendsPerIdentifier int
 	SendsPerIP         int
@@ -116,6 +128,10 @@ func (c *Config) defaults() {
 	setDefault(&c.ResendAfter, defaults.ResendAfter)
 	setDefault(&c.LockoutAttempts, defaults.LockoutAttempts)
 	setDefault(&c.LockoutDuration, defaults.LockoutDuration)
+	setDefault(&c.CodeLockoutBase, defaults.CodeLockoutBase)
+	setDefault(&c.CodeLockoutMax, defaults.CodeLockoutMax)
+	setDefault(&c.CodeBudgetMemory, defaults.CodeBudgetMemory)
+	setDefault(&c.DeviceLifetime, defaults.DeviceLifetime)
 	setDefault(&c.AttemptLifetime, defaults.AttemptLifetime)
 	setDefault(&c.SendsPerIdentifier, defaults.SendsPerIdentifier)
 	setDefault(&c.SendsPerIP, defaults.SendsPerIP)
@@ -144,7 +160,10 @@ type Service struct {
 	keys     Key
 	pool     *Pool
 	lockout  *lockout
+	budget   *codeBudget
 	throttle *throttle
+	// discard is where the codes of unknown identifiers go.
+	discard Deliverer
 }
 
 // Deps are the collaborators of a Service.
@@ -162,6 +181,11 @@ type Deps struct {
 	Now     func() time.Time
 	// Pool runs background deliveries; nil: a pool of DefaultPoolSize.
 	Pool *Pool
+	// Discard receives the codes "sent" to unknown identifiers under
+	// enumeration protection, through the same background path as real
+	// codes, so that both cost the same; nil: a sink that renders the
+	// message with the embedded templates and drops it.
+	Discard Deliverer
 }
 
 // New returns a sign-in service.
@@ -176,13 +200,21 @@ func New(cfg Config, d Deps) *Service {
 	if d.Pool == nil {
 		d.Pool = NewPool(DefaultPoolSize, d.Logger)
 	}
+	if d.Discard == nil {
+		d.Discard = discardSink{}
+	}
 	s := &Service{
 		cfg: cfg, st: d.Store, users: d.Users, sessions: d.Sessions, hasher: d.Hasher, rules: d.Rules,
 		deliver: d.Deliver, events: d.Events, log: d.Logger, now: d.Now, keys: d.CodeKey, pool: d.Pool,
+		discard: d.Discard,
 	}
 	s.lockout = &lockout{
 		st: d.Store, attempts: cfg.LockoutAttempts, duration: cfg.LockoutDuration,
 		now: d.Now, log: d.Logger, emit: s.emit,
+	}
+	s.budget = &codeBudget{
+		st: d.Store, limit: cfg.LockoutAttempts, base: cfg.CodeLockoutBase, max: cfg.CodeLockoutMax,
+		memory: cfg.CodeBudgetMemory, now: d.Now, log: d.Logger, emit: s.emit,
 	}
 	s.throttle = &throttle{st: d.Store, cfg: &s.cfg}
 	return s

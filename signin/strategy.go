@@ -55,8 +55,9 @@ type strategy struct {
 	// channel is nil for a password strategy.
 	channel *channel
 	// resets is set for the password-recovery strategies: a verified code
-	// leads to a new password, not to a session, and the lockout does not
-	// apply (codes have their own limits, so a locked-out user can reset).
+	// leads to a new password, not to a session, and the password lockout
+	// does not apply (codes count against the code budget, budget.go, so a
+	// locked-out user can reset).
 	resets bool
 	// message is the notice a code goes out in.
 	message notify.Kind

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -57,14 +58,6 @@ func codeMAC(key []byte, attemptID, userID, strategy, code string) []byte {
 		m.Write([]byte{0})
 	}
 	return []byte(hex.EncodeToString(m.Sum(nil)))
-}
-
-// fakeMAC is stored for attempts on unknown identifiers: no code matches
-// it, but the attempt behaves like a real one.
-func fakeMAC() []byte {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return []byte("x" + hex.EncodeToString(b))
 }
 
 // spent reports whether a code verification may take no more tries.
@@ -117,13 +110,14 @@ func pickTarget(a *Attempt, u *users.User, st *strategy, targetID string, strict
 }
 
 // send creates a new code for the attempt and delivers it. For unknown
-// identifiers it does everything but the delivery.
+// identifiers it does the same work, the delivery included, but the
+// notice goes to the discarding sink.
 func (s *Service) send(ctx context.Context, rq Request, res *Result, st *strategy, targetID string) error {
 	a := res.Attempt
-	// The lockout guards sign-in; password recovery stays open (codes
-	// have their own limits), so a locked-out user can reset.
-	if a.UserID != "" && !st.resets {
-		if err := s.lockout.check(ctx, a.UserID); err != nil {
+	// The password lockout guards sign-in; password recovery stays open
+	// (codes have their own budget), so a locked-out user can reset.
+	if !st.resets {
+		if err := s.checkPasswordLock(ctx, rq, a); err != nil {
 			return err
 		}
 	}
@@ -162,31 +156,37 @@ func (s *Service) send(ctx context.Context, rq Request, res *Result, st *strateg
 	if err := s.save(ctx, a); err != nil {
 		return err
 	}
-	if a.Fake {
-		s.emit(ctx, "code_sent", zap.String("strategy", st.name), zap.Bool("delivered", false))
-		return nil
-	}
-	return s.deliverCode(ctx, a.ID, st, notify.Notice{
+	return s.deliverCode(ctx, a, st, notify.Notice{
 		Channel: st.channel.notify, Kind: st.message, To: target.Value, Code: code, ExpiresIn: s.cfg.CodeTTL,
 	})
 }
 
-// storeCode draws a new code for the attempt and stores its MAC (a MAC
-// no code matches for a fake attempt), replacing any earlier code.
+// checkPasswordLock refuses code sign-in while the password lockout of
+// the attempt's subject (device or account, known or not) holds.
+func (s *Service) checkPasswordLock(ctx context.Context, rq Request, a *Attempt) error {
+	who, err := s.passwordSubject(ctx, rq, a)
+	if err != nil {
+		return err
+	}
+	return s.lockout.check(ctx, who)
+}
+
+// storeCode draws a new code for the attempt and stores its MAC,
+// replacing any earlier code. A fake attempt draws and MACs a code too
+// (with its fake user id), so that it costs the same, but stores a value
+// no MAC equals: nobody can have its code.
 func (s *Service) storeCode(ctx context.Context, a *Attempt, st *strategy) (string, error) {
-	var code string
-	var mac []byte
+	key, err := s.keys.Get(ctx)
+	if err != nil {
+		return "", err
+	}
+	code, err := NewCode()
+	if err != nil {
+		return "", err
+	}
+	mac := codeMAC(key, a.ID, macUserID(a), st.name, code)
 	if a.Fake {
-		mac = fakeMAC()
-	} else {
-		key, err := s.keys.Get(ctx)
-		if err != nil {
-			return "", err
-		}
-		if code, err = NewCode(); err != nil {
-			return "", err
-		}
-		mac = codeMAC(key, a.ID, a.UserID, st.name, code)
+		mac = unmatchable(mac)
 	}
 	if err := s.st.Put(ctx, codeKey(a.ID), mac, s.cfg.CodeTTL+margin); err != nil {
 		return "", fmt.Errorf("storing code: %w", err)
@@ -194,30 +194,43 @@ func (s *Service) storeCode(ctx context.Context, a *Attempt, st *strategy) (stri
 	return code, nil
 }
 
-// deliverCode sends the code notice.
-func (s *Service) deliverCode(ctx context.Context, attemptID string, st *strategy, n notify.Notice) error {
+// unmatchable turns a MAC into a value of the same size that no MAC (hex
+// digits only) equals.
+func unmatchable(mac []byte) []byte {
+	out := slices.Clone(mac)
+	out[0] = 'x'
+	return out
+}
+
+// deliverCode sends the code notice; a fake attempt's goes to the
+// discarding sink.
+func (s *Service) deliverCode(ctx context.Context, a *Attempt, st *strategy, n notify.Notice) error {
+	sink := s.deliver
+	if a.Fake {
+		sink = s.discard
+	}
 	if s.cfg.EnumerationProtection {
 		// Deliver in the background: known and unknown identifiers answer
 		// alike and in the same time. A failure leaves the code unusable.
 		s.background(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), deliveryTimeout)
 			defer cancel()
-			_ = s.deliverNow(ctx, attemptID, st, n)
+			_ = s.deliverNow(ctx, a.ID, st, sink, n, !a.Fake)
 		})
 		return nil
 	}
-	if err := s.deliverNow(ctx, attemptID, st, n); err != nil {
+	if err := s.deliverNow(ctx, a.ID, st, sink, n, true); err != nil {
 		return apierr.DeliveryFailed
 	}
 	return nil
 }
 
-func (s *Service) deliverNow(ctx context.Context, attemptID string, st *strategy, n notify.Notice) error {
-	if err := s.deliver.Deliver(ctx, n); err != nil {
+func (s *Service) deliverNow(ctx context.Context, attemptID string, st *strategy, sink Deliverer, n notify.Notice, real bool) error {
+	if err := sink.Deliver(ctx, n); err != nil {
 		s.codeUndeliverable(ctx, attemptID, st, err)
 		return err
 	}
-	s.emit(ctx, "code_sent", zap.String("strategy", st.name), zap.String("channel", string(n.Channel)), zap.Bool("delivered", true))
+	s.emit(ctx, "code_sent", zap.String("strategy", st.name), zap.String("channel", string(n.Channel)), zap.Bool("delivered", real))
 	return nil
 }
 
@@ -233,15 +246,22 @@ func (s *Service) codeUndeliverable(ctx context.Context, attemptID string, st *s
 }
 
 // checkCode verifies the code of a code strategy and consumes it.
-func (s *Service) checkCode(ctx context.Context, res *Result, st *strategy, p AttemptParams) error {
+//
+// A try is counted twice before its code is compared: against the
+// account's code budget (budget.go), which refuses every code, the right
+// one too, while it is locked; then against the attempt's
+// code_max_attempts. However many guesses race, neither limit lets more
+// codes be compared than it allows.
+func (s *Service) checkCode(ctx context.Context, rq Request, res *Result, st *strategy, p AttemptParams) error {
 	if err := s.usable(ctx, res.Attempt, st); err != nil {
 		return err
 	}
 	if p.Code == "" {
 		return paramMissing("code")
 	}
-	if res.User != nil && !st.resets {
-		if err := s.lockout.check(ctx, res.User.ID); err != nil {
+	a := res.Attempt
+	if !st.resets {
+		if err := s.checkPasswordLock(ctx, rq, a); err != nil {
 			return err
 		}
 	}
@@ -250,26 +270,29 @@ func (s *Service) checkCode(ctx context.Context, res *Result, st *strategy, p At
 			return err
 		}
 	}
-	a := res.Attempt
-	// Reserve this try before comparing: however many guesses race, no
-	// more than code_max_attempts codes are ever compared.
+	account := accountOf(a)
+	r, err := s.budget.reserve(ctx, account)
+	if err != nil {
+		return err
+	}
 	tries, err := s.st.Incr(ctx, codeFailKey(a.ID), s.cfg.AttemptLifetime+margin)
 	if err != nil {
 		return fmt.Errorf("counting code attempts: %w", err)
 	}
 	if int(tries) > s.cfg.CodeMaxAttempts {
-		return s.codeFailed(ctx, res, st, tries)
+		return s.codeFailed(ctx, res, st, tries, r)
 	}
 	ok, err := s.consume(ctx, res, st, p.Code)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return s.codeFailed(ctx, res, st, tries)
+		return s.codeFailed(ctx, res, st, tries, r)
 	}
 	// The code is consumed: this request is the only one that gets here.
 	a.Verification.Status = VerVerified
-	s.lockout.clear(ctx, res.User.ID)
+	s.budget.clear(ctx, account)
+	s.lockout.clear(ctx, account)
 	s.emit(ctx, "code_attempt", zap.String("strategy", st.name), zap.String("result", "verified"))
 	return nil
 }
@@ -312,10 +335,11 @@ func (s *Service) precheckReset(ctx context.Context, res *Result, pw string) err
 }
 
 // consume compares the code with the stored MAC and deletes it when it
-// matches, in one step, so a code is used once. Fake attempts and
-// malformed codes never match.
+// matches, in one step, so a code is used once. Malformed codes never
+// match; fake attempts are compared like real ones (the same work) but
+// their stored value matches no MAC, and they are refused regardless.
 func (s *Service) consume(ctx context.Context, res *Result, st *strategy, code string) (bool, error) {
-	if !wellFormedCode(code) || res.User == nil {
+	if !wellFormedCode(code) {
 		return false, nil
 	}
 	key, err := s.keys.Get(ctx)
@@ -323,17 +347,16 @@ func (s *Service) consume(ctx context.Context, res *Result, st *strategy, code s
 		return false, err
 	}
 	a := res.Attempt
-	ok, err := s.st.CompareAndDelete(ctx, codeKey(a.ID), codeMAC(key, a.ID, a.UserID, st.name, code))
+	ok, err := s.st.CompareAndDelete(ctx, codeKey(a.ID), codeMAC(key, a.ID, macUserID(a), st.name, code))
 	if err != nil {
 		return false, fmt.Errorf("checking code: %w", err)
 	}
-	return ok, nil
+	return ok && res.User != nil && !a.Fake, nil
 }
 
-// codeFailed records a wrong code (the n-th try of the attempt) and, for
-// sign-in codes, counts it against the user's lockout; it returns the
-// error to show.
-func (s *Service) codeFailed(ctx context.Context, res *Result, st *strategy, n int64) error {
+// codeFailed records a wrong code (the n-th try of the attempt, reserved
+// as r in the account's code budget); it returns the error to show.
+func (s *Service) codeFailed(ctx context.Context, res *Result, st *strategy, n int64, r reservation) error {
 	// The code itself is left alone: a request with an earlier try may
 	// still be comparing it, and no later try ever will.
 	failed := int(n) >= s.cfg.CodeMaxAttempts
@@ -346,10 +369,8 @@ func (s *Service) codeFailed(ctx context.Context, res *Result, st *strategy, n i
 		return apierr.VerificationAlreadyVerified
 	}
 	s.emit(ctx, "code_attempt", zap.String("strategy", st.name), zap.String("result", "incorrect"))
-	if res.User != nil && !st.resets {
-		if err := s.lockout.fail(ctx, res.User.ID); err != nil {
-			return err
-		}
+	if err := s.budget.failed(ctx, accountOf(res.Attempt), r); err != nil {
+		return err
 	}
 	if failed {
 		return apierr.VerificationFailed

@@ -17,6 +17,11 @@ const maxPasswordLen = 1024
 
 // checkPassword verifies a password first factor and completes the
 // attempt on success.
+//
+// Unknown identifiers (under enumeration protection) and users without a
+// password go through the same lockout as users with one, keyed by their
+// own subject, and take as long as a wrong password does: the sequence of
+// answers is the same for all of them.
 func (s *Service) checkPassword(ctx context.Context, rq Request, res *Result, pw string) error {
 	u := res.User
 	wrong := apierr.FormPasswordIncorrect.WithParam("password")
@@ -26,34 +31,33 @@ func (s *Service) checkPassword(ctx context.Context, rq Request, res *Result, pw
 	if len(pw) > maxPasswordLen {
 		return wrong
 	}
-	if u == nil || u.PasswordDigest == "" {
-		// Unknown users and users without a password take as long as a
-		// wrong password does.
-		s.hasher.VerifyDummy(ctx, pw)
-		s.emit(ctx, "sign_in", zap.String("strategy", StrategyPassword), zap.String("result", "failed"))
-		return wrong
+	who, err := s.passwordSubject(ctx, rq, res.Attempt)
+	if err != nil {
+		return err
 	}
-	if err := s.lockout.check(ctx, u.ID); err != nil {
+	if err := s.lockout.check(ctx, who); err != nil {
 		return err
 	}
 	// Count the try before verifying, so concurrent guesses cannot get
 	// past the lockout limit; a success clears the count.
-	tries, err := s.lockout.reserve(ctx, u.ID)
+	tries, err := s.lockout.reserve(ctx, who)
 	if err != nil {
 		return err
 	}
-	ok, rehash, err := s.hasher.Verify(ctx, pw, u.PasswordDigest)
-	if err != nil {
+	ok, rehash := false, false
+	if u == nil || u.PasswordDigest == "" {
+		s.hasher.VerifyDummy(ctx, pw)
+	} else if ok, rehash, err = s.hasher.Verify(ctx, pw, u.PasswordDigest); err != nil {
 		return s.hashFailed(err, "verifying password")
 	}
 	if !ok {
-		s.emit(ctx, "sign_in", zap.String("strategy", StrategyPassword), zap.String("result", "failed"), zap.String("user_id", u.ID))
-		if err := s.lockout.reached(ctx, u.ID, tries); err != nil {
+		s.emit(ctx, "sign_in", who.with(zap.String("strategy", StrategyPassword), zap.String("result", "failed"))...)
+		if err := s.lockout.reached(ctx, who, tries); err != nil {
 			return err
 		}
 		return wrong
 	}
-	s.lockout.clear(ctx, u.ID)
+	s.lockout.clear(ctx, who)
 	if rehash {
 		s.upgradeDigest(ctx, u.ID, pw)
 	}

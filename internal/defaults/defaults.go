@@ -40,6 +40,26 @@ const (
 	LockoutDuration = time.Hour
 	// AttemptLifetime is how long a sign-in attempt may be continued.
 	AttemptLifetime = time.Hour
+	// DeviceLifetime is how long a client that signed in as a user keeps
+	// its own password-failure budget for that user (OWASP device
+	// cookies), so strangers locking the account do not lock it out.
+	DeviceLifetime = 30 * 24 * time.Hour
+)
+
+// The code budget: one per account, shared by every code strategy. Past
+// LockoutAttempts consecutive wrong codes, code verification waits
+// CodeLockoutBase, doubling with each further wrong code up to
+// CodeLockoutMax. With 6-digit codes that allows at most 20 guesses in
+// the first day and 384 in a year while no right code clears the count
+// (README, security notes).
+const (
+	CodeLockoutBase = time.Minute
+	CodeLockoutMax  = 24 * time.Hour
+	// CodeBudgetMemory is how long the count of wrong codes outlives its
+	// last lock. It must be longer than about 19 days, or waiting for the
+	// count to be forgotten (then 20 guesses in a day) would beat the
+	// capped backoff (one guess a day).
+	CodeBudgetMemory = 30 * 24 * time.Hour
 )
 
 // Throttles: code sends per identifier and per IP per SendWindow, and

@@ -1,0 +1,149 @@
+package signin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/authgate/authgate/apierr"
+)
+
+// codeBudget is the one failure budget of an account for codes. Every
+// wrong code counts against it, whatever the strategy (sign-in or reset,
+// email or SMS, and second factors when they come), the attempt or the
+// instance: it lives in the store, keyed by the account, so opening new
+// attempts or switching channels buys an attacker nothing. A new code
+// leaves it alone; only a verified code clears it.
+//
+// Past limit consecutive wrong codes, verification is refused, even with
+// the right code, for base after the limit-th wrong code and then twice as
+// long after each further one, up to max. Once a lock ends, one try is
+// allowed; a wrong one locks again for twice as long.
+//
+// The record at budgetKey is JSON {"n": wrong codes so far, counting tries
+// in flight, "until": end of the current lock}. A try is reserved (n+1)
+// before the code is compared, in the same atomic update that refuses it
+// while locked and sets the lock when the reservation reaches the limit,
+// so concurrent guesses never get more than the budget compared.
+//
+// A code strategy (a second factor too) calls reserve with accountOf(the
+// attempt) before it compares a code, failed after a wrong one and clear
+// after a right one; checkCode is the example.
+type codeBudget struct {
+	st     Store
+	limit  int
+	base   time.Duration
+	max    time.Duration
+	memory time.Duration
+	now    func() time.Time
+	log    *zap.Logger
+	emit   func(ctx context.Context, name string, fields ...zap.Field)
+}
+
+type budgetRecord struct {
+	N     int       `json:"n"`
+	Until time.Time `json:"until,omitzero"`
+}
+
+func budgetKey(s subject) string { return "codebudget:" + s.key }
+
+// reservation is a try counted against the budget: its number and, when
+// it reached the limit, the end of the lock it set.
+type reservation struct {
+	n     int
+	until time.Time
+}
+
+// errBudgetLocked aborts the reservation update: nothing is written while
+// the budget is locked.
+var errBudgetLocked = errors.New("code budget locked")
+
+// reserve counts a try before its code is compared. While the budget is
+// locked it returns too_many_requests and counts nothing.
+func (b *codeBudget) reserve(ctx context.Context, who subject) (reservation, error) {
+	var r reservation
+	var left time.Duration
+	err := b.st.Update(ctx, budgetKey(who), func(cur []byte, exists bool) ([]byte, time.Duration, error) {
+		now := b.now()
+		rec := budgetRecord{}
+		if exists {
+			if err := json.Unmarshal(cur, &rec); err != nil {
+				// Fail closed: whoever wrote the record had counted wrong
+				// codes. Start over at the limit, locked, so one try per
+				// lock is all this account gets until a code is right.
+				b.log.Error("malformed code budget record; locking code verification", who.with(zap.Error(err))...)
+				rec = budgetRecord{N: b.limit, Until: now.Add(b.backoff(b.limit))}
+				left = b.backoff(b.limit)
+				data, merr := json.Marshal(rec)
+				return data, b.ttl(rec, now), merr
+			}
+		}
+		if l := rec.Until.Sub(now); l > 0 {
+			left = l
+			return nil, 0, errBudgetLocked
+		}
+		left = 0
+		rec.N++
+		if rec.N >= b.limit {
+			// Locked from this try on: concurrent tries wait, and a wrong
+			// code leaves the lock in place; a right one clears it.
+			rec.Until = now.Add(b.backoff(rec.N))
+		}
+		r = reservation{n: rec.N, until: rec.Until}
+		data, err := json.Marshal(rec)
+		return data, b.ttl(rec, now), err
+	})
+	if errors.Is(err, errBudgetLocked) || (err == nil && left > 0) {
+		return reservation{}, b.lockedError(left)
+	}
+	if err != nil {
+		return reservation{}, fmt.Errorf("counting code tries: %w", err)
+	}
+	return r, nil
+}
+
+// failed is called after the code of reservation r was wrong: when r
+// reached the limit, the budget is locked and the answer says until when.
+func (b *codeBudget) failed(ctx context.Context, who subject, r reservation) error {
+	if r.n < b.limit {
+		return nil
+	}
+	b.emit(ctx, "codes_locked", who.with(zap.Int("wrong_codes", r.n))...)
+	return b.lockedError(r.until.Sub(b.now()))
+}
+
+// clear forgets the wrong codes after a verified one. A record that could
+// not be deleted is logged, not returned: the code was right, and the user
+// is signed in or resetting already.
+func (b *codeBudget) clear(ctx context.Context, who subject) {
+	if err := b.st.Delete(ctx, budgetKey(who)); err != nil {
+		b.log.Warn("clearing code budget failed", who.with(zap.Error(err))...)
+	}
+}
+
+// backoff is the lock set by the n-th consecutive wrong code (n >= limit):
+// base, doubled for each wrong code past the limit, capped at max.
+func (b *codeBudget) backoff(n int) time.Duration {
+	d := b.base
+	for i := b.limit; i < n && d < b.max; i++ {
+		d *= 2
+	}
+	return min(d, b.max)
+}
+
+// ttl keeps the record through its lock and memory after it: a count that
+// expired early would hand out a fresh budget.
+func (b *codeBudget) ttl(rec budgetRecord, now time.Time) time.Duration {
+	return max(rec.Until.Sub(now), 0) + b.memory
+}
+
+func (b *codeBudget) lockedError(left time.Duration) error {
+	left = max(left, time.Second)
+	secs := (left + time.Second - 1) / time.Second * time.Second
+	return apierr.TooManyRequests.WithRetryAfter(left).
+		WithLongMessage(fmt.Sprintf("Too many incorrect codes. You can try again in %s.", secs.String()))
+}
