@@ -5,12 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/authgate/authgate/internal/ids"
-	"github.com/authgate/authgate/store"
 )
 
 // Clients: one per browser, found by the opaque __client cookie token,
@@ -63,17 +61,9 @@ func (m *Manager) Client(ctx context.Context, token string) (*Client, error) {
 	if !validClientToken(token) {
 		return nil, ErrNotFound
 	}
-	key := clientKey(token)
-	data, err := m.st.Get(ctx, key)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading client: %w", err)
-	}
-	c := &Client{key: key}
-	if err := json.Unmarshal(data, c); err != nil {
-		return nil, fmt.Errorf("decoding client: %w", err)
+	c := &Client{key: clientKey(token)}
+	if err := m.getRecord(ctx, c.key, "client", c); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -81,25 +71,19 @@ func (m *Manager) Client(ctx context.Context, token string) (*Client, error) {
 // UpdateClient applies fn to the stored client atomically; c is updated
 // in place to the result.
 func (m *Manager) UpdateClient(ctx context.Context, c *Client, fn func(c *Client)) error {
-	var out Client
-	err := m.st.Update(ctx, c.key, func(cur []byte, exists bool) ([]byte, time.Duration, error) {
-		if !exists {
-			return nil, 0, ErrNotFound
-		}
-		out = Client{}
-		if err := json.Unmarshal(cur, &out); err != nil {
-			return nil, 0, fmt.Errorf("decoding client: %w", err)
-		}
-		fn(&out)
-		out.UpdatedAt = m.now().UTC().Truncate(time.Millisecond)
-		data, err := json.Marshal(&out)
-		return data, m.clientTTL(&out), err
+	var out *Client
+	err := updateRecord(ctx, m.st, c.key, "client", func(cur *Client) ([]byte, time.Duration, error) {
+		fn(cur)
+		cur.UpdatedAt = m.now().UTC().Truncate(time.Millisecond)
+		data, err := json.Marshal(cur)
+		out = cur
+		return data, m.clientTTL(cur), err
 	})
 	if err != nil {
 		return err
 	}
 	out.key, out.rotated = c.key, c.rotated
-	*c = out
+	*c = *out
 	return nil
 }
 
@@ -124,15 +108,9 @@ func (m *Manager) Rotate(ctx context.Context, c *Client) (string, error) {
 // write of the new key fails, the client is lost (the browser starts
 // over as anonymous), never left reachable through the old token.
 func (m *Manager) rotate(ctx context.Context, c *Client, fn func(c *Client)) error {
-	var out Client
-	err := m.st.Update(ctx, c.key, func(cur []byte, exists bool) ([]byte, time.Duration, error) {
-		if !exists {
-			return nil, 0, ErrNotFound
-		}
-		out = Client{}
-		if err := json.Unmarshal(cur, &out); err != nil {
-			return nil, 0, fmt.Errorf("decoding client: %w", err)
-		}
+	var out *Client
+	err := updateRecord(ctx, m.st, c.key, "client", func(cur *Client) ([]byte, time.Duration, error) {
+		out = cur
 		return nil, 0, nil // a nil value deletes the old key
 	})
 	if err != nil {
@@ -141,13 +119,13 @@ func (m *Manager) rotate(ctx context.Context, c *Client, fn func(c *Client)) err
 	token := ids.Random(32)
 	out.key, out.rotated = clientKey(token), token
 	if fn != nil {
-		fn(&out)
+		fn(out)
 	}
 	out.UpdatedAt = m.now().UTC().Truncate(time.Millisecond)
-	if err := m.putClient(ctx, &out); err != nil {
+	if err := m.putClient(ctx, out); err != nil {
 		return err
 	}
-	*c = out
+	*c = *out
 	return nil
 }
 

@@ -113,16 +113,9 @@ func (m *Manager) Get(ctx context.Context, id string) (*Session, error) {
 	if !ids.Valid("sess", id) {
 		return nil, ErrNotFound
 	}
-	data, err := m.st.Get(ctx, sessionKey(id))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading session: %w", err)
-	}
 	s := new(Session)
-	if err := json.Unmarshal(data, s); err != nil {
-		return nil, fmt.Errorf("decoding session: %w", err)
+	if err := m.getRecord(ctx, sessionKey(id), "session", s); err != nil {
+		return nil, err
 	}
 	if s.SignedIn(time.Time{}) && !m.now().Before(s.ExpireAt) {
 		s.Status = StatusExpired
@@ -136,14 +129,7 @@ func (m *Manager) Update(ctx context.Context, id string, fn func(s *Session) err
 		return nil, ErrNotFound
 	}
 	var out *Session
-	err := m.st.Update(ctx, sessionKey(id), func(cur []byte, exists bool) ([]byte, time.Duration, error) {
-		if !exists {
-			return nil, 0, ErrNotFound
-		}
-		s := new(Session)
-		if err := json.Unmarshal(cur, s); err != nil {
-			return nil, 0, fmt.Errorf("decoding session: %w", err)
-		}
+	err := updateRecord(ctx, m.st, sessionKey(id), "session", func(s *Session) ([]byte, time.Duration, error) {
 		if err := fn(s); err != nil {
 			return nil, 0, err
 		}
@@ -164,6 +150,39 @@ func (m *Manager) Update(ctx context.Context, id string, fn func(s *Session) err
 		return nil, ErrNotFound
 	}
 	return out, nil
+}
+
+// getRecord reads the JSON record at key into v; what names the record
+// in errors. A missing record is ErrNotFound.
+func (m *Manager) getRecord(ctx context.Context, key, what string, v any) error {
+	data, err := m.st.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", what, err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("decoding %s: %w", what, err)
+	}
+	return nil
+}
+
+// updateRecord decodes the JSON record at key and stores what next
+// returns for it (nil deletes the key), in one atomic store update; a
+// missing record is ErrNotFound. The store may call next more than once
+// when it loses a race, each time with a freshly decoded record.
+func updateRecord[T any](ctx context.Context, st store.Store, key, what string, next func(v *T) ([]byte, time.Duration, error)) error {
+	return st.Update(ctx, key, func(cur []byte, exists bool) ([]byte, time.Duration, error) {
+		if !exists {
+			return nil, 0, ErrNotFound
+		}
+		v := new(T)
+		if err := json.Unmarshal(cur, v); err != nil {
+			return nil, 0, fmt.Errorf("decoding %s: %w", what, err)
+		}
+		return next(v)
+	})
 }
 
 // End moves a signed-in session to status (ended, removed or revoked).
@@ -235,6 +254,36 @@ func (m *Manager) ListByUser(ctx context.Context, userID string) ([]*Session, er
 // RevokeUser revokes every signed-in session of the user except keep
 // (which may be ""), and returns how many it revoked.
 func (m *Manager) RevokeUser(ctx context.Context, userID, keep string) (int, error) {
+	return m.eachSignedIn(ctx, userID, keep, "revoking", func(id string) error {
+		_, err := m.End(ctx, id, StatusRevoked)
+		return err
+	})
+}
+
+// RequireTask adds task to every signed-in session of the user: active
+// sessions become pending at their next token refresh. It returns how
+// many sessions were signed in when it listed them, counting those that
+// already had the task and those that ended meanwhile (so not how many
+// it changed).
+func (m *Manager) RequireTask(ctx context.Context, userID, task string) (int, error) {
+	return m.eachSignedIn(ctx, userID, "", "adding task to", func(id string) error {
+		_, err := m.Update(ctx, id, func(s *Session) error {
+			if !s.SignedIn(m.now()) || slices.Contains(s.Tasks, task) {
+				return nil
+			}
+			s.Tasks = append(s.Tasks, task)
+			s.Status = StatusPending
+			return nil
+		})
+		return err
+	})
+}
+
+// eachSignedIn applies fn to every session of the user that is signed in
+// when listed, except keep, and counts them; a session that ends in
+// between (fn fails with ErrNotFound) still counts. The first other error
+// stops it, prefixed with doing and the session's id.
+func (m *Manager) eachSignedIn(ctx context.Context, userID, keep, doing string, fn func(id string) error) (int, error) {
 	list, err := m.ListByUser(ctx, userID)
 	if err != nil {
 		return 0, err
@@ -244,39 +293,8 @@ func (m *Manager) RevokeUser(ctx context.Context, userID, keep string) (int, err
 		if s.ID == keep || !s.SignedIn(m.now()) {
 			continue
 		}
-		if _, err := m.End(ctx, s.ID, StatusRevoked); err != nil && !errors.Is(err, ErrNotFound) {
-			return n, fmt.Errorf("revoking session %s: %w", s.ID, err)
-		}
-		n++
-	}
-	return n, nil
-}
-
-// RequireTask adds task to every signed-in session of the user: active
-// sessions become pending at their next token refresh. It returns how
-// many sessions were signed in when it listed them, counting those that
-// already had the task and those that ended meanwhile (so not how many
-// it changed).
-func (m *Manager) RequireTask(ctx context.Context, userID, task string) (int, error) {
-	list, err := m.ListByUser(ctx, userID)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, s := range list {
-		if !s.SignedIn(m.now()) {
-			continue
-		}
-		_, err := m.Update(ctx, s.ID, func(s *Session) error {
-			if !s.SignedIn(m.now()) || slices.Contains(s.Tasks, task) {
-				return nil
-			}
-			s.Tasks = append(s.Tasks, task)
-			s.Status = StatusPending
-			return nil
-		})
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return n, fmt.Errorf("adding task to session %s: %w", s.ID, err)
+		if err := fn(s.ID); err != nil && !errors.Is(err, ErrNotFound) {
+			return n, fmt.Errorf("%s session %s: %w", doing, s.ID, err)
 		}
 		n++
 	}

@@ -43,14 +43,20 @@ func signedInClient(t *testing.T, m *session.Manager, n int) (*session.Client, [
 	return c, list
 }
 
+// end ends session id with status, as a step of a test's setup.
+func end(t *testing.T, m *session.Manager, id, status string) {
+	t.Helper()
+	if _, err := m.End(context.Background(), id, status); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestSignOutClientEndsEverySessionAndClearsTheClient(t *testing.T) {
 	ctx := context.Background()
 	m, clock := newManager(t)
 	c, list := signedInClient(t, m, 3)
 	// A session that is already over is skipped, not an error.
-	if _, err := m.End(ctx, list[0].ID, session.StatusRevoked); err != nil {
-		t.Fatal(err)
-	}
+	end(t, m, list[0].ID, session.StatusRevoked)
 	ended, err := m.SignOutClient(ctx, c)
 	if err != nil {
 		t.Fatal(err)
@@ -111,9 +117,7 @@ func TestSetActiveMakesTheSessionTheClientsActiveOne(t *testing.T) {
 	if c.LastActiveSessionID != list[0].ID || !s.LastActiveAt.After(list[0].LastActiveAt) {
 		t.Fatalf("client %+v, last active %v", c, s.LastActiveAt)
 	}
-	if _, err := m.End(ctx, list[1].ID, session.StatusEnded); err != nil {
-		t.Fatal(err)
-	}
+	end(t, m, list[1].ID, session.StatusEnded)
 	if _, err := m.SetActive(ctx, c, list[1].ID); !errors.Is(err, session.ErrNotFound) {
 		t.Fatalf("an ended session became active: %v", err)
 	}
@@ -123,9 +127,7 @@ func TestRequireTaskCountsSignedInSessions(t *testing.T) {
 	ctx := context.Background()
 	m, _ := newManager(t)
 	_, list := signedInClient(t, m, 3)
-	if _, err := m.End(ctx, list[2].ID, session.StatusEnded); err != nil {
-		t.Fatal(err)
-	}
+	end(t, m, list[2].ID, session.StatusEnded)
 	for i, want := range []int{2, 2} { // the second call changes nothing but counts the same
 		n, err := m.RequireTask(ctx, "user_1", "reset-password")
 		if err != nil {
