@@ -34,34 +34,31 @@ type rawClaims struct {
 // claims are skipped, but aud rejects the token: other token kinds carry
 // it, and they must never pass as session tokens.
 func (r *rawClaims) decodeMember(name string, dec *json.Decoder) error {
-	var dst any
-	switch name {
-	case "iss":
-		dst = &r.iss
-	case "sub":
-		dst = &r.sub
-	case "sid":
-		dst = &r.sid
-	case "sts":
-		dst = &r.sts
-	case "jti":
-		dst = &r.jti
-	case "azp":
-		dst = &r.azp
-	case "v":
-		dst = &r.v
-	case "iat":
-		dst = &r.iat
-	case "nbf":
-		dst = &r.nbf
-	case "exp":
-		dst = &r.exp
-	case "aud":
+	if name == "aud" {
 		return errors.New("aud present: not a session token")
-	default:
-		dst = new(json.RawMessage)
 	}
-	return dec.Decode(dst)
+	if dst := r.field(name); dst != nil {
+		return dec.Decode(dst)
+	}
+	return dec.Decode(new(json.RawMessage))
+}
+
+// field is where claim name decodes to, or nil for a claim that is not
+// read. The table is built per call, on the stack, so that verifying a
+// token allocates nothing for it.
+func (r *rawClaims) field(name string) any {
+	for _, f := range [...]struct {
+		name string
+		dst  any
+	}{
+		{"iss", &r.iss}, {"sub", &r.sub}, {"sid", &r.sid}, {"sts", &r.sts}, {"jti", &r.jti}, {"azp", &r.azp},
+		{"v", &r.v}, {"iat", &r.iat}, {"nbf", &r.nbf}, {"exp", &r.exp},
+	} {
+		if f.name == name {
+			return f.dst
+		}
+	}
+	return nil
 }
 
 // checkStrings checks v and the identifying string claims.

@@ -70,6 +70,29 @@ func withHeader(t *testing.T, k *Keyring, header string) string {
 
 // withClaims signs a token with k's active key, standard header, and the
 // payload modified by overrides.
+// embeddedJWK signs payload with a fresh attacker key and embeds the
+// key's public half in the jwk header: kid names the header's key id,
+// jwkKid (when set) the embedded key's own.
+func embeddedJWK(t *testing.T, payload, jwkKid, kid string) string {
+	attacker, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := jwk.FromRaw(&attacker.PublicKey)
+	if jwkKid != "" {
+		_ = pub.Set(jwk.KeyIDKey, jwkKid)
+	}
+	hdr := jws.NewHeaders()
+	_ = hdr.Set(jws.JWKKey, pub)
+	_ = hdr.Set(jws.KeyIDKey, kid)
+	_ = hdr.Set(jws.TypeKey, "JWT")
+	b, err := jws.Sign([]byte(payload), jws.WithKey(jwa.RS256, attacker, jws.WithProtectedHeaders(hdr)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func withClaims(t *testing.T, k *Keyring, overrides map[string]any) string {
 	return signRaw(t, k, stdHeader(k), payloadAt(t, k, k.cfg.Now(), overrides))
 }
@@ -237,34 +260,10 @@ func TestVerifyBadTokens(t *testing.T) {
 
 		// J-7: jwk/jku/x5u/x5c are never followed or trusted.
 		{name: "embedded jwk with attacker key", make: func(t *testing.T, f *fixture) string {
-			attacker, err := rsa.GenerateKey(rand.Reader, 2048)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pub, _ := jwk.FromRaw(&attacker.PublicKey)
-			_ = pub.Set(jwk.KeyIDKey, "attacker")
-			hdr := jws.NewHeaders()
-			_ = hdr.Set(jws.JWKKey, pub)
-			_ = hdr.Set(jws.KeyIDKey, "attacker")
-			_ = hdr.Set(jws.TypeKey, "JWT")
-			b, err := jws.Sign([]byte(payload()), jws.WithKey(jwa.RS256, attacker, jws.WithProtectedHeaders(hdr)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return string(b)
+			return embeddedJWK(t, payload(), "attacker", "attacker")
 		}},
 		{name: "embedded jwk with our kid, attacker signature", make: func(t *testing.T, f *fixture) string {
-			attacker, _ := rsa.GenerateKey(rand.Reader, 2048)
-			pub, _ := jwk.FromRaw(&attacker.PublicKey)
-			hdr := jws.NewHeaders()
-			_ = hdr.Set(jws.JWKKey, pub)
-			_ = hdr.Set(jws.KeyIDKey, rsKid())
-			_ = hdr.Set(jws.TypeKey, "JWT")
-			b, err := jws.Sign([]byte(payload()), jws.WithKey(jwa.RS256, attacker, jws.WithProtectedHeaders(hdr)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return string(b)
+			return embeddedJWK(t, payload(), "", rsKid())
 		}},
 		{name: "attacker signature without extra headers", make: func(t *testing.T, f *fixture) string {
 			attacker, _ := rsa.GenerateKey(rand.Reader, 2048)
@@ -600,17 +599,25 @@ func TestLeewayBoundary60(t *testing.T) {
 	}
 }
 
+// cachedToken is a keyring with a 64-entry verify cache on a fake clock,
+// and a token it has verified once, so that the token is in the cache.
+func cachedToken(t *testing.T) (*Keyring, *testenv.Clock, string, Claims) {
+	t.Helper()
+	clk := testenv.NewClock(testStart)
+	k := newLoaded(t, bolttest.Open(t), Config{Alg: AlgEdDSA, CacheSize: 64}, clk)
+	tok, cl := mint(t, k, baseClaims())
+	if _, err := k.Verify(context.Background(), tok, testIssuer); err != nil {
+		t.Fatal(err)
+	}
+	return k, clk, tok, cl
+}
+
 // TestVerifyCache: a cached token still gets the clock and issuer checks,
 // repeated verifications are served from the cache, and the cache is
 // bounded.
 func TestVerifyCache(t *testing.T) {
-	clk := testenv.NewClock(testStart)
-	k := newLoaded(t, bolttest.Open(t), Config{Alg: AlgEdDSA, CacheSize: 64}, clk)
+	k, clk, tok, cl := cachedToken(t)
 	ctx := context.Background()
-	tok, cl := mint(t, k, baseClaims())
-	if _, err := k.Verify(ctx, tok, testIssuer); err != nil {
-		t.Fatal(err)
-	}
 	if n := k.cache.len(); n != 1 {
 		t.Fatalf("cache has %d entries, want 1", n)
 	}
@@ -681,13 +688,8 @@ func TestUnknownKidRefreshRateLimit(t *testing.T) {
 // passing at its exp exactly, like an uncached one (revocation within
 // token_lifetime).
 func TestCachedTokenEndsAtExp(t *testing.T) {
-	clk := testenv.NewClock(testStart)
-	k := newLoaded(t, bolttest.Open(t), Config{Alg: AlgEdDSA, CacheSize: 64}, clk)
+	k, clk, tok, cl := cachedToken(t)
 	ctx := context.Background()
-	tok, cl := mint(t, k, baseClaims())
-	if _, err := k.Verify(ctx, tok, testIssuer); err != nil {
-		t.Fatal(err)
-	}
 	clk.Set(cl.Expiry.Add(-time.Millisecond))
 	if _, err := k.Verify(ctx, tok, testIssuer); err != nil {
 		t.Fatalf("cached token just before exp: %v", err)
