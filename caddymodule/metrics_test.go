@@ -2,11 +2,15 @@ package caddymodule
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // scrape sums the samples of a metric family on Caddy's admin /metrics.
@@ -57,5 +61,25 @@ func TestIntegrationMetricsSurviveReload(t *testing.T) {
 	get(t, plainClient, s.base+"/app", "Accept", "application/json")
 	if after := scrape(t, "caddy_authgate_gate_decisions_total"); after < before+1 {
 		t.Fatalf("gate decisions after reload = %v, want >= %v (counters must survive a reload)", after, before+1)
+	}
+}
+
+// TestRedisLoggerThrottles: go-redis's own lines (a failed dial per
+// request during an outage) reach the log at most once a second, with the
+// count of those left out.
+func TestRedisLoggerThrottles(t *testing.T) {
+	core, logs := observer.New(zap.WarnLevel)
+	l := newRedisLogger(zap.New(core))
+	for i := 0; i < 100; i++ {
+		l.Printf(context.Background(), "dial tcp: connection refused %d", i)
+	}
+	if n := logs.Len(); n != 1 {
+		t.Fatalf("%d lines for 100 messages in one second, want 1", n)
+	}
+	l.next.Store(0) // the second is over
+	l.Printf(context.Background(), "again")
+	all := logs.All()
+	if len(all) != 2 || all[1].ContextMap()["suppressed"] != int64(99) {
+		t.Fatalf("second line: %+v, want suppressed=99", all)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -42,7 +43,7 @@ func acquireStore(backend, path, url string) (store.Store, string, error) {
 			}
 			return pooledStore{guarded(st)}, nil
 		case "redis":
-			redisLogOnce.Do(func() { goredis.SetLogger(redisLogger{caddy.Log().Named("authgate.redis")}) })
+			redisLogOnce.Do(func() { goredis.SetLogger(newRedisLogger(caddy.Log().Named("authgate.redis"))) })
 			opts, err := redisstore.ParseURL(url)
 			if err != nil {
 				return nil, err
@@ -61,11 +62,27 @@ func acquireStore(backend, path, url string) (store.Store, string, error) {
 var redisLogOnce sync.Once
 
 // redisLogger sends go-redis's own messages (connection errors) to
-// Caddy's log instead of stderr.
-type redisLogger struct{ l *zap.Logger }
+// Caddy's log instead of stderr, at most one line a second with the count
+// of the ones left out: during an outage go-redis reports every failed
+// dial, which would flood the log.
+type redisLogger struct {
+	l          *zap.Logger
+	next       *atomic.Int64 // unix ns before which lines are left out
+	suppressed *atomic.Int64
+}
+
+func newRedisLogger(l *zap.Logger) redisLogger {
+	return redisLogger{l: l, next: new(atomic.Int64), suppressed: new(atomic.Int64)}
+}
 
 func (r redisLogger) Printf(_ context.Context, format string, v ...any) {
-	r.l.Warn(fmt.Sprintf(format, v...))
+	now := time.Now().UnixNano()
+	next := r.next.Load()
+	if now < next || !r.next.CompareAndSwap(next, now+int64(time.Second)) {
+		r.suppressed.Add(1)
+		return
+	}
+	r.l.Warn(fmt.Sprintf(format, v...), zap.Int64("suppressed", r.suppressed.Swap(0)))
 }
 
 // guarded puts deadlines and a circuit breaker around a backend, so that a
