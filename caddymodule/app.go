@@ -144,8 +144,8 @@ func (a *App) Provision(ctx caddy.Context) error {
 		MinLength:     pc.MinLength,
 		Breach:        checker,
 		BreachOnError: pc.BreachOnError,
-		Emailer:       emailer,
-		Texter:        texter,
+		Emailer:       countingEmailer{emailer, a.metrics},
+		Texter:        countingTexter{texter, a.metrics},
 		Events:        &audit{log: a.logger.Named("audit"), metrics: a.metrics},
 		AppName:       a.AppName,
 	}, st, a.logger)

@@ -66,6 +66,7 @@ func (a *App) refreshKeys(stop chan struct{}) {
 			return
 		case <-stats.C:
 			a.metrics.Hashing(a.svc.Passwords.Stats())
+			a.metrics.deliveries.Set(float64(a.svc.Deliveries.Running()))
 		case <-keys.C:
 			if !a.rt.loaded.Load() {
 				continue

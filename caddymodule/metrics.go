@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/store/guard"
 )
 
@@ -17,7 +19,9 @@ import (
 // caddy_authgate_hashing_jobs{state},
 // caddy_authgate_store_call_seconds{op} (histogram),
 // caddy_authgate_store_errors_total{kind} and
-// caddy_authgate_store_breaker_state (0 closed, 1 half-open, 2 open).
+// caddy_authgate_store_breaker_state (0 closed, 1 half-open, 2 open),
+// caddy_authgate_deliveries_in_flight and
+// caddy_authgate_delivery_failures_total{channel}.
 // Labels have low cardinality only.
 //
 // Caddy gives every config load a new registry. The collectors are made
@@ -31,6 +35,8 @@ type metrics struct {
 	storeCalls   *prometheus.HistogramVec
 	storeErrors  *prometheus.CounterVec
 	breakerState prometheus.Gauge
+	deliveries   prometheus.Gauge
+	sendFailures *prometheus.CounterVec
 	// gateByDecision holds the gate counters resolved once: the gate
 	// counts every request.
 	gateByDecision sync.Map // string -> prometheus.Counter
@@ -60,6 +66,14 @@ var processMetrics = sync.OnceValue(func() *metrics {
 			Namespace: "caddy", Subsystem: "authgate", Name: "store_errors_total",
 			Help: "Store calls that failed, by kind (deadline, unavailable, other), and breaker openings (breaker_open).",
 		}, []string{"kind"}),
+		deliveries: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "caddy", Subsystem: "authgate", Name: "deliveries_in_flight",
+			Help: "Background deliveries (codes, notices) running now; at the pool's size new ones are dropped.",
+		}),
+		sendFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "caddy", Subsystem: "authgate", Name: "delivery_failures_total",
+			Help: "Messages the email or SMS sender failed to send, by channel.",
+		}, []string{"channel"}),
 		breakerState: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: "caddy", Subsystem: "authgate", Name: "store_breaker_state",
 			Help: "The store circuit breaker: 0 closed, 1 half-open, 2 open.",
@@ -71,7 +85,7 @@ var processMetrics = sync.OnceValue(func() *metrics {
 func newMetrics(ctx caddy.Context) *metrics {
 	m := processMetrics()
 	if reg := ctx.GetMetricsRegistry(); reg != nil {
-		for _, c := range []prometheus.Collector{m.events, m.gate, m.hashing, m.storeCalls, m.storeErrors, m.breakerState} {
+		for _, c := range []prometheus.Collector{m.events, m.gate, m.hashing, m.storeCalls, m.storeErrors, m.breakerState, m.deliveries, m.sendFailures} {
 			register(reg, c)
 		}
 	}
@@ -123,4 +137,32 @@ func (m *metrics) breaker(s guard.State) {
 	default:
 		m.breakerState.Set(0)
 	}
+}
+
+// countingEmailer counts the emailer's failures by channel.
+type countingEmailer struct {
+	notify.Emailer
+	m *metrics
+}
+
+func (c countingEmailer) SendEmail(ctx context.Context, msg notify.Message) error {
+	err := c.Emailer.SendEmail(ctx, msg)
+	if err != nil {
+		c.m.sendFailures.WithLabelValues("email").Inc()
+	}
+	return err
+}
+
+// countingTexter counts the SMS sender's failures.
+type countingTexter struct {
+	notify.Texter
+	m *metrics
+}
+
+func (c countingTexter) SendSMS(ctx context.Context, msg notify.Message) error {
+	err := c.Texter.SendSMS(ctx, msg)
+	if err != nil {
+		c.m.sendFailures.WithLabelValues("sms").Inc()
+	}
+	return err
 }

@@ -3,12 +3,16 @@ package caddymodule
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/authgate/authgate/notify"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 )
@@ -82,4 +86,34 @@ func TestRedisLoggerThrottles(t *testing.T) {
 	if len(all) != 2 || all[1].ContextMap()["suppressed"] != int64(99) {
 		t.Fatalf("second line: %+v, want suppressed=99", all)
 	}
+}
+
+type failingSender struct{}
+
+func (failingSender) SendEmail(context.Context, notify.Message) error { return errors.New("smtp down") }
+func (failingSender) SendSMS(context.Context, notify.Message) error   { return errors.New("sms down") }
+
+// TestDeliveryFailuresByChannel: a sender's failure is counted under its
+// channel and still returned to the caller.
+func TestDeliveryFailuresByChannel(t *testing.T) {
+	m := processMetrics()
+	email, sms := m.sendFailures.WithLabelValues("email"), m.sendFailures.WithLabelValues("sms")
+	e0, s0 := counterValue(email), counterValue(sms)
+	if err := (countingEmailer{failingSender{}, m}).SendEmail(context.Background(), notify.Message{}); err == nil {
+		t.Fatal("the failure was swallowed")
+	}
+	if err := (countingTexter{failingSender{}, m}).SendSMS(context.Background(), notify.Message{}); err == nil {
+		t.Fatal("the failure was swallowed")
+	}
+	if counterValue(email) != e0+1 || counterValue(sms) != s0+1 {
+		t.Fatalf("failures by channel: email %v→%v, sms %v→%v", e0, counterValue(email), s0, counterValue(sms))
+	}
+}
+
+func counterValue(c prometheus.Counter) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		panic(err)
+	}
+	return m.GetCounter().GetValue()
 }

@@ -66,6 +66,13 @@ func (p *Pool) done() {
 	}
 }
 
+// Running is how many deliveries are in flight (for a queue-depth gauge).
+func (p *Pool) Running() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.running
+}
+
 // Wait blocks until no delivery is running. Unlike filling a semaphore,
 // it does not make deliveries started meanwhile get dropped.
 func (p *Pool) Wait() {
