@@ -92,3 +92,22 @@ const AppName = "authgate"
 
 // EnumerationProtection is on unless turned off.
 const EnumerationProtection = true
+
+// Second factors (the mfa block). Authenticator apps and backup codes are
+// on, SMS codes as a second factor off (SMS is the weakest factor, and a
+// phone that receives the first-factor code should not also be the
+// second), no user is forced to add one; authenticator apps show the app
+// name.
+const (
+	MFATOTP        = true
+	MFABackupCodes = true
+	MFAPhoneCode   = false
+	MFARequired    = false
+	// MFAEnrollTTL is how long an authenticator app being set up waits
+	// for its first code.
+	MFAEnrollTTL = 15 * time.Minute
+	// ReverificationWindow is how recently a session's user must have
+	// proved a first factor to add or remove a second factor (Clerk's
+	// "strict" reverification: 10 minutes).
+	ReverificationWindow = 10 * time.Minute
+)
