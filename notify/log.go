@@ -7,94 +7,70 @@ import (
 	"go.uber.org/zap"
 )
 
-// devDeliveryMsg is the log message of LogEmailer and LogTexter entries, so
-// operators (and tests) can find them.
+// devDeliveryMsg is the log message of Log entries, so operators (and
+// tests) can find them.
 const devDeliveryMsg = "dev delivery: message not sent, written to the log instead"
 
-// LogEmailer is the development Emailer ("email log"): instead of sending,
-// it writes the rendered email, verification code included, to the log at
-// Info level. This is deliberate and the only place authgate logs a code;
-// do not use it in production.
-type LogEmailer struct {
+// Log is the development Emailer and Texter ("email log", "sms log"):
+// instead of sending, it writes the rendered message, verification code
+// included, to the log at Info level. This is deliberate and the only
+// place authgate logs a code; do not use it in production.
+type Log struct {
 	logger    *zap.Logger
 	templates *Templates
 }
 
-var _ Emailer = (*LogEmailer)(nil)
+var (
+	_ Emailer = (*Log)(nil)
+	_ Texter  = (*Log)(nil)
+)
 
-// NewLogEmailer returns a LogEmailer writing to logger (nil: discard).
-func NewLogEmailer(logger *zap.Logger, opts ...Option) *LogEmailer {
+// NewLogEmailer returns a Log to wire in as the Emailer, writing to
+// logger (nil: discard).
+func NewLogEmailer(logger *zap.Logger, opts ...Option) *Log { return newLog(logger, opts) }
+
+// NewLogTexter returns a Log to wire in as the Texter, writing to logger
+// (nil: discard).
+func NewLogTexter(logger *zap.Logger, opts ...Option) *Log { return newLog(logger, opts) }
+
+func newLog(logger *zap.Logger, opts []Option) *Log {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	o := applyOptions(opts)
-	return &LogEmailer{logger: logger, templates: o.templates}
+	return &Log{logger: logger, templates: applyOptions(opts).templates}
 }
 
 // SendEmail validates and renders m exactly as SMTP would, then logs it.
-func (l *LogEmailer) SendEmail(ctx context.Context, m Message) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("notify: log email: %w", err)
-	}
-	if err := ValidateEmailRecipient(m.To); err != nil {
-		return fmt.Errorf("notify: log email: %w", err)
-	}
-	e, err := l.templates.RenderEmail(m)
-	if err != nil {
-		return fmt.Errorf("notify: log email: %w", err)
-	}
-	fields := []zap.Field{
-		zap.String("channel", "email"),
-		zap.String("kind", string(m.Kind)),
-		zap.String("to", m.To),
-		zap.String("subject", e.Subject),
-	}
-	if m.Code != "" {
-		fields = append(fields, zap.String("code", m.Code))
-	}
-	fields = append(fields, zap.String("body", e.Text))
-	l.logger.Info(devDeliveryMsg, fields...)
-	return nil
-}
-
-// LogTexter is the development Texter ("sms log"): instead of sending, it
-// writes the rendered SMS, verification code included, to the log at Info
-// level. This is deliberate and the only place authgate logs a code; do
-// not use it in production.
-type LogTexter struct {
-	logger    *zap.Logger
-	templates *Templates
-}
-
-var _ Texter = (*LogTexter)(nil)
-
-// NewLogTexter returns a LogTexter writing to logger (nil: discard).
-func NewLogTexter(logger *zap.Logger, opts ...Option) *LogTexter {
-	if logger == nil {
-		logger = zap.NewNop()
-	}
-	o := applyOptions(opts)
-	return &LogTexter{logger: logger, templates: o.templates}
+func (l *Log) SendEmail(ctx context.Context, m Message) error {
+	return l.send(ctx, "email", m, func() (string, []zap.Field, error) {
+		e, err := l.templates.checkedEmail(m)
+		return e.Text, []zap.Field{zap.String("subject", e.Subject)}, err
+	})
 }
 
 // SendSMS validates and renders m exactly as the SMS senders would, then
 // logs it.
-func (l *LogTexter) SendSMS(ctx context.Context, m Message) error {
+func (l *Log) SendSMS(ctx context.Context, m Message) error {
+	return l.send(ctx, "sms", m, func() (string, []zap.Field, error) {
+		body, err := l.templates.checkedSMS(m)
+		return body, nil, err
+	})
+}
+
+// send logs m as delivered on channel, with the body render returns and
+// its extra fields (an email's subject) after the recipient. A done ctx
+// or a message render refuses is returned and nothing is logged, as a
+// real sender would not send it.
+func (l *Log) send(ctx context.Context, channel string, m Message, render func() (string, []zap.Field, error)) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("notify: log sms: %w", err)
+		return fmt.Errorf("notify: log %s: %w", channel, err)
 	}
-	if err := ValidatePhoneRecipient(m.To); err != nil {
-		return fmt.Errorf("notify: log sms: %w", err)
-	}
-	body, err := l.templates.RenderSMS(m)
+	body, extra, err := render()
 	if err != nil {
-		return fmt.Errorf("notify: log sms: %w", err)
+		return fmt.Errorf("notify: log %s: %w", channel, err)
 	}
-	fields := []zap.Field{
-		zap.String("channel", "sms"),
-		zap.String("kind", string(m.Kind)),
-		zap.String("to", m.To),
-	}
+	fields := []zap.Field{zap.String("channel", channel), zap.String("kind", string(m.Kind)), zap.String("to", m.To)}
+	fields = append(fields, extra...)
 	if m.Code != "" {
 		fields = append(fields, zap.String("code", m.Code))
 	}

@@ -10,9 +10,9 @@
 // Senders implement Emailer or Texter:
 //
 //   - SMTP sends mail through an SMTP server (github.com/wneessen/go-mail).
-//   - LogEmailer and LogTexter write the message, code included, to the log.
-//     They are the development default ("email log" / "sms log") and the only
-//     place in authgate where a code is logged, by design.
+//   - Log writes the message, code included, to the log. It is the
+//     development default ("email log" / "sms log") and the only place in
+//     authgate where a code is logged, by design.
 //   - Webhook POSTs {"to", "body"} JSON to a URL.
 //   - Twilio sends through Twilio's Messages API.
 //

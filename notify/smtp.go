@@ -178,10 +178,7 @@ func (s *SMTP) newClient() (*mail.Client, error) {
 // m.To must be one bare address without control characters. Errors carry
 // the kind and server, never the code or the password.
 func (s *SMTP) SendEmail(ctx context.Context, m Message) error {
-	if err := ValidateEmailRecipient(m.To); err != nil {
-		return fmt.Errorf("notify: smtp: %w", err)
-	}
-	e, err := s.templates.RenderEmail(m)
+	e, err := s.templates.checkedEmail(m)
 	if err != nil {
 		return fmt.Errorf("notify: smtp: %w", err)
 	}

@@ -283,6 +283,23 @@ func (t *Templates) RenderSMS(m Message) (string, error) {
 	return body, nil
 }
 
+// checkedEmail checks m's recipient and renders its email: what every
+// Emailer does before it sends, so that they all refuse the same input.
+func (t *Templates) checkedEmail(m Message) (RenderedEmail, error) {
+	if err := ValidateEmailRecipient(m.To); err != nil {
+		return RenderedEmail{}, err
+	}
+	return t.RenderEmail(m)
+}
+
+// checkedSMS is checkedEmail for an SMS and its phone recipient.
+func (t *Templates) checkedSMS(m Message) (string, error) {
+	if err := ValidatePhoneRecipient(m.To); err != nil {
+		return "", err
+	}
+	return t.RenderSMS(m)
+}
+
 // HumanDuration writes d in words, largest units first, rounded to the
 // second: "10 minutes", "1 hour", "1 hour 30 minutes", "45 seconds". It
 // returns "" for d < 1s.

@@ -15,6 +15,29 @@ func codeMsg(k notify.Kind, to string) notify.Message {
 	return notify.Message{Kind: k, To: to, Code: "482913", AppName: "Example", ExpiresIn: 10 * time.Minute}
 }
 
+// refusesVariants checks that check accepts ok and refuses each variant
+// of it (ok changed by one mutation); refused, when set, checks a refusal
+// further.
+func refusesVariants[T any](t *testing.T, ok T, check func(T) error, variants map[string]func(*T), refused func(t *testing.T, v T, err error)) {
+	t.Helper()
+	if err := check(ok); err != nil {
+		t.Fatalf("valid: %v", err)
+	}
+	for name, mutate := range variants {
+		t.Run(name, func(t *testing.T) {
+			v := ok
+			mutate(&v)
+			err := check(v)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if refused != nil {
+				refused(t, v, err)
+			}
+		})
+	}
+}
+
 func TestDefaultTemplatesRenderEveryKind(t *testing.T) {
 	tpl := notify.DefaultTemplates()
 	for _, k := range notify.Kinds() {
@@ -119,11 +142,7 @@ func TestHTMLEscapesAppName(t *testing.T) {
 }
 
 func TestMessageValidate(t *testing.T) {
-	ok := codeMsg(notify.KindResetCode, "")
-	if err := ok.Validate(); err != nil {
-		t.Fatalf("valid message: %v", err)
-	}
-	tests := map[string]func(m *notify.Message){
+	refusesVariants(t, codeMsg(notify.KindResetCode, ""), notify.Message.Validate, map[string]func(m *notify.Message){
 		"unknown kind":     func(m *notify.Message) { m.Kind = "nope" },
 		"empty kind":       func(m *notify.Message) { m.Kind = "" },
 		"no code":          func(m *notify.Message) { m.Code = "" },
@@ -136,20 +155,14 @@ func TestMessageValidate(t *testing.T) {
 		"app name long":    func(m *notify.Message) { m.AppName = strings.Repeat("a", 101) },
 		"app name bad utf": func(m *notify.Message) { m.AppName = "Ex\xff" },
 		"negative expiry":  func(m *notify.Message) { m.ExpiresIn = -time.Second },
-	}
-	for name, mutate := range tests {
-		t.Run(name, func(t *testing.T) {
-			m := ok
-			mutate(&m)
-			err := m.Validate()
-			if !errors.Is(err, notify.ErrInvalidMessage) {
-				t.Fatalf("err = %v, want ErrInvalidMessage", err)
-			}
-			if strings.Contains(err.Error(), m.Code) && m.Code != "" {
-				t.Errorf("error reveals the code: %v", err)
-			}
-		})
-	}
+	}, func(t *testing.T, m notify.Message, err error) {
+		if !errors.Is(err, notify.ErrInvalidMessage) {
+			t.Fatalf("err = %v, want ErrInvalidMessage", err)
+		}
+		if strings.Contains(err.Error(), m.Code) && m.Code != "" {
+			t.Errorf("error reveals the code: %v", err)
+		}
+	})
 }
 
 func TestValidateEmailRecipient(t *testing.T) {

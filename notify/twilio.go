@@ -110,10 +110,7 @@ func NewTwilio(cfg TwilioConfig, opts ...Option) (*Twilio, error) {
 // answers 201) is success; otherwise the error carries the status and
 // Twilio's error code and message, never the body or the code.
 func (t *Twilio) SendSMS(ctx context.Context, m Message) error {
-	if err := ValidatePhoneRecipient(m.To); err != nil {
-		return fmt.Errorf("notify: twilio: %w", err)
-	}
-	body, err := t.templates.RenderSMS(m)
+	body, err := t.templates.checkedSMS(m)
 	if err != nil {
 		return fmt.Errorf("notify: twilio: %w", err)
 	}

@@ -128,22 +128,15 @@ func TestTwilioRefusesBadRecipient(t *testing.T) {
 
 func TestNewTwilioConfigErrors(t *testing.T) {
 	ok := notify.TwilioConfig{AccountSID: "AC1", AuthToken: "t", From: "+15555550000"}
-	if _, err := notify.NewTwilio(ok); err != nil {
-		t.Fatalf("valid config: %v", err)
-	}
-	tests := map[string]func(c *notify.TwilioConfig){
+	refusesVariants(t, ok, func(c notify.TwilioConfig) error {
+		_, err := notify.NewTwilio(c)
+		return err
+	}, map[string]func(c *notify.TwilioConfig){
 		"no sid":        func(c *notify.TwilioConfig) { c.AccountSID = "" },
 		"sid with path": func(c *notify.TwilioConfig) { c.AccountSID = "AC1/../x" },
 		"no token":      func(c *notify.TwilioConfig) { c.AuthToken = "" },
 		"no from":       func(c *notify.TwilioConfig) { c.From = "" },
 		"bad base url":  func(c *notify.TwilioConfig) { c.BaseURL = "api.twilio.com" },
 		"neg timeout":   func(c *notify.TwilioConfig) { c.Timeout = -1 },
-	}
-	for name, mutate := range tests {
-		c := ok
-		mutate(&c)
-		if _, err := notify.NewTwilio(c); err == nil {
-			t.Errorf("%s: NewTwilio succeeded", name)
-		}
-	}
+	}, nil)
 }

@@ -50,10 +50,7 @@ func NewWebhook(rawURL string, client *http.Client, opts ...Option) (*Webhook, e
 // SendSMS renders m and posts it. Errors carry the status or transport
 // error, never the body or the code.
 func (w *Webhook) SendSMS(ctx context.Context, m Message) error {
-	if err := ValidatePhoneRecipient(m.To); err != nil {
-		return fmt.Errorf("notify: sms webhook: %w", err)
-	}
-	body, err := w.templates.RenderSMS(m)
+	body, err := w.templates.checkedSMS(m)
 	if err != nil {
 		return fmt.Errorf("notify: sms webhook: %w", err)
 	}
