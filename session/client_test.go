@@ -21,7 +21,7 @@ func TestCreateRotatesTheClientToken(t *testing.T) {
 	if c.RotatedToken() != "" {
 		t.Fatal("a new client claims a rotation")
 	}
-	s, err := m.Create(ctx, c, "user_1", nil)
+	s, err := m.Create(ctx, c, session.NewSession{UserID: "user_1"})
 	if err != nil {
 		t.Fatal(err)
 	}

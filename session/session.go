@@ -36,6 +36,31 @@ type Session struct {
 	UpdatedAt    time.Time `json:"updated_at"`
 	LastActiveAt time.Time `json:"last_active_at"`
 	ExpireAt     time.Time `json:"expire_at"`
+	// FirstFactorAt is when the user last proved a first factor on this
+	// session (signing in, or a reverification); zero for sessions from
+	// before it was recorded (FirstFactorVerifiedAt falls back to
+	// CreatedAt). SecondFactorAt is when they proved a second factor;
+	// zero: never.
+	FirstFactorAt  time.Time `json:"first_factor_at,omitzero"`
+	SecondFactorAt time.Time `json:"second_factor_at,omitzero"`
+}
+
+// FirstFactorVerifiedAt is when the user last proved a first factor on
+// the session.
+func (s *Session) FirstFactorVerifiedAt() time.Time {
+	if s.FirstFactorAt.IsZero() {
+		return s.CreatedAt
+	}
+	return s.FirstFactorAt
+}
+
+// NewSession describes a session to create: whose, with which tasks (a
+// session with tasks is pending), and whether the sign-in proved a second
+// factor.
+type NewSession struct {
+	UserID       string
+	Tasks        []string
+	SecondFactor bool
 }
 
 // SignedIn reports whether the session may be used (active or pending)
@@ -68,20 +93,27 @@ func (m *Manager) Lifetime() time.Duration { return m.lifetime }
 func sessionKey(id string) string       { return "sess:" + id }
 func userSessionsKey(uid string) string { return "usess:" + uid }
 
-// Create starts a session for user on client c, with the given tasks
-// (a session with tasks is pending), and makes it the client's active one.
+// Create starts a session on client c for ns.UserID, with ns.Tasks (a
+// session with tasks is pending), and makes it the client's active one.
+// The sign-in that creates it has just proved a first factor (and a second
+// when ns.SecondFactor).
 // Signing in rotates the client (see Rotate) in the same step that
 // attaches the session, so every sign-in path gets a new handle and the
 // old one never sees the session: c.RotatedToken() is the cookie to send.
-func (m *Manager) Create(ctx context.Context, c *Client, userID string, tasks []string) (*Session, error) {
+func (m *Manager) Create(ctx context.Context, c *Client, ns NewSession) (*Session, error) {
 	now := m.now().UTC().Truncate(time.Millisecond)
+	userID := ns.UserID
 	s := &Session{
 		ID: ids.New("sess"), ClientID: c.ID, UserID: userID, Status: StatusActive,
 		CreatedAt: now, UpdatedAt: now, LastActiveAt: now, ExpireAt: now.Add(m.lifetime),
+		FirstFactorAt: now,
 	}
-	if len(tasks) > 0 {
+	if ns.SecondFactor {
+		s.SecondFactorAt = now
+	}
+	if len(ns.Tasks) > 0 {
 		s.Status = StatusPending
-		s.Tasks = slices.Clone(tasks)
+		s.Tasks = slices.Clone(ns.Tasks)
 	}
 	data, err := json.Marshal(s)
 	if err != nil {
@@ -209,6 +241,19 @@ func (m *Manager) CompleteTask(ctx context.Context, id, task string) (*Session, 
 			s.Tasks = nil
 			s.Status = StatusActive
 		}
+		return nil
+	})
+}
+
+// Reverified records that the session's user proved a first factor again
+// just now (Clerk's session reverification), which adding or removing a
+// second factor asks for.
+func (m *Manager) Reverified(ctx context.Context, id string) (*Session, error) {
+	return m.Update(ctx, id, func(s *Session) error {
+		if !s.SignedIn(m.now()) {
+			return ErrNotFound
+		}
+		s.FirstFactorAt = m.now().UTC().Truncate(time.Millisecond)
 		return nil
 	})
 }

@@ -34,7 +34,7 @@ func signedInClient(t *testing.T, m *session.Manager, n int) (*session.Client, [
 	}
 	var list []*session.Session
 	for range n {
-		s, err := m.Create(ctx, c, "user_1", nil)
+		s, err := m.Create(ctx, c, session.NewSession{UserID: "user_1"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,5 +145,49 @@ func TestRequireTaskCountsSignedInSessions(t *testing.T) {
 		if got.Status != session.StatusPending || !slices.Equal(got.Tasks, []string{"reset-password"}) {
 			t.Fatalf("session %s: %s %v", s.ID, got.Status, got.Tasks)
 		}
+	}
+}
+
+// TestFactorTimes: a new session records its first factor (and its second
+// when the sign-in proved one) as proved at creation; a reverification
+// moves the first; an old record without the field falls back to
+// CreatedAt.
+func TestFactorTimes(t *testing.T) {
+	ctx := context.Background()
+	m, clock := newManager(t)
+	c, _, err := m.NewClient(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := clock.Now()
+	one, err := m.Create(ctx, c, session.NewSession{UserID: "user_1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !one.FirstFactorVerifiedAt().Equal(created) || !one.SecondFactorAt.IsZero() {
+		t.Fatalf("password sign-in: first %v second %v", one.FirstFactorAt, one.SecondFactorAt)
+	}
+	two, err := m.Create(ctx, c, session.NewSession{UserID: "user_1", SecondFactor: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !two.SecondFactorAt.Equal(created) {
+		t.Fatalf("second-factor sign-in: second factor at %v, want %v", two.SecondFactorAt, created)
+	}
+	clock.Advance(time.Hour)
+	again, err := m.Reverified(ctx, one.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.FirstFactorVerifiedAt().Equal(clock.Now()) || !again.CreatedAt.Equal(created) {
+		t.Fatalf("after reverifying: first factor at %v, want %v", again.FirstFactorVerifiedAt(), clock.Now())
+	}
+	old := session.Session{CreatedAt: created}
+	if !old.FirstFactorVerifiedAt().Equal(created) {
+		t.Fatal("an old record without first_factor_at does not fall back to created_at")
+	}
+	end(t, m, one.ID, session.StatusEnded)
+	if _, err := m.Reverified(ctx, one.ID); !errors.Is(err, session.ErrNotFound) {
+		t.Fatalf("reverifying an ended session: %v", err)
 	}
 }

@@ -69,3 +69,27 @@ func (s *Service) pendAll(ctx context.Context, uid string) error {
 	s.emit(ctx, "task_started", zap.String("task", tasks.ResetPassword), zap.String("user_id", uid), zap.Int("sessions", n))
 	return nil
 }
+
+// DisableMFA removes every second factor of the user (an administrator's
+// answer to a lost phone). With a second factor required, the user's
+// signed-in sessions get the setup-mfa task at once, as new ones will.
+// An unknown id gives an error wrapping users.ErrNotFound.
+func (s *Service) DisableMFA(ctx context.Context, userID string) (*users.User, error) {
+	u, err := s.users.Get(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	had, err := s.mfa.Reset(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if s.mfa.Config().Required {
+		n, err := s.sessions.RequireTask(ctx, u.ID, tasks.SetupMFA)
+		if err != nil {
+			return nil, err
+		}
+		s.emit(ctx, "task_started", zap.String("task", tasks.SetupMFA), zap.String("user_id", u.ID), zap.Int("sessions", n))
+	}
+	s.emit(ctx, "mfa_disabled", zap.String("user_id", u.ID), zap.Bool("had_factors", had))
+	return u, nil
+}

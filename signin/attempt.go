@@ -10,6 +10,7 @@ import (
 
 	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/internal/ids"
+	"github.com/authgate/authgate/mfa"
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/users"
@@ -32,7 +33,7 @@ const (
 	VerExpired    = "expired"
 )
 
-// Verification is the first-factor verification of an attempt.
+// Verification is the verification of one factor of an attempt.
 type Verification struct {
 	Strategy string    `json:"strategy"`
 	Status   string    `json:"status"`
@@ -56,9 +57,30 @@ type Attempt struct {
 	PasswordVerified bool          `json:"password_verified,omitempty"`
 	FakeID           string        `json:"fake_id,omitempty"`
 	Verification     *Verification `json:"verification,omitempty"`
-	CreatedSessionID string        `json:"created_session_id,omitempty"`
+	// SecondVerification is the second factor's, once the first is
+	// verified for a user who has one.
+	SecondVerification *Verification `json:"second_verification,omitempty"`
+	CreatedSessionID   string        `json:"created_session_id,omitempty"`
 	CreatedAt        time.Time     `json:"created_at"`
 	AbandonAt        time.Time     `json:"abandon_at"`
+}
+
+// verificationOf is the attempt's verification of st's step (nil before
+// it starts).
+func (a *Attempt) verificationOf(st *strategy) *Verification {
+	if st.second {
+		return a.SecondVerification
+	}
+	return a.Verification
+}
+
+// setVerification starts the verification of st's step.
+func (a *Attempt) setVerification(st *strategy, v *Verification) {
+	if st.second {
+		a.SecondVerification = v
+	} else {
+		a.Verification = v
+	}
 }
 
 // Store keys of an attempt and of what hangs off it. Every one expires
@@ -68,6 +90,7 @@ func codeKey(attemptID string) string       { return "code:" + attemptID }
 func codeFailKey(attemptID string) string   { return "codefail:" + attemptID }
 func resendKey(attemptID string) string     { return "resend:" + attemptID }
 func resetClaimKey(attemptID string) string { return "resetclaim:" + attemptID }
+func doneClaimKey(attemptID string) string  { return "doneclaim:" + attemptID }
 
 // margin keeps stored codes a little longer than their logical TTL so
 // that expiry is decided by the (injectable) clock, not by the store.
@@ -84,6 +107,26 @@ type Result struct {
 	Attempt *Attempt
 	User    *users.User
 	Session *session.Session
+	// SecondFactors are what the user may finish signing in with once the
+	// first factor is verified (supported_second_factors); set while the
+	// attempt needs its second factor. None: the first factor is enough.
+	SecondFactors []SecondFactor
+
+	// mfa is the user's second factors (phones limited to the user's own)
+	// once loaded (loaded is set).
+	mfa    mfa.Status
+	loaded bool
+}
+
+// SecondFactor is one way to finish a sign-in: an authenticator app, a
+// backup code, or an SMS code to one of the user's phones.
+type SecondFactor struct {
+	Strategy string
+	// PhoneNumberID and SafeIdentifier (masked) name the phone of a
+	// phone_code factor.
+	PhoneNumberID  string
+	SafeIdentifier string
+	Primary        bool
 }
 
 // ErrNotFound is returned for unknown or foreign sign-in ids.
@@ -127,6 +170,11 @@ func (s *Service) Get(ctx context.Context, rq Request, id string) (*Result, erro
 	if a.CreatedSessionID != "" {
 		if sess, err := s.sessions.Get(ctx, a.CreatedSessionID); err == nil && sess.SignedIn(s.now()) {
 			res.Session = sess
+		}
+	}
+	if a.Status == StatusNeedsSecondFactor {
+		if err := s.loadSecondFactors(ctx, res); err != nil {
+			return nil, err
 		}
 	}
 	return res, nil

@@ -32,7 +32,8 @@ import (
 //
 // A code strategy (a second factor too) calls reserve with accountOf(the
 // attempt) before it compares a code, failed after a wrong one and clear
-// after a right one; checkCode is the example.
+// after a right one (release instead when a second factor is still to
+// come); checkCode is the example.
 type codeBudget struct {
 	st     Store
 	limit  int
@@ -122,6 +123,31 @@ func (b *codeBudget) failed(ctx context.Context, who subject, r reservation) err
 func (b *codeBudget) clear(ctx context.Context, who subject) {
 	if err := b.st.Delete(ctx, budgetKey(who)); err != nil {
 		b.log.Warn("clearing code budget failed", who.with(zap.Error(err))...)
+	}
+}
+
+// release gives back the try of reservation r after a right code that
+// does not clear the budget: a first factor of a user whose second factor
+// is still to come. The right code is not a wrong one, and the wrong ones
+// before it stay counted. A lock that r itself set goes with it (reserve
+// refused while an earlier lock held, so none was in force before r).
+// Failing to release is logged, not returned: the count is one too high,
+// which errs on the safe side.
+func (b *codeBudget) release(ctx context.Context, who subject, r reservation) {
+	err := b.st.Update(ctx, budgetKey(who), func(cur []byte, exists bool) ([]byte, time.Duration, error) {
+		rec := budgetRecord{}
+		if !exists || json.Unmarshal(cur, &rec) != nil || rec.N == 0 {
+			return nil, 0, errBudgetLocked // nothing to give back: write nothing
+		}
+		rec.N--
+		if !r.until.IsZero() && rec.Until.Equal(r.until) {
+			rec.Until = time.Time{}
+		}
+		data, err := json.Marshal(rec)
+		return data, b.ttl(rec, b.now()), err
+	})
+	if err != nil && !errors.Is(err, errBudgetLocked) {
+		b.log.Warn("releasing a code try failed", who.with(zap.Error(err))...)
 	}
 }
 

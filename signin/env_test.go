@@ -17,6 +17,7 @@ import (
 	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/internal/secret"
 	"github.com/authgate/authgate/internal/testenv"
+	"github.com/authgate/authgate/mfa"
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/password"
 	"github.com/authgate/authgate/session"
@@ -57,6 +58,16 @@ type env struct {
 	logs     *observer.ObservedLogs
 	breach   *breachList
 	cfg      Config
+	mfa      *mfa.Service
+}
+
+// mfaOn is every second factor on (phone_code included), none required:
+// users without one sign in as before.
+var mfaOn = mfa.Config{TOTP: true, BackupCodes: true, PhoneCode: true, Issuer: "authgate"}
+
+// secondFactors is an mfa service over the environment's store and clock.
+func (e *env) secondFactors(cfg mfa.Config) *mfa.Service {
+	return mfa.New(cfg, mfa.Deps{Store: e.st, Key: secret.New(e.st, mfa.KeyName), Now: e.clock.Now})
 }
 
 // newEnv builds a sign-in service. The default configuration keeps the
@@ -86,9 +97,11 @@ func newEnv(t testing.TB, opts ...func(*Config)) *env {
 		o(&cfg)
 	}
 	e.pool = NewPool(4, log)
+	e.mfa = e.secondFactors(mfaOn)
 	e.deps = Deps{
 		Store: e.stHooks, Users: e.users, Sessions: e.hooks, CodeKey: secret.New(st, CodeKeyName),
 		Hasher: e.hash, Rules: e.pw, Deliver: e.out, Events: e.ev, Logger: log, Now: clock.Now, Pool: e.pool,
+		SecondFactors: e.mfa,
 	}
 	e.svc = New(cfg, e.deps)
 	e.cfg = e.svc.Config()
@@ -344,7 +357,7 @@ type sessionHooks struct {
 	failCreate error
 }
 
-func (h *sessionHooks) Create(ctx context.Context, c *session.Client, userID string, tasks []string) (*session.Session, error) {
+func (h *sessionHooks) Create(ctx context.Context, c *session.Client, ns session.NewSession) (*session.Session, error) {
 	h.mu.Lock()
 	err := h.failCreate
 	h.failCreate = nil
@@ -352,7 +365,7 @@ func (h *sessionHooks) Create(ctx context.Context, c *session.Client, userID str
 	if err != nil {
 		return nil, err
 	}
-	return h.Manager.Create(ctx, c, userID, tasks)
+	return h.Manager.Create(ctx, c, ns)
 }
 
 func (h *sessionHooks) failNextCreate(err error) {

@@ -184,11 +184,13 @@ func (s *Service) open(ctx context.Context, rq Request, id, name string) (*Resul
 	}
 	switch res.Attempt.Status {
 	case StatusComplete:
-		return nil, nil, apierr.ClientStateInvalid.WithLongMessage("This sign-in is already complete.")
+		return nil, nil, errAlreadyComplete
 	case StatusNeedsNewPassword:
 		return nil, nil, apierr.VerificationAlreadyVerified
+	case StatusNeedsSecondFactor:
+		return nil, nil, apierr.VerificationAlreadyVerified.WithLongMessage("The first factor is verified: continue with the second factor.")
 	}
-	st, err := strategyParam(name)
+	st, err := strategyParam(false, name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -238,12 +240,12 @@ func (s *Service) AttemptFirstFactor(ctx context.Context, rq Request, id string,
 }
 
 // codeVerified moves an attempt on once its code was consumed: a sign-in
-// code completes it; a reset code asks for the new password, or sets the
-// one given with it.
+// code completes it (or asks for the second factor); a reset code asks
+// for the new password, or sets the one given with it.
 func (s *Service) codeVerified(ctx context.Context, rq Request, res *Result, st *strategy, pw string) (*Result, error) {
 	a := res.Attempt
 	if !st.resets {
-		if err := s.complete(ctx, rq, res); err != nil {
+		if err := s.firstFactorDone(ctx, rq, res); err != nil {
 			return nil, err
 		}
 		return res, s.save(ctx, a)
@@ -258,11 +260,33 @@ func (s *Service) codeVerified(ctx context.Context, rq Request, res *Result, st 
 	return res, nil
 }
 
-// complete creates the session (pending when the user must reset the
-// password) and marks the attempt complete.
+// firstFactorDone moves an attempt on once its first factor is verified:
+// a user with a second factor is asked for it (no session yet), anyone
+// else is signed in.
+func (s *Service) firstFactorDone(ctx context.Context, rq Request, res *Result) error {
+	if err := s.loadSecondFactors(ctx, res); err != nil {
+		return err
+	}
+	if len(res.SecondFactors) == 0 {
+		return s.complete(ctx, rq, res)
+	}
+	res.Attempt.Status = StatusNeedsSecondFactor
+	s.emit(ctx, "sign_in", zap.String("result", "needs_second_factor"), zap.String("user_id", res.User.ID))
+	return nil
+}
+
+// complete creates the session (pending with the tasks the user must do
+// first: a new password, a second factor to set up) and marks the
+// attempt complete.
 func (s *Service) complete(ctx context.Context, rq Request, res *Result) error {
-	pending := tasks.For(res.User)
-	sess, err := s.sessions.Create(ctx, rq.Client, res.User.ID, pending)
+	if err := s.loadSecondFactors(ctx, res); err != nil {
+		return err
+	}
+	pending := tasks.For(account{res.User, res.mfa.Enabled()}, s.policy())
+	v := res.Attempt.SecondVerification
+	sess, err := s.sessions.Create(ctx, rq.Client, session.NewSession{
+		UserID: res.User.ID, Tasks: pending, SecondFactor: v != nil && v.Status == VerVerified,
+	})
 	if err != nil {
 		return err
 	}
@@ -277,6 +301,8 @@ func (s *Service) complete(ctx context.Context, rq Request, res *Result) error {
 	}
 	return nil
 }
+
+var errAlreadyComplete = apierr.ClientStateInvalid.WithLongMessage("This sign-in is already complete.")
 
 // paramMissing is the error for a required parameter left out.
 func paramMissing(name string) error {

@@ -410,30 +410,51 @@ func TestWrongCodeAfterCompletionIsAReplay(t *testing.T) {
 func TestStrategyTable(t *testing.T) {
 	seen := map[string]bool{}
 	for _, st := range strategies {
-		if seen[st.name] {
-			t.Errorf("strategy %s listed twice", st.name)
+		key := st.keyPrefix() + st.name
+		if seen[key] {
+			t.Errorf("strategy %s listed twice in its step", key)
 		}
-		seen[st.name] = true
-		switch st.factor {
-		case factorPassword:
-			if st.channel != nil || st.resets || st.message != "" {
-				t.Errorf("password strategy %s declares code fields", st.name)
-			}
-		case factorCode:
-			if st.channel == nil || !st.message.HasCode() {
-				t.Errorf("code strategy %s lacks a channel or a code message", st.name)
-			}
-			if st.resets != (st.message == notify.KindResetCode) {
-				t.Errorf("strategy %s: resets %v with message %s", st.name, st.resets, st.message)
-			}
-		default:
-			t.Errorf("strategy %s has no factor", st.name)
+		seen[key] = true
+		if f := find(st.second, st.name); f == nil || f.factor != st.factor {
+			t.Errorf("find(%v, %s) does not find it", st.second, st.name)
 		}
+		checkStrategyFields(t, st)
+	}
+	if lookup(StrategyTOTP) != nil || find(true, StrategyPassword) != nil || find(true, StrategyResetPasswordEmail) != nil {
+		t.Error("a strategy is offered in the wrong step")
+	}
+	if a, b := find(false, StrategyPhoneCode), find(true, StrategyPhoneCode); a == nil || b == nil || a.codeKey("x") == b.codeKey("x") || a.macName() == b.macName() {
+		t.Error("phone_code must be in both steps with separate code keys and MAC names")
 	}
 	if !Resets(StrategyResetPasswordPhone) || Resets(StrategyPhoneCode) || Resets("nope") {
 		t.Error("Resets is wrong")
 	}
 	if CodeChannel(StrategyResetPasswordPhone) != users.KindPhone || CodeChannel(StrategyEmailCode) != users.KindEmail || CodeChannel(StrategyPassword) != "" {
 		t.Error("CodeChannel is wrong")
+	}
+}
+
+// checkStrategyFields checks that a strategy declares what its factor
+// needs, and nothing else.
+func checkStrategyFields(t *testing.T, st strategy) {
+	t.Helper()
+	switch st.factor {
+	case factorPassword:
+		if st.channel != nil || st.resets || st.message != "" || st.second {
+			t.Errorf("password strategy %s declares code fields or a second step", st.name)
+		}
+	case factorCode:
+		if st.channel == nil || !st.message.HasCode() {
+			t.Errorf("code strategy %s lacks a channel or a code message", st.name)
+		}
+		if st.resets != (st.message == notify.KindResetCode) || (st.resets && st.second) {
+			t.Errorf("strategy %s: resets %v with message %s (second %v)", st.name, st.resets, st.message, st.second)
+		}
+	case factorTOTP, factorBackupCode:
+		if !st.second || st.channel != nil || st.resets || st.message != "" {
+			t.Errorf("strategy %s checks a code nobody sends: it must be a second factor without a channel", st.name)
+		}
+	default:
+		t.Errorf("strategy %s has no factor", st.name)
 	}
 }

@@ -60,7 +60,9 @@ func (s *Service) finishReset(ctx context.Context, rq Request, res *Result, pw s
 		return err
 	}
 	res.User = nu
-	if err := s.complete(ctx, rq, res); err != nil {
+	// The password is set either way; a user with a second factor gives it
+	// before a session exists (Clerk's needs_second_factor after a reset).
+	if err := s.firstFactorDone(ctx, rq, res); err != nil {
 		return err
 	}
 	return s.save(ctx, res.Attempt)
@@ -155,7 +157,7 @@ func (s *Service) ChangePassword(ctx context.Context, u *users.User, sess *sessi
 	}
 	// A reset-password task means the user already proved who they are.
 	if !tasks.Has(sess.Tasks, tasks.ResetPassword) && u.PasswordDigest != "" {
-		if err := s.checkCurrentPassword(ctx, u, p.CurrentPassword); err != nil {
+		if err := s.checkCurrentPassword(ctx, u, p.CurrentPassword, "current_password"); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -170,25 +172,36 @@ func (s *Service) ChangePassword(ctx context.Context, u *users.User, sess *sessi
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, t := range tasks.Completes(tasks.PasswordSet) {
+	sess, err = s.completeTasks(ctx, u.ID, sess, tasks.PasswordSet)
+	if err != nil {
+		return nil, nil, err
+	}
+	return nu, sess, nil
+}
+
+// completeTasks finishes the tasks of sess that event e completes and
+// returns the session as it is then (active when none is left).
+func (s *Service) completeTasks(ctx context.Context, uid string, sess *session.Session, e tasks.Event) (*session.Session, error) {
+	for _, t := range tasks.Completes(e) {
 		if !tasks.Has(sess.Tasks, t) {
 			continue
 		}
 		ns, err := s.sessions.CompleteTask(ctx, sess.ID, t)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		s.emit(ctx, "task_completed", zap.String("task", t), zap.String("user_id", u.ID), zap.String("session_id", sess.ID))
+		s.emit(ctx, "task_completed", zap.String("task", t), zap.String("user_id", uid), zap.String("session_id", sess.ID))
 		sess = ns
 	}
-	return nu, sess, nil
+	return sess, nil
 }
 
-// checkCurrentPassword verifies the current password of a password
-// change; a wrong one counts against the lockout like a sign-in.
-func (s *Service) checkCurrentPassword(ctx context.Context, u *users.User, pw string) error {
+// checkCurrentPassword verifies the current password of a signed-in user
+// (a password change, a reverification), given as parameter param; a
+// wrong one counts against the lockout like a sign-in.
+func (s *Service) checkCurrentPassword(ctx context.Context, u *users.User, pw, param string) error {
 	if pw == "" {
-		return paramMissing("current_password")
+		return paramMissing(param)
 	}
 	if err := s.lockout.check(ctx, userSubject(u.ID)); err != nil {
 		return err
@@ -201,7 +214,7 @@ func (s *Service) checkCurrentPassword(ctx context.Context, u *users.User, pw st
 		if err := s.lockout.fail(ctx, userSubject(u.ID)); err != nil {
 			return err
 		}
-		return apierr.FormPasswordIncorrect.WithParam("current_password")
+		return apierr.FormPasswordIncorrect.WithParam(param)
 	}
 	return nil
 }

@@ -1,16 +1,21 @@
 // Package signin is the sign-in attempt state machine of authgate's
 // Frontend API: password, email_code, phone_code and the reset_password_*
-// strategies, the codes they send, lockout and enumeration protection.
+// strategies, the codes they send, the second factors (totp, backup_code,
+// phone_code) that follow them for a user who has one, lockout and
+// enumeration protection.
 //
 // The files follow the flow/strategy split of Ory Kratos: attempt.go is
 // the stored attempt, flow.go its transitions (Create, Prepare,
-// AttemptFirstFactor), strategy.go the table of strategies those
-// transitions dispatch on, strategy_password.go and strategy_code.go what
-// each kind of strategy does, reset.go setting a new password, lockout.go
-// and throttle.go the password lockout and request limits, budget.go the
-// one code budget of an account, subject.go what those limits count
-// against (accounts, known devices, unknown identifiers), deliver.go the
-// background delivery pool and account.go the admin steps.
+// AttemptFirstFactor), flow_second.go the second step's
+// (PrepareSecondFactor, AttemptSecondFactor), strategy.go the table of
+// strategies those transitions dispatch on, strategy_password.go and
+// strategy_code.go what each kind of strategy does, reset.go setting a
+// new password, lockout.go and throttle.go the password lockout and
+// request limits, budget.go the one code budget of an account, subject.go
+// what those limits count against (accounts, known devices, unknown
+// identifiers), deliver.go the background delivery pool, factors.go a
+// signed-in user's second factors (add, remove, reverify) and account.go
+// the admin steps.
 package signin
 
 import (
@@ -20,6 +25,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/authgate/authgate/internal/defaults"
+	"github.com/authgate/authgate/mfa"
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/store"
@@ -49,9 +55,10 @@ type Users interface {
 // Sessions creates and changes sessions and clients (session.Manager).
 type Sessions interface {
 	UpdateClient(ctx context.Context, c *session.Client, fn func(c *session.Client)) error
-	Create(ctx context.Context, c *session.Client, userID string, tasks []string) (*session.Session, error)
+	Create(ctx context.Context, c *session.Client, ns session.NewSession) (*session.Session, error)
 	Get(ctx context.Context, id string) (*session.Session, error)
 	CompleteTask(ctx context.Context, id, task string) (*session.Session, error)
+	Reverified(ctx context.Context, id string) (*session.Session, error)
 	RevokeUser(ctx context.Context, userID, keep string) (int, error)
 	RequireTask(ctx context.Context, userID, task string) (int, error)
 }
@@ -86,6 +93,20 @@ type Rules interface {
 	Validate(ctx context.Context, pw string, identifiers []string) error
 	// Breached reports whether pw is in the breach source.
 	Breached(ctx context.Context, pw string) (bool, error)
+}
+
+// SecondFactors keeps and checks the users' second factors (mfa.Service).
+type SecondFactors interface {
+	Config() mfa.Config
+	Status(ctx context.Context, uid string) (mfa.Status, error)
+	CheckTOTP(ctx context.Context, uid, code string) (bool, error)
+	UseBackupCode(ctx context.Context, uid, code string) (bool, error)
+	Enroll(ctx context.Context, uid, account string) (*mfa.Enrollment, error)
+	Verify(ctx context.Context, uid, code string) (*mfa.Verified, error)
+	DisableTOTP(ctx context.Context, uid string) error
+	RegenerateBackupCodes(ctx context.Context, uid string) (*mfa.BackupCodes, error)
+	ReservePhone(ctx context.Context, uid, phoneID string, on bool) ([]string, error)
+	Reset(ctx context.Context, uid string) (bool, error)
 }
 
 // Events receives audit events and metrics; all methods must be cheap.
@@ -162,6 +183,7 @@ type Service struct {
 	lockout  *lockout
 	budget   *codeBudget
 	throttle *throttle
+	mfa      SecondFactors
 	// discard is where the codes of unknown identifiers go.
 	discard Deliverer
 }
@@ -173,7 +195,10 @@ type Deps struct {
 	Sessions Sessions
 	// CodeKey is the code HMAC key: secret.New(store, CodeKeyName).
 	CodeKey Key
-	Hasher  Hasher
+	// SecondFactors are the users' second factors (required; an
+	// mfa.Service with every factor off offers none).
+	SecondFactors SecondFactors
+	Hasher        Hasher
 	Rules   Rules
 	Deliver Deliverer
 	Events  Events
@@ -206,7 +231,7 @@ func New(cfg Config, d Deps) *Service {
 	s := &Service{
 		cfg: cfg, st: d.Store, users: d.Users, sessions: d.Sessions, hasher: d.Hasher, rules: d.Rules,
 		deliver: d.Deliver, events: d.Events, log: d.Logger, now: d.Now, keys: d.CodeKey, pool: d.Pool,
-		discard: d.Discard,
+		discard: d.Discard, mfa: d.SecondFactors,
 	}
 	s.lockout = &lockout{
 		st: d.Store, attempts: cfg.LockoutAttempts, duration: cfg.LockoutDuration,

@@ -128,9 +128,15 @@ func (s *Service) send(ctx context.Context, rq Request, res *Result, st *strateg
 	if err != nil {
 		return err
 	}
-	// Resend cooldown, then rate limits (per identifier and per IP; the
-	// same for known and unknown identifiers).
-	if err := s.st.Create(ctx, resendKey(a.ID), []byte("1"), s.cfg.ResendAfter); err != nil {
+	return s.issueCode(ctx, rq, a, st, target)
+}
+
+// issueCode draws a code of strategy st for the attempt, starts (or
+// renews) the verification of st's step with it, and delivers it to
+// target: after the resend cooldown, then the rate limits (per identifier
+// and per IP; the same for known and unknown identifiers).
+func (s *Service) issueCode(ctx context.Context, rq Request, a *Attempt, st *strategy, target users.Identification) error {
+	if err := s.st.Create(ctx, st.resendKey(a.ID), []byte("1"), s.cfg.ResendAfter); err != nil {
 		if errors.Is(err, store.ErrExists) {
 			return apierr.VerificationCodeTooManyRequests.WithRetryAfter(s.cfg.ResendAfter)
 		}
@@ -145,14 +151,14 @@ func (s *Service) send(ctx context.Context, rq Request, res *Result, st *strateg
 		return err
 	}
 	attempts := 0
-	if a.Verification != nil {
-		attempts = a.Verification.Attempts // a new code does not reset the failure count
+	if v := a.verificationOf(st); v != nil {
+		attempts = v.Attempts // a new code does not reset the failure count
 	}
-	a.Verification = &Verification{
+	a.setVerification(st, &Verification{
 		Strategy: st.name, Status: VerUnverified, TargetID: target.ID, Target: target.Value,
 		Attempts: attempts, ExpireAt: expire,
-	}
-	a.Status = StatusNeedsFirstFactor
+	})
+	a.Status = st.awaits()
 	if err := s.save(ctx, a); err != nil {
 		return err
 	}
@@ -184,11 +190,11 @@ func (s *Service) storeCode(ctx context.Context, a *Attempt, st *strategy) (stri
 	if err != nil {
 		return "", err
 	}
-	mac := codeMAC(key, a.ID, macUserID(a), st.name, code)
+	mac := codeMAC(key, a.ID, macUserID(a), st.macName(), code)
 	if a.Fake {
 		mac = unmatchable(mac)
 	}
-	if err := s.st.Put(ctx, codeKey(a.ID), mac, s.cfg.CodeTTL+margin); err != nil {
+	if err := s.st.Put(ctx, st.codeKey(a.ID), mac, s.cfg.CodeTTL+margin); err != nil {
 		return "", fmt.Errorf("storing code: %w", err)
 	}
 	return code, nil
@@ -237,7 +243,7 @@ func (s *Service) deliverNow(ctx context.Context, attemptID string, st *strategy
 // codeUndeliverable makes a code that could not be delivered unusable:
 // nobody can have it, so no one should guess it.
 func (s *Service) codeUndeliverable(ctx context.Context, attemptID string, st *strategy, err error) {
-	if derr := s.st.Delete(ctx, codeKey(attemptID)); derr != nil {
+	if derr := s.st.Delete(ctx, st.codeKey(attemptID)); derr != nil {
 		// Logged only: the code reached no one, and it expires with its TTL.
 		s.log.Warn("deleting an undelivered code failed", zap.String("sign_in_id", attemptID), zap.Error(derr))
 	}
@@ -245,13 +251,15 @@ func (s *Service) codeUndeliverable(ctx context.Context, attemptID string, st *s
 	s.emit(ctx, "code_delivery_failed", zap.String("strategy", st.name))
 }
 
-// checkCode verifies the code of a code strategy and consumes it.
+// checkCode verifies the code of a strategy that checks one (a code the
+// flow sent, an authenticator app's, a backup code) and uses it up.
 //
 // A try is counted twice before its code is compared: against the
 // account's code budget (budget.go), which refuses every code, the right
-// one too, while it is locked; then against the attempt's
+// one too, while it is locked; then against the verification's
 // code_max_attempts. However many guesses race, neither limit lets more
-// codes be compared than it allows.
+// codes be compared than it allows. Second factors count toward the same
+// budget as first-factor codes.
 func (s *Service) checkCode(ctx context.Context, rq Request, res *Result, st *strategy, p AttemptParams) error {
 	if err := s.usable(ctx, res.Attempt, st); err != nil {
 		return err
@@ -260,7 +268,7 @@ func (s *Service) checkCode(ctx context.Context, rq Request, res *Result, st *st
 		return paramMissing("code")
 	}
 	a := res.Attempt
-	if !st.resets {
+	if !st.resets && !st.second {
 		if err := s.checkPasswordLock(ctx, rq, a); err != nil {
 			return err
 		}
@@ -270,36 +278,66 @@ func (s *Service) checkCode(ctx context.Context, rq Request, res *Result, st *st
 			return err
 		}
 	}
+	// Whether a second factor follows decides what a right code clears;
+	// it is read before the code is compared, so that a right and a wrong
+	// code cost the same reads.
+	if err := s.loadSecondFactors(ctx, res); err != nil {
+		return err
+	}
 	account := accountOf(a)
 	r, err := s.budget.reserve(ctx, account)
 	if err != nil {
 		return err
 	}
-	tries, err := s.st.Incr(ctx, codeFailKey(a.ID), s.cfg.AttemptLifetime+margin)
+	tries, err := s.st.Incr(ctx, st.failKey(a.ID), s.cfg.AttemptLifetime+margin)
 	if err != nil {
 		return fmt.Errorf("counting code attempts: %w", err)
 	}
 	if int(tries) > s.cfg.CodeMaxAttempts {
 		return s.codeFailed(ctx, res, st, tries, r)
 	}
-	ok, err := s.consume(ctx, res, st, p.Code)
+	ok, err := s.useCode(ctx, res, st, p.Code)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return s.codeFailed(ctx, res, st, tries, r)
 	}
-	// The code is consumed: this request is the only one that gets here.
-	a.Verification.Status = VerVerified
-	s.budget.clear(ctx, account)
-	s.lockout.clear(ctx, account)
+	// The code is used up: this request is the only one that gets here.
+	a.verificationOf(st).Status = VerVerified
+	// A right code clears the account's failures, unless a second factor
+	// is still to come: a first factor an attacker holds (a mailbox, say)
+	// must not buy fresh guesses at the second.
+	if st.second || !res.mfa.Enabled() {
+		s.budget.clear(ctx, account)
+		s.lockout.clear(ctx, account)
+	} else {
+		s.budget.release(ctx, account, r)
+	}
 	s.emit(ctx, "code_attempt", zap.String("strategy", st.name), zap.String("result", "verified"))
 	return nil
 }
 
+// useCode checks code with st's factor and uses it up: a code the flow
+// sent is compared and deleted, an authenticator code's time step is
+// marked used, a backup code is removed (mfa). Each is one atomic store
+// step, so a code is used once however many requests race.
+func (s *Service) useCode(ctx context.Context, res *Result, st *strategy, code string) (bool, error) {
+	if st.second && (res.User == nil || res.Attempt.Fake) {
+		return false, nil // cannot happen: only a known user gets here
+	}
+	switch st.factor {
+	case factorTOTP:
+		return s.mfa.CheckTOTP(ctx, res.User.ID, code)
+	case factorBackupCode:
+		return s.mfa.UseBackupCode(ctx, res.User.ID, code)
+	}
+	return s.consume(ctx, res, st, code)
+}
+
 // usable checks that the attempt has a live code of strategy st.
 func (s *Service) usable(ctx context.Context, a *Attempt, st *strategy) error {
-	v := a.Verification
+	v := a.verificationOf(st)
 	if v == nil || v.Strategy == StrategyPassword {
 		return apierr.VerificationNotSent
 	}
@@ -347,7 +385,7 @@ func (s *Service) consume(ctx context.Context, res *Result, st *strategy, code s
 		return false, err
 	}
 	a := res.Attempt
-	ok, err := s.st.CompareAndDelete(ctx, codeKey(a.ID), codeMAC(key, a.ID, macUserID(a), st.name, code))
+	ok, err := s.st.CompareAndDelete(ctx, st.codeKey(a.ID), codeMAC(key, a.ID, macUserID(a), st.macName(), code))
 	if err != nil {
 		return false, fmt.Errorf("checking code: %w", err)
 	}
@@ -360,7 +398,7 @@ func (s *Service) codeFailed(ctx context.Context, res *Result, st *strategy, n i
 	// The code itself is left alone: a request with an earlier try may
 	// still be comparing it, and no later try ever will.
 	failed := int(n) >= s.cfg.CodeMaxAttempts
-	advanced, err := s.recordCodeFailure(ctx, res.Attempt, n, failed)
+	advanced, err := s.recordCodeFailure(ctx, res.Attempt, st, n, failed)
 	if err != nil {
 		return fmt.Errorf("recording code failure: %w", err)
 	}
@@ -382,7 +420,7 @@ func (s *Service) codeFailed(ctx context.Context, res *Result, st *strategy, n i
 // attempt and copies the stored verification into a. It updates only the
 // counters: a concurrent request that used the right code may have
 // completed the attempt meanwhile, which it reports as advanced.
-func (s *Service) recordCodeFailure(ctx context.Context, a *Attempt, n int64, failed bool) (advanced bool, err error) {
+func (s *Service) recordCodeFailure(ctx context.Context, a *Attempt, st *strategy, n int64, failed bool) (advanced bool, err error) {
 	err = s.st.Update(ctx, attemptKey(a.ID), func(cur []byte, exists bool) ([]byte, time.Duration, error) {
 		if !exists {
 			return nil, 0, ErrNotFound
@@ -391,15 +429,27 @@ func (s *Service) recordCodeFailure(ctx context.Context, a *Attempt, n int64, fa
 		if err := json.Unmarshal(cur, stored); err != nil {
 			return nil, 0, err
 		}
-		if stored.Status != StatusNeedsFirstFactor || stored.Verification == nil {
+		v, mine := stored.verificationOf(st), a.verificationOf(st)
+		if stored.Status != st.awaits() || (v == nil && !st.second) {
 			advanced = true
 			return cur, s.ttl(stored), nil
 		}
-		stored.Verification.Attempts = max(stored.Verification.Attempts, int(n))
-		if failed {
-			stored.Verification.Status = VerFailed
+		if st.second && (v == nil || v.Strategy != mine.Strategy) {
+			// An authenticator or backup code needs nothing prepared: this
+			// request started its verification, which is stored now, with
+			// the step's tries so far.
+			cp := *mine
+			if v != nil {
+				cp.Attempts = max(cp.Attempts, v.Attempts)
+			}
+			v = &cp
+			stored.setVerification(st, v)
 		}
-		*a.Verification = *stored.Verification
+		v.Attempts = max(v.Attempts, int(n))
+		if failed {
+			v.Status = VerFailed
+		}
+		*mine = *v
 		data, err := json.Marshal(stored)
 		return data, s.ttl(stored), err
 	})

@@ -72,7 +72,7 @@ func (s *Service) checkPassword(ctx context.Context, rq Request, res *Result, pw
 		a.Verification = &Verification{Strategy: StrategyPassword}
 	}
 	a.Verification.Status = VerVerified
-	return s.complete(ctx, rq, res)
+	return s.firstFactorDone(ctx, rq, res)
 }
 
 // compromised handles a right password that was marked compromised: the
@@ -86,8 +86,9 @@ func (s *Service) compromised(ctx context.Context, rq Request, res *Result) erro
 		res.Attempt.PasswordVerified = true
 		return apierr.FormPasswordCompromised.WithParam("password")
 	}
-	// No other way to prove who they are: sign in, but pending.
-	return s.complete(ctx, rq, res)
+	// No other way to prove who they are: sign in (after the second
+	// factor, if they have one), but pending.
+	return s.firstFactorDone(ctx, rq, res)
 }
 
 // breachedAtSignIn refuses a right password found in the breach source

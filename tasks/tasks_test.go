@@ -1,6 +1,9 @@
 package tasks
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestDecide(t *testing.T) {
 	builtin := NewRouter("/__authgate", nil)
@@ -33,22 +36,65 @@ func TestWithRedirectKeepsExistingQuery(t *testing.T) {
 	}
 }
 
-type account bool
+type account struct{ reset, second bool }
 
-func (a account) NeedsReset() bool { return bool(a) }
+func (a account) NeedsReset() bool      { return a.reset }
+func (a account) HasSecondFactor() bool { return a.second }
 
 func TestForAndCompletes(t *testing.T) {
-	if got := For(account(true)); len(got) != 1 || got[0] != ResetPassword {
-		t.Fatalf("For(needs reset) = %v", got)
+	required := Policy{RequireSecondFactor: true}
+	for _, tc := range []struct {
+		name string
+		a    Account
+		p    Policy
+		want []string
+	}{
+		{"needs reset", account{reset: true}, Policy{}, []string{ResetPassword}},
+		{"fine", account{}, Policy{}, nil},
+		{"no second factor, not required", account{}, Policy{}, nil},
+		{"no second factor, required", account{}, required, []string{SetupMFA}},
+		{"second factor, required", account{second: true}, required, nil},
+		{"both, reset first", account{reset: true}, required, []string{ResetPassword, SetupMFA}},
+		{"no user", nil, required, nil},
+	} {
+		if got := For(tc.a, tc.p); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: For = %v, want %v", tc.name, got, tc.want)
+		}
 	}
-	if got := For(account(false)); got != nil {
-		t.Fatalf("For(fine) = %v, want none", got)
-	}
-	if got := Completes(PasswordSet); !Has(got, ResetPassword) {
+	if got := Completes(PasswordSet); !slices.Equal(got, []string{ResetPassword}) {
 		t.Fatalf("Completes(PasswordSet) = %v", got)
+	}
+	if got := Completes(SecondFactorAdded); !slices.Equal(got, []string{SetupMFA}) {
+		t.Fatalf("Completes(SecondFactorAdded) = %v", got)
 	}
 	if got := Completes(Event("other")); got != nil {
 		t.Fatalf("Completes(other) = %v", got)
+	}
+}
+
+// TestSetupMFARoutes: the new task has its default URL under the prefix,
+// a task_url for it moves it, and the gate sends a pending session there
+// (after reset-password when both are pending).
+func TestSetupMFARoutes(t *testing.T) {
+	builtin := NewRouter("/__authgate", nil)
+	if got := builtin.URL(SetupMFA); got != "/__authgate/tasks/setup-mfa" {
+		t.Fatalf("default setup-mfa URL %q", got)
+	}
+	moved := NewRouter("/__authgate", map[string]string{SetupMFA: "/account/mfa"})
+	d := moved.Decide(Request{Tasks: []string{SetupMFA}, Path: "/orders", Original: "/orders", Navigation: true})
+	if d.Outcome != Redirect || d.Location != "/account/mfa?redirect_url=%2Forders" {
+		t.Fatalf("navigation: %+v", d)
+	}
+	if d := moved.Decide(Request{Tasks: []string{SetupMFA}, Path: "/account/mfa", Navigation: true}); d.Outcome != Pass {
+		t.Fatalf("the task page itself: %+v", d)
+	}
+	d = moved.Decide(Request{Tasks: []string{SetupMFA}, Path: "/api", Original: "/api"})
+	if d.Outcome != Forbid || !slices.Equal(d.Tasks, []string{SetupMFA}) || d.Location != "/account/mfa" {
+		t.Fatalf("api call: %+v", d)
+	}
+	d = builtin.Decide(Request{Tasks: []string{ResetPassword, SetupMFA}, Path: "/x", Original: "/x", Navigation: true})
+	if d.Location != "/__authgate/tasks/reset-password?redirect_url=%2Fx" {
+		t.Fatalf("both tasks: %+v, want reset-password first", d)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/authgate/authgate/internal/defaults"
 	"github.com/authgate/authgate/internal/secret"
+	"github.com/authgate/authgate/mfa"
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/password"
 	"github.com/authgate/authgate/session"
@@ -51,7 +52,11 @@ type Config struct {
 	HashWorkers int
 	HashQueue   int
 	AppName     string
-	Now         func() time.Time
+	// MFA is which second factors are offered; nil: the defaults
+	// (authenticator apps and backup codes on, SMS codes off, none
+	// required). An empty Issuer is the app name.
+	MFA *mfa.Config
+	Now func() time.Time
 	// Events defaults to the authgate.audit logger alone.
 	Events Events
 }
@@ -64,6 +69,8 @@ type Services struct {
 	SignIn    *signin.Service
 	Tokens    *token.Keyring
 	Passwords *password.Service
+	// MFA keeps the users' second factors.
+	MFA *mfa.Service
 	// CSRFKey is the pages' CSRF secret, shared by every instance.
 	CSRFKey *secret.Key
 	Events  Events
@@ -105,6 +112,15 @@ func (cfg *Config) defaults(logger *zap.Logger) {
 	if cfg.Events == nil {
 		cfg.Events = logEvents{logger.Named("audit")}
 	}
+	if cfg.MFA == nil {
+		cfg.MFA = &mfa.Config{
+			TOTP: defaults.MFATOTP, BackupCodes: defaults.MFABackupCodes,
+			PhoneCode: defaults.MFAPhoneCode, Required: defaults.MFARequired,
+		}
+	}
+	if cfg.MFA.Issuer == "" {
+		cfg.MFA.Issuer = cfg.AppName
+	}
 }
 
 // New builds the services over st. It does no I/O; call Load before
@@ -131,9 +147,10 @@ func New(cfg Config, st store.Store, logger *zap.Logger) (*Services, error) {
 	s.Users = users.NewService(st, pw, cfg.Now)
 	s.Sessions = session.NewManager(st, cfg.SessionLifetime, cfg.Now)
 	s.Deliveries = signin.NewPool(signin.DefaultPoolSize, logger)
+	s.MFA = mfa.New(*cfg.MFA, mfa.Deps{Store: st, Key: secret.New(st, mfa.KeyName), Now: cfg.Now})
 	s.SignIn = signin.New(cfg.SignIn, signin.Deps{
 		Store: st, Users: s.Users, Sessions: s.Sessions, CodeKey: secret.New(st, signin.CodeKeyName),
-		Hasher: pw, Rules: pw,
+		SecondFactors: s.MFA, Hasher: pw, Rules: pw,
 		Deliver: &notify.Deliverer{Email: cfg.Emailer, SMS: cfg.Texter, AppName: cfg.AppName},
 		Events:  cfg.Events, Logger: logger, Now: cfg.Now, Pool: s.Deliveries,
 	})
