@@ -1,7 +1,7 @@
 # authgate build, run, test and benchmark targets.
 #   make -f xcaddy.mk run     build bin/caddy and run ./Caddyfile (the demo)
 #   make -f xcaddy.mk test    install what the tests need, then run every test
-#   make -f xcaddy.mk bench   Go benchmarks, then wrk: reverse_proxy vs authgate + reverse_proxy
+#   make -f xcaddy.mk bench   Go benchmarks, then wrk (plain, header_up, authgate, forward_auth): writes BENCHMARKS.md
 
 CADDY_VERSION  ?= v2.11.9
 XCADDY_VERSION ?= v0.4.5
@@ -55,8 +55,9 @@ vet:
 test: deps vet
 	CLERK_JS_BUNDLE=$(CLERK_JS_BUNDLE) go test -count=1 -timeout 20m ./...
 
+# bench runs every benchmark once (about 6 minutes) and writes
+# BENCHMARKS.md from it: scripts/bench-report.sh (Go micro-benchmarks,
+# then scripts/bench-gate.sh under wrk).
 bench: deps build
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk; }
-	go test -run '^$$' -bench . -benchmem -benchtime 2s ./token/ ./handlers/ ./password/ ./store/...
-	go test -run '^$$' -bench BenchmarkIndexContains -benchtime 2s ./password/breach/
-	scripts/bench-gate.sh bin/caddy
+	scripts/bench-report.sh bin/caddy BENCHMARKS.md

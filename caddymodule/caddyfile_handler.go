@@ -34,12 +34,16 @@ func parseHandlerDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler,
 //		after_sign_in_url <path or url>
 //		task_url <task key> <path or url>
 //		public <path pattern...>
+//		identity_headers [user_id] [session_id] [email]
 //	}
 //
 // A bare `authgate` line uses every default. The prefix starts with / and
 // has no trailing slash. task_url may be given once per task key; public
 // may be given many times and accumulates. A path pattern ending in *
-// matches every path that starts with what comes before the *. The checks
+// matches every path that starts with what comes before the *.
+// identity_headers names the identity headers sent upstream (default: all
+// three; each name at most once, in any order); with no name, none is
+// sent. The checks
 // are the handler's Validate, run at the end and reported at the line
 // that set the value.
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
@@ -54,6 +58,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		"after_sign_in_url": stringInto(&h.AfterSignInURL),
 		"task_url":          func(d *caddyfile.Dispenser) error { return h.parseTaskURL(d, at) },
 		"public":            func(d *caddyfile.Dispenser) error { return h.parsePublic(d, at) },
+		"identity_headers":  h.parseIdentityHeaders,
 	}, "task_url", "public")
 	if err != nil {
 		return err
@@ -96,6 +101,18 @@ func (h *Handler) parsePublic(d *caddyfile.Dispenser, at positions) error {
 		h.Public = append(h.Public, pattern)
 	}
 	return noBlock(d, "public")
+}
+
+// parseIdentityHeaders reads `identity_headers [<name...>]`; no name
+// means none is sent (an empty list, not the default). Which names are
+// valid is checked by Validate.
+func (h *Handler) parseIdentityHeaders(d *caddyfile.Dispenser) error {
+	args, err := lineArgs(d, "identity_headers")
+	if err != nil {
+		return err
+	}
+	h.IdentityHeaders = append([]string{}, args...)
+	return noBlock(d, "identity_headers")
 }
 
 // Interface guards

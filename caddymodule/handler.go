@@ -21,7 +21,9 @@ func init() {
 // For a signed-in (active) request it sets the placeholders
 // {http.auth.user.id}, {http.auth.user.email}, {http.auth.user.phone},
 // {http.auth.user.username} and {http.auth.session.id}, and the request
-// headers X-Authgate-User-Id, X-Authgate-Session-Id and X-Authgate-Email.
+// headers X-Authgate-User-Id, X-Authgate-Session-Id and X-Authgate-Email
+// (those that IdentityHeaders names, and never one with an empty
+// value). Every X-Authgate-* header a client sent is removed first.
 type Handler struct {
 	// Prefix of the built-in API and pages. Default: /__authgate
 	Prefix string `json:"prefix,omitempty"`
@@ -35,6 +37,12 @@ type Handler struct {
 	TaskURLs map[string]string `json:"task_urls,omitempty"`
 	// Public lists path patterns that need no session (a trailing * matches a prefix).
 	Public []string `json:"public,omitempty"`
+	// IdentityHeaders names the identity headers sent upstream for a
+	// signed-in request: user_id (X-Authgate-User-Id), session_id
+	// (X-Authgate-Session-Id), email (X-Authgate-Email), each at most
+	// once. Absent (null): all three. An empty list: none (the
+	// placeholders are set all the same).
+	IdentityHeaders []string `json:"identity_headers,omitzero"`
 
 	app *App
 	srv *handlers.Server
@@ -59,13 +67,14 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	h.app = appIface.(*App)
 	e := h.app.svc
 	h.srv = handlers.New(handlers.Config{
-		Prefix:         h.Prefix,
-		SignInURL:      h.SignInURL,
-		AfterSignInURL: h.AfterSignInURL,
-		Public:         h.Public,
-		Tasks:          tasks.NewRouter(h.Prefix, h.TaskURLs),
-		Issuer:         h.app.Issuer,
-		AppName:        h.app.AppName,
+		Prefix:          h.Prefix,
+		SignInURL:       h.SignInURL,
+		AfterSignInURL:  h.AfterSignInURL,
+		Public:          h.Public,
+		Tasks:           tasks.NewRouter(h.Prefix, h.TaskURLs),
+		Issuer:          h.app.Issuer,
+		AppName:         h.app.AppName,
+		IdentityHeaders: h.IdentityHeaders,
 	}, handlers.Deps{
 		Users: e.Users, Sessions: e.Sessions, SignIn: e.SignIn, Tokens: e.Tokens,
 		CSRFKey: e.CSRFKey,
@@ -77,7 +86,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 // Validate checks the site configuration without side effects. Each
 // check is in validate.go; the Caddyfile parser runs them too.
 func (h *Handler) Validate() error {
-	return firstError(h.checkURLs, h.checkPublic)
+	return firstError(h.checkURLs, h.checkPublic, h.checkIdentityHeaders)
 }
 
 // ServeHTTP implements caddyhttp.MiddlewareHandler.
@@ -102,16 +111,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	// Public and task-page requests go on without identity: the
 	// placeholders are set empty so they never expand to their own names.
-	id := v.Identity
-	if id == nil {
-		id = &handlers.Identity{}
-	}
+	// The values are boxed once per cached token (Placeholders), so
+	// setting them allocates nothing per request.
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-		repl.Set("http.auth.user.id", id.UserID)
-		repl.Set("http.auth.user.email", id.Email)
-		repl.Set("http.auth.user.phone", id.Phone)
-		repl.Set("http.auth.user.username", id.Username)
-		repl.Set("http.auth.session.id", id.SessionID)
+		ph := v.Identity.Placeholders()
+		repl.Set("http.auth.user.id", ph.UserID)
+		repl.Set("http.auth.user.email", ph.Email)
+		repl.Set("http.auth.user.phone", ph.Phone)
+		repl.Set("http.auth.user.username", ph.Username)
+		repl.Set("http.auth.session.id", ph.SessionID)
 	}
 	return next.ServeHTTP(w, r)
 }

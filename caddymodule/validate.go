@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/authgate/authgate/handlers"
 	"github.com/authgate/authgate/internal/seal"
 	"github.com/caddyserver/caddy/v2"
 )
@@ -295,6 +296,15 @@ func (h *Handler) checkPublic() error {
 		if err := validatePublicPattern(p); err != nil {
 			return fieldErrorf(publicField(i), "public: %w", err)
 		}
+	}
+	return nil
+}
+
+// checkIdentityHeaders checks the names of the identity headers: each
+// known, none twice.
+func (h *Handler) checkIdentityHeaders() error {
+	if err := handlers.CheckIdentityHeaders(h.IdentityHeaders); err != nil {
+		return fieldErrorf("identity_headers", "identity_headers: %w", err)
 	}
 	return nil
 }

@@ -66,16 +66,42 @@ func (s *Server) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 
 // sessionToken reads the JWT from the __session cookie or a Bearer header.
 func sessionToken(r *http.Request) string {
-	if h := r.Header.Get("Authorization"); len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-		return strings.TrimSpace(h[7:])
+	tok, fromCookie := uncheckedSessionToken(r)
+	if fromCookie && !validCookieValue(tok) {
+		return ""
 	}
-	return cookieValue(r, CookieSession)
+	return tok
+}
+
+// uncheckedSessionToken is sessionToken without the check of the
+// cookie's characters, and whether the token came from the cookie (the
+// gate looks a token up in its cache first: a cached token was verified,
+// so its characters are valid, and a 1 KB JWT is not scanned on every
+// request).
+func uncheckedSessionToken(r *http.Request) (tok string, fromCookie bool) {
+	// The key is canonical: the map entry directly, as Header.Get would
+	// find it, without canonicalising the key again.
+	if v := r.Header["Authorization"]; len(v) > 0 {
+		if h := v[0]; len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+			return strings.TrimSpace(h[7:]), false
+		}
+	}
+	return rawCookieValue(r, CookieSession), true
 }
 
 // cookieValue finds a cookie without parsing every cookie of the request
 // (the gate runs it on every request). Values with characters outside
 // the cookie-value set are ignored, as net/http does.
 func cookieValue(r *http.Request, name string) string {
+	if v := rawCookieValue(r, name); validCookieValue(v) {
+		return v
+	}
+	return ""
+}
+
+// rawCookieValue is the value of the first cookie called name, without
+// its quotes, its characters not checked.
+func rawCookieValue(r *http.Request, name string) string {
 	for _, line := range r.Header["Cookie"] {
 		for len(line) > 0 {
 			var part string
@@ -85,17 +111,31 @@ func cookieValue(r *http.Request, name string) string {
 			if !ok || k != name {
 				continue
 			}
-			v = strings.Trim(v, `"`)
-			for i := 0; i < len(v); i++ {
-				if c := v[i]; c <= 0x20 || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\' {
-					return ""
-				}
-			}
-			return v
+			return strings.Trim(v, `"`)
 		}
 	}
 	return ""
 }
+
+// validCookieValue reports whether v has only characters of the
+// cookie-value set: not a control or non-ASCII byte, space, '"', ',',
+// ';' or a backslash.
+func validCookieValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if !cookieValueBytes[v[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// cookieValueBytes[c] says whether byte c may be in a cookie value.
+var cookieValueBytes = func() (ok [256]bool) {
+	for c := 0x21; c < 0x7f; c++ {
+		ok[c] = c != '"' && c != ',' && c != ';' && c != '\\'
+	}
+	return ok
+}()
 
 // clientToken is the __client cookie, read as __session is (the gate
 // reads both on every request).
@@ -106,11 +146,29 @@ func clientToken(r *http.Request) string { return cookieValue(r, CookieClient) }
 // upstream has no use for them and must not be able to leak or replay
 // them; __session stays, the upstream may verify it.
 func privateCookie(name string) bool {
-	switch strings.Trim(name, " \t") {
+	switch trimBlanks(name) {
 	case CookieClient, CookieCSRF, CookieCSRFSecure:
 		return true
 	}
 	return false
+}
+
+// trimBlanks is strings.Trim(s, " \t") without building a cutset on
+// every call (the gate trims every cookie name of every request).
+func trimBlanks(s string) string {
+	s = trimLeftBlanks(s)
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// trimLeftBlanks is strings.TrimLeft(s, " \t").
+func trimLeftBlanks(s string) string {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	return s
 }
 
 // stripPrivateCookies removes the private cookies from the Cookie
@@ -129,7 +187,7 @@ func stripPrivateCookies(h http.Header) {
 		if i := firstPrivatePair(line); i >= 0 {
 			line = withoutPrivatePairs(line, i)
 		}
-		if strings.Trim(line, " \t") != "" {
+		if trimBlanks(line) != "" {
 			kept = append(kept, line)
 		}
 	}
@@ -144,14 +202,8 @@ func stripPrivateCookies(h http.Header) {
 // (pairs are separated by ';') whose name is private, or -1.
 func firstPrivatePair(line string) int {
 	for start := 0; start <= len(line); {
-		end := strings.IndexByte(line[start:], ';')
-		if end < 0 {
-			end = len(line)
-		} else {
-			end += start
-		}
-		name, _, _ := strings.Cut(line[start:end], "=")
-		if privateCookie(name) {
+		end := pairEnd(line, start)
+		if privatePair(line[start:end]) {
 			return start
 		}
 		start = end + 1
@@ -159,25 +211,67 @@ func firstPrivatePair(line string) int {
 	return -1
 }
 
+// pairEnd is the end of the pair of line that starts at start: the
+// offset of the next ';', or len(line).
+func pairEnd(line string, start int) int {
+	if i := strings.IndexByte(line[start:], ';'); i >= 0 {
+		return start + i
+	}
+	return len(line)
+}
+
+// privatePair reports whether the "name=value" pair has a private name.
+func privatePair(pair string) bool {
+	name, _, _ := strings.Cut(pair, "=")
+	return privateCookie(name)
+}
+
 // withoutPrivatePairs is line without its private pairs, the first of
 // which starts at from. The pairs kept are joined by ';' with their own
 // leading spaces, so "a=1; __client=x; b=2" becomes "a=1; b=2"; only
 // the space left at the start of the line (the private pair was first)
-// is trimmed.
+// is trimmed. When what is kept is one stretch of line (the private
+// pairs all at the end, as browsers order a cookie set after the
+// others, or all at the start) the result is a substring, with no
+// allocation.
 func withoutPrivatePairs(line string, from int) string {
+	// Everything before from is kept as is, without its trailing ';'.
+	head := strings.TrimSuffix(line[:from], ";")
+	lo, hi := -1, -1           // the stretch of pairs kept after from
+	gap, split := false, false // a private pair after the stretch began; a kept pair after that
+	for start := from; start <= len(line); {
+		end := pairEnd(line, start)
+		switch pair := line[start:end]; {
+		case privatePair(pair):
+			gap = lo >= 0
+		case lo < 0 && head == "" && pair == "":
+			// Written as nothing, and no ';' follows it: as if dropped.
+		case lo < 0:
+			lo, hi = start, end
+		default:
+			split = split || gap
+			hi = end
+		}
+		start = end + 1
+	}
+	switch {
+	case lo < 0:
+		return trimLeftBlanks(head)
+	case head == "" && !split:
+		return trimLeftBlanks(line[lo:hi])
+	}
 	var b strings.Builder
 	b.Grow(len(line))
-	// Everything before from is kept as is, with its trailing ';'.
-	b.WriteString(strings.TrimSuffix(line[:from], ";"))
-	for _, pair := range strings.Split(line[from:], ";") {
-		name, _, _ := strings.Cut(pair, "=")
-		if privateCookie(name) {
-			continue
+	b.WriteString(head)
+	for start := from; start <= len(line); {
+		end := pairEnd(line, start)
+		if !privatePair(line[start:end]) {
+			if b.Len() > 0 {
+				b.WriteByte(';')
+			}
+			b.WriteString(line[start:end])
 		}
-		if b.Len() > 0 {
-			b.WriteByte(';')
-		}
-		b.WriteString(pair)
+		start = end + 1
 	}
-	return strings.TrimLeft(b.String(), " \t")
+	return trimLeftBlanks(b.String())
 }

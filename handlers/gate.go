@@ -18,7 +18,9 @@ import (
 	"github.com/authgate/authgate/users"
 )
 
-// Identity is who a request comes from.
+// Identity is who a request comes from. An identity the gate returns
+// may be shared with other requests (it is cached with its token):
+// treat it as read-only.
 type Identity struct {
 	UserID    string
 	SessionID string
@@ -27,6 +29,44 @@ type Identity struct {
 	Email     string
 	Phone     string
 	Username  string
+
+	// ph are the fields as placeholder values, made with the identity.
+	ph *Placeholders
+}
+
+// Placeholders are an identity's values as the interface values that a
+// placeholder holds (Caddy's Replacer.Set takes an any), boxed once per
+// identity, and for a cached token once per token, so that setting them
+// on every request allocates nothing. Read-only.
+type Placeholders struct {
+	UserID, SessionID, Email, Phone, Username any
+}
+
+// emptyPlaceholders are the values without an identity: empty strings,
+// so that a placeholder never expands to its own name.
+var emptyPlaceholders = Placeholders{"", "", "", "", ""}
+
+// Placeholders returns id's placeholder values; for a nil id (a public
+// or task-page request) every one is empty.
+func (id *Identity) Placeholders() *Placeholders {
+	switch {
+	case id == nil:
+		return &emptyPlaceholders
+	case id.ph != nil:
+		return id.ph
+	}
+	return newPlaceholders(id) // an identity the gate did not make
+}
+
+func newPlaceholders(id *Identity) *Placeholders {
+	return &Placeholders{UserID: id.UserID, SessionID: id.SessionID, Email: id.Email, Phone: id.Phone, Username: id.Username}
+}
+
+// withPlaceholders returns id with its placeholder values made; id must
+// not be shared yet.
+func withPlaceholders(id *Identity) *Identity {
+	id.ph = newPlaceholders(id)
+	return id
 }
 
 // Pending reports whether the session still has tasks to do.
@@ -105,17 +145,8 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) Verdict {
 		return Verdict{}
 	}
 	s.d.Events.Gate("active")
-	SetIdentityHeaders(r, id)
+	s.headers.set(r.Header, id)
 	return Verdict{Identity: id, Pass: true}
-}
-
-// SetIdentityHeaders sets the headers the upstream reads.
-func SetIdentityHeaders(r *http.Request, id *Identity) {
-	r.Header.Set(HeaderUserID, id.UserID)
-	r.Header.Set(HeaderSessionID, id.SessionID)
-	if id.Email != "" {
-		r.Header.Set(HeaderEmail, id.Email)
-	}
 }
 
 // isNavigation reports a browser page load: GET or HEAD accepting HTML.
@@ -141,11 +172,12 @@ func (s *Server) isPublic(u *url.URL) bool {
 	if len(s.cfg.Public) == 0 && !strings.HasPrefix(p, s.signInPath) {
 		return false
 	}
-	if strings.ContainsAny(p, ";%") {
+	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, ";%") {
 		return false
 	}
-	clean := path.Clean("/" + p)
-	if clean != p && clean+"/" != p {
+	// path.Clean returns p itself, without allocating, when p is clean.
+	clean := path.Clean(p)
+	if clean != p && (len(p) != len(clean)+1 || p[len(clean)] != '/' || !strings.HasPrefix(p, clean)) {
 		return false
 	}
 	if raw := strings.ToLower(u.RawPath); strings.Contains(raw, "%2f") || strings.Contains(raw, "%5c") {
@@ -177,15 +209,21 @@ func (s *Server) isPublic(u *url.URL) bool {
 // store cannot answer, within gateStoreBudget.
 func (s *Server) identify(w http.ResponseWriter, r *http.Request) (*Identity, error) {
 	now := s.d.Now()
-	tok := sessionToken(r)
+	tok, fromCookie := uncheckedSessionToken(r)
 	if len(tok) > 8192 {
 		tok = ""
 	}
 	if tok != "" {
-		if id, ok := s.ids.get(tok, s.issuer(r), now); ok {
-			return id, nil
+		// Only verified tokens are cached: a hit needs no check of the
+		// cookie's characters.
+		if e := s.ids.get(tok, now); e != nil && s.issuerIs(r, e.issuer) {
+			return &e.id, nil
 		}
-	} else if clientToken(r) == "" {
+		if fromCookie && !validCookieValue(tok) {
+			tok = ""
+		}
+	}
+	if tok == "" && clientToken(r) == "" {
 		return nil, nil // nothing to look up: no timer for anonymous requests
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), gateStoreBudget)
@@ -211,8 +249,7 @@ func (s *Server) identifyInStore(ctx context.Context, w http.ResponseWriter, r *
 				return nil, err
 			}
 			if id != nil {
-				s.ids.put(tok, id, claims.Issuer, claims.Expiry, now)
-				return id, nil
+				return s.ids.put(tok, id, claims.Issuer, claims.Expiry, now), nil
 			}
 		} else if !errors.Is(err, token.ErrInvalidToken) {
 			return nil, err
@@ -253,10 +290,10 @@ func (s *Server) refresh(ctx context.Context, w http.ResponseWriter, r *http.Req
 }
 
 func identityOf(sess *session.Session, u *users.User) *Identity {
-	return &Identity{
+	return withPlaceholders(&Identity{
 		UserID: u.ID, SessionID: sess.ID, Status: tokenStatus(sess), Tasks: sess.Tasks,
 		Email: u.PrimaryEmail(), Phone: u.PrimaryPhone(), Username: u.Username,
-	}
+	})
 }
 
 // identityFromClaims loads the profile behind verified claims (once per

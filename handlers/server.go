@@ -41,6 +41,12 @@ type Config struct {
 	Issuer string
 	// AppName is shown on pages and in messages.
 	AppName string
+	// IdentityHeaders names the identity headers sent upstream for a
+	// signed-in request (IdentityUserID, IdentitySessionID,
+	// IdentityEmail; see CheckIdentityHeaders). nil sends all three; an
+	// empty list sends none. Unknown names are ignored here (the
+	// configuration's validation refuses them).
+	IdentityHeaders []string
 }
 
 // Server serves one site: the gate, the API and the pages.
@@ -52,6 +58,10 @@ type Server struct {
 	csrf *csrfKeys
 	// signInPath is SignInURL without its query.
 	signInPath string
+	// prefixDir is Prefix + "/".
+	prefixDir string
+	// headers are the identity headers sent upstream.
+	headers headerSet
 }
 
 // New returns a Server.
@@ -73,6 +83,8 @@ func New(cfg Config, d Deps) *Server {
 	}
 	s := &Server{cfg: cfg, d: d, csrf: &csrfKeys{d.CSRFKey}}
 	s.signInPath, _, _ = strings.Cut(cfg.SignInURL, "?")
+	s.prefixDir = cfg.Prefix + "/"
+	s.headers, _ = parseHeaderSet(cfg.IdentityHeaders)
 	s.mux = s.routes()
 	return s
 }
@@ -80,7 +92,7 @@ func New(cfg Config, d Deps) *Server {
 // InPrefix reports whether the request is for the built-in API or pages.
 func (s *Server) InPrefix(r *http.Request) bool {
 	p := r.URL.Path
-	return p == s.cfg.Prefix || strings.HasPrefix(p, s.cfg.Prefix+"/")
+	return p == s.cfg.Prefix || strings.HasPrefix(p, s.prefixDir)
 }
 
 // ServeBuiltin serves the API and pages under the prefix. Over https
@@ -106,24 +118,6 @@ func setHSTS(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// Identity headers set for the upstream.
-const (
-	HeaderUserID    = "X-Authgate-User-Id"
-	HeaderSessionID = "X-Authgate-Session-Id"
-	HeaderEmail     = "X-Authgate-Email"
-)
-
-// StripIdentity removes identity headers a client may have sent: the
-// X-Authgate- prefix as a whole is reserved for the gateway, so every
-// header under it goes, in whatever case it was sent.
-func StripIdentity(r *http.Request) {
-	for k := range r.Header {
-		if strings.HasPrefix(http.CanonicalHeaderKey(k), "X-Authgate-") {
-			delete(r.Header, k)
-		}
-	}
-}
-
 // origin is scheme://host of the request.
 func origin(r *http.Request) string {
 	scheme := "http"
@@ -138,6 +132,19 @@ func (s *Server) issuer(r *http.Request) string {
 		return s.cfg.Issuer
 	}
 	return origin(r)
+}
+
+// issuerIs reports whether iss is the issuer for r, without building
+// the origin string (the gate checks it on every request).
+func (s *Server) issuerIs(r *http.Request, iss string) bool {
+	if s.cfg.Issuer != "" {
+		return iss == s.cfg.Issuer
+	}
+	scheme := "http://"
+	if r.TLS != nil {
+		scheme = "https://"
+	}
+	return len(iss) == len(scheme)+len(r.Host) && strings.HasPrefix(iss, scheme) && iss[len(scheme):] == r.Host
 }
 
 // clientIP is the caller's address as Caddy resolved it (trusted proxies
