@@ -10,8 +10,7 @@ import (
 const alicePW = "correct-horse-battery"
 
 func TestPasswordSignInReachesUpstreamWithIdentityAndNoSpoofedHeaders(t *testing.T) {
-	e := newEnv(t)
-	u := e.createUser("alice@example.com", "", alicePW)
+	e, u := aliceEnv(t)
 	b := e.browser()
 
 	r := b.get("/dashboard?x=1", navigation)
@@ -46,10 +45,8 @@ func TestStateChangesNeedTheSiteOrigin(t *testing.T) {
 func TestResetPasswordByEmailCodeThroughSMTP(t *testing.T) {
 	for _, tc := range storeBackends {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, tc.opts...)
-			e.createUser("alice@example.com", "", alicePW)
-			other := e.browser()
-			other.signIn("alice@example.com", alicePW)
+			e, _ := aliceEnv(t, tc.opts...)
+			other, _ := e.aliceBrowser()
 
 			b := e.browser()
 			r := b.post("/v1/client/sign_ins", form("strategy", "reset_password_email_code", "identifier", "alice@example.com"))
@@ -114,8 +111,7 @@ func TestResetPasswordByPhoneCodeThenNewPassword(t *testing.T) {
 }
 
 func TestBadIdentifiersGetClearErrorsAndNoMail(t *testing.T) {
-	e := newEnv(t)
-	e.createUser("alice@example.com", "", alicePW)
+	e, _ := aliceEnv(t)
 	for _, ident := range []string{
 		"alice@example.com\r\nBcc: evil@y.com",
 		"alice@example.com%0d%0aBcc:evil@y.com",
@@ -144,10 +140,8 @@ func TestBadIdentifiersGetClearErrorsAndNoMail(t *testing.T) {
 }
 
 func TestStoreDownFailsClosed(t *testing.T) {
-	e := newEnv(t, withRedis)
-	e.createUser("alice@example.com", "", alicePW)
-	b := e.browser()
-	b.signIn("alice@example.com", alicePW)
+	e, _ := aliceEnv(t, withRedis)
+	b, _ := e.aliceBrowser()
 	e.redis.Stop()
 	// A signed-in browser whose token is not cached yet needs the store
 	// to load the profile; anonymous navigations still go to sign-in.

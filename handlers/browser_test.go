@@ -242,8 +242,7 @@ func (b *tab) screenshot(name string) {
 }
 
 func TestBrowserSignInReturnsToTheOriginalPage(t *testing.T) {
-	e := newEnv(t)
-	e.createUser("alice@example.com", "", alicePW)
+	e, _ := aliceEnv(t)
 	b := e.tab(testenv.Browser(t))
 
 	const back = "/reports/q3?x=1"

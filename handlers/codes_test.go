@@ -14,8 +14,7 @@ import (
 // user, failed deliveries.
 
 func TestPrepareFirstFactorResendsAfterCooldownOnly(t *testing.T) {
-	e := newEnv(t)
-	u := e.createUser("alice@example.com", "", alicePW)
+	e, u := aliceEnv(t)
 	b := e.browser()
 	r := b.post("/v1/client/sign_ins", form("identifier", "alice@example.com"))
 	expect(t, r, 200, "")
@@ -41,8 +40,7 @@ func TestPrepareFirstFactorResendsAfterCooldownOnly(t *testing.T) {
 }
 
 func TestSendsAreLimitedPerIdentifier(t *testing.T) {
-	e := newEnv(t)
-	e.createUser("alice@example.com", "", alicePW)
+	e, _ := aliceEnv(t)
 	for i := 1; i <= 6; i++ {
 		r := e.browser().post("/v1/client/sign_ins", form("strategy", "reset_password_email_code", "identifier", "alice@example.com"))
 		if i <= 5 {
@@ -64,8 +62,7 @@ func TestSendsAreLimitedPerIdentifier(t *testing.T) {
 }
 
 func TestCodeExpiresAfterTenMinutes(t *testing.T) {
-	e := newEnv(t)
-	e.createUser("alice@example.com", "", alicePW)
+	e, _ := aliceEnv(t)
 	start := func() (*browser, string, string) {
 		b := e.browser()
 		r := b.post("/v1/client/sign_ins", form("strategy", "reset_password_email_code", "identifier", "alice@example.com"))
@@ -155,8 +152,7 @@ func TestFiftyConcurrentRightCodesSucceedOnce(t *testing.T) {
 }
 
 func TestACodeForOneUserNeverWorksForAnother(t *testing.T) {
-	e := newEnv(t)
-	e.createUser("alice@example.com", "", alicePW)
+	e, _ := aliceEnv(t)
 	e.createUser("bob@example.com", "", alicePW)
 	a, b := e.browser(), e.browser()
 	ra := a.post("/v1/client/sign_ins", form("strategy", "reset_password_email_code", "identifier", "alice@example.com"))
@@ -189,7 +185,7 @@ func TestDeliveryFailureIsAClearErrorAndTheCodeIsUnusable(t *testing.T) {
 			c.Emailer = dead
 		}
 	})
-	e.createUser("alice@example.com", "", alicePW)
+	e.alice()
 	b := e.browser()
 	expect(t, b.post("/v1/client/sign_ins", form("strategy", "reset_password_email_code", "identifier", "alice@example.com")), 502, "delivery_failed")
 	r := b.post("/v1/client/sign_ins", form("identifier", "alice@example.com"))

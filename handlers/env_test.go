@@ -304,6 +304,29 @@ func (e *env) createUser(email, phone, pw string) *users.User {
 	return u
 }
 
+// alice creates alice@example.com with alicePW, the user most tests sign
+// in as.
+func (e *env) alice() *users.User {
+	e.tb.Helper()
+	return e.createUser("alice@example.com", "", alicePW)
+}
+
+// aliceEnv is an environment with alice in it, what most tests start
+// from.
+func aliceEnv(t *testing.T, opts ...func(*envOpt)) (*env, *users.User) {
+	t.Helper()
+	e := newEnv(t, opts...)
+	return e, e.alice()
+}
+
+// aliceBrowser is a new browser signed in as alice (who must exist), and
+// the sign-in's reply.
+func (e *env) aliceBrowser() (*browser, reply) {
+	e.tb.Helper()
+	b := e.browser()
+	return b, b.signIn("alice@example.com", alicePW)
+}
+
 // browser is a cookie-keeping client that does not follow redirects.
 type browser struct {
 	e   *env
@@ -439,8 +462,7 @@ func (b *browser) startReset(email string) (id, code string) {
 // started her reset by email code: the attempt's id and the code mailed.
 func aliceResetting(t *testing.T, opts ...func(*envOpt)) (e *env, b *browser, id, code string) {
 	t.Helper()
-	e = newEnv(t, opts...)
-	e.createUser("alice@example.com", "", alicePW)
+	e, _ = aliceEnv(t, opts...)
 	b = e.browser()
 	id, code = b.startReset("alice@example.com")
 	return e, b, id, code

@@ -95,8 +95,7 @@ func TestAPISignInGivesThePlantedClientANewHandle(t *testing.T) {
 	} {
 		for _, be := range storeBackends {
 			t.Run(tc.name+"/"+be.name, func(t *testing.T) {
-				e := newEnv(t, be.opts...)
-				u := e.createUser("alice@example.com", "", alicePW)
+				e, u := aliceEnv(t, be.opts...)
 				victim := e.browser()
 				handle, clientID := e.plantClient(victim)
 				// Before the sign-in the victim's browser does use the planted client.
@@ -117,8 +116,7 @@ func TestAPISignInGivesThePlantedClientANewHandle(t *testing.T) {
 }
 
 func TestCompletingTheResetTaskGivesTheClientANewHandle(t *testing.T) {
-	e := newEnv(t)
-	u := e.createUser("alice@example.com", "", alicePW)
+	e, u := aliceEnv(t)
 	e.compromise(u, false)
 	b := e.browser()
 	r := b.emailCodeSignIn("alice@example.com")
@@ -166,8 +164,7 @@ func TestPageSignInGivesThePlantedClientANewHandle(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t)
-			u := e.createUser("alice@example.com", "", alicePW)
+			e, u := aliceEnv(t)
 			p := e.pageBrowser()
 			handle, clientID := e.plantClient(p.b)
 			pageStatus(t, p.get(pagePrefix+"/sign-in"), http.StatusOK)
@@ -191,13 +188,7 @@ func TestPageSignInGivesThePlantedClientANewHandle(t *testing.T) {
 }
 
 func TestPageResetTaskGivesTheClientANewHandle(t *testing.T) {
-	e := newEnv(t)
-	u := e.createUser("alice@example.com", "", alicePW)
-	e.compromise(u, false)
-	p := e.pageBrowser()
-	pageStatus(t, p.signIn("alice@example.com", alicePW, ""), http.StatusUnprocessableEntity)
-	pageStatus(t, p.post(pagePrefix+"/sign-in", p.hidden(`value="start_code"`)), http.StatusOK)
-	code := e.pageCode("alice@example.com")
+	e, u, p, code := compromisedAtCodeStep(t)
 	pageLocation(t, p.submit(pagePrefix+"/sign-in", url.Values{"op": {"code"}, "code": {code}}), pagePrefix+"/tasks/reset-password")
 	pending := p.b.jarCookie(handlers.CookieClient)
 	clientID := p.b.get("/__authgate/v1/client", nil).json["client"].(map[string]any)["id"].(string)

@@ -30,10 +30,8 @@ func TestPublicPathsCannotBeReachedThroughEncodedTricks(t *testing.T) {
 }
 
 func TestTokenOfOneOriginIsNotAcceptedAtAnother(t *testing.T) {
-	e := newEnv(t)
-	e.createUser("alice@example.com", "", alicePW)
-	b := e.browser()
-	r := b.signIn("alice@example.com", alicePW)
+	e, _ := aliceEnv(t)
+	b, r := e.aliceBrowser()
 	sid := r.str("created_session_id")
 	tok := b.post("/v1/client/sessions/"+sid+"/tokens", nil)
 	jwt, _ := tok.json["jwt"].(string)

@@ -14,7 +14,7 @@ func TestLockoutAfterRepeatedFailures(t *testing.T) {
 	e := newEnv(t, func(o *envOpt) {
 		o.engineCfg = func(c *app.Config) { c.SignIn.LockoutAttempts = 3; c.SignIn.LockoutDuration = time.Hour }
 	})
-	e.createUser("alice@example.com", "", alicePW)
+	e.alice()
 	for i := 0; i < 2; i++ {
 		expect(t, e.browser().post("/v1/client/sign_ins", form("identifier", "alice@example.com", "password", "wrong-password-1")), 422, "form_password_or_identifier_incorrect")
 	}
@@ -31,8 +31,7 @@ func TestLockoutAfterRepeatedFailures(t *testing.T) {
 }
 
 func TestLockedOutUserCanStillResetAndThatUnlocks(t *testing.T) {
-	e := newEnv(t)
-	e.createUser("alice@example.com", "", alicePW)
+	e, _ := aliceEnv(t)
 	for i := 0; i < 10; i++ {
 		e.browser().post("/v1/client/sign_ins", form("identifier", "alice@example.com", "password", "wrong-password-x"))
 	}

@@ -36,8 +36,7 @@ func (s *syncBuffer) String() string {
 func TestLogsHoldNoSecrets(t *testing.T) {
 	buf := &syncBuffer{}
 	logger := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), buf, zap.DebugLevel))
-	e := newEnv(t, func(o *envOpt) { o.logger = logger })
-	u := e.createUser("alice@example.com", "", alicePW)
+	e, u := aliceEnv(t, func(o *envOpt) { o.logger = logger })
 
 	b := e.browser()
 	expect(t, b.post("/v1/client/sign_ins", form("identifier", "alice@example.com", "password", "Wrong-Sentinel-Pass")), 422, "form_password_or_identifier_incorrect")

@@ -73,10 +73,8 @@ func (e *env) gate(srv *handlers.Server, cookie string) (*httptest.ResponseRecor
 }
 
 func TestGateAnswersFastWhenTheStoreHangs(t *testing.T) {
-	e := newEnv(t)
-	e.createUser("alice@example.com", "", alicePW)
-	b := e.browser()
-	b.signIn("alice@example.com", alicePW)
+	e, _ := aliceEnv(t)
+	b, _ := e.aliceBrowser()
 	st := &hungStore{}
 	srv, logs := e.outageServer(st)
 	for _, tc := range []struct{ name, cookie string }{

@@ -16,8 +16,7 @@ import (
 // (helpers in pages_test.go).
 
 func TestPageForgotPasswordByEmail(t *testing.T) {
-	e := newEnv(t)
-	u := e.createUser("alice@example.com", "", alicePW)
+	e, u := aliceEnv(t)
 	other := e.pageBrowser()
 	pageLocation(t, other.signIn("alice@example.com", alicePW, ""), "/")
 
@@ -76,8 +75,7 @@ func TestPageForgotPasswordByEmail(t *testing.T) {
 }
 
 func TestPageForgotPasswordKeepsOtherSessionsWhenAsked(t *testing.T) {
-	e := newEnv(t, noEnumeration)
-	e.createUser("alice@example.com", "", alicePW)
+	e, _ := aliceEnv(t, noEnumeration)
 	other := e.pageBrowser()
 	pageLocation(t, other.signIn("alice@example.com", alicePW, ""), "/")
 	p := e.pageBrowser()
@@ -106,20 +104,11 @@ func TestPageForgotPasswordKeepsOtherSessionsWhenAsked(t *testing.T) {
 }
 
 func TestPageForgotPasswordUnknownAddressLooksTheSame(t *testing.T) {
-	e := newEnv(t)
-	e.createUser("alice@example.com", "", alicePW)
-	pages := map[string]string{}
-	for _, who := range []string{"alice@example.com", "nobody@example.com"} {
-		p := e.pageBrowser()
-		pageStatus(t, p.get(pagePrefix+"/forgot-password"), http.StatusOK)
-		r := p.submit(pagePrefix+"/forgot-password", url.Values{"identifier": {who}})
-		pageStatus(t, r, http.StatusOK)
-		pageHas(t, r.body, "If an account exists for", `name="code"`)
-		masked := who[:1] + "*****@"
-		pages[who] = strings.ReplaceAll(pageHiddenRE.ReplaceAllString(r.body, ""), masked, "")
-	}
-	if pages["alice@example.com"] != pages["nobody@example.com"] {
-		t.Fatalf("known and unknown addresses get different pages:\n%s\n---\n%s", pages["alice@example.com"], pages["nobody@example.com"])
+	e, _ := aliceEnv(t)
+	known, unknown := knownAndUnknownPages(t, e, "/forgot-password", url.Values{}, http.StatusOK,
+		func(who string) string { return who[:1] + "*****@" }, "If an account exists for", `name="code"`)
+	if known != unknown {
+		t.Fatalf("known and unknown addresses get different pages:\n%s\n---\n%s", known, unknown)
 	}
 	e.eng.Deliveries.Wait()
 	if e.mail.Count(t, "nobody@example.com") != 0 || e.mail.Count(t, "alice@example.com") != 1 {
@@ -140,8 +129,7 @@ func TestPageForgotPasswordRefusesUsernames(t *testing.T) {
 }
 
 func TestPageCompromisedPasswordSignsInWithCodeThenTask(t *testing.T) {
-	e := newEnv(t)
-	u := e.createUser("alice@example.com", "", alicePW)
+	e, u := aliceEnv(t)
 	e.compromise(u, false)
 	p := e.pageBrowser()
 	r := p.signIn("alice@example.com", alicePW, "/work")
@@ -214,14 +202,22 @@ func TestPageForgotPasswordByPhone(t *testing.T) {
 	}
 }
 
-func TestPageCodeSignInStopsAfterTooManyWrongCodes(t *testing.T) {
-	e := newEnv(t)
-	u := e.createUser("alice@example.com", "", alicePW)
+// compromisedAtCodeStep is alice, whose password is compromised, on the
+// sign-in page's code step: her password was refused, she asked for a
+// code instead, and code is the one mailed to her.
+func compromisedAtCodeStep(t *testing.T) (e *env, u *users.User, p *pageBrowser, code string) {
+	t.Helper()
+	e = newEnv(t)
+	u = e.alice()
 	e.compromise(u, false)
-	p := e.pageBrowser()
+	p = e.pageBrowser()
 	pageStatus(t, p.signIn("alice@example.com", alicePW, ""), http.StatusUnprocessableEntity)
 	pageStatus(t, p.post(pagePrefix+"/sign-in", p.hidden(`value="start_code"`)), http.StatusOK)
-	code := e.pageCode("alice@example.com")
+	return e, u, p, e.pageCode("alice@example.com")
+}
+
+func TestPageCodeSignInStopsAfterTooManyWrongCodes(t *testing.T) {
+	_, _, p, code := compromisedAtCodeStep(t)
 	wrong := otherCode(code)
 	var r pageReply
 	for i := 0; i < 5; i++ {

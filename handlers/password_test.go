@@ -68,9 +68,8 @@ func TestHIBPBreachSourceAndItsFailurePolicy(t *testing.T) {
 					c.BreachOnError = tc.policy
 				}
 			})
-			e.createUser("alice@example.com", "", alicePW)
-			b := e.browser()
-			b.signIn("alice@example.com", alicePW)
+			e.alice()
+			b, _ := e.aliceBrowser()
 			change := func(pw string) reply {
 				return b.post("/v1/me/change_password", form("new_password", pw, "current_password", alicePW))
 			}

@@ -10,10 +10,8 @@ import (
 // Sessions after sign-out.
 
 func TestSignedOutSessionCannotBeRevivedThroughTheSignInAttempt(t *testing.T) {
-	e := newEnv(t)
-	e.createUser("alice@example.com", "", alicePW)
-	b := e.browser()
-	r := b.signIn("alice@example.com", alicePW)
+	e, _ := aliceEnv(t)
+	b, r := e.aliceBrowser()
 	id := r.str("id")
 	expect(t, b.do(http.MethodDelete, "/__authgate/v1/client", nil, nil), 200, "")
 	e.clock.Advance(2 * time.Minute) // past the token lifetime

@@ -57,10 +57,8 @@ func sessionOf(t *testing.T, r reply) map[string]any {
 }
 
 func TestCompromisedPasswordLeadsToPendingSessionUntilReset(t *testing.T) {
-	e := newEnv(t)
-	u := e.createUser("alice@example.com", "", alicePW)
-	old := e.browser()
-	old.signIn("alice@example.com", alicePW)
+	e, u := aliceEnv(t)
+	old, _ := e.aliceBrowser()
 	e.compromise(u, false)
 
 	r := e.browser().post("/v1/client/sign_ins", form("identifier", "alice@example.com", "password", alicePW))
@@ -123,8 +121,7 @@ func TestCompromisedPasswordLeadsToPendingSessionUntilReset(t *testing.T) {
 }
 
 func TestUpstreamHostedTaskURLIsReachableWhilePending(t *testing.T) {
-	e := newEnv(t, withTaskURL("reset-password", "/account/reset"))
-	u := e.createUser("alice@example.com", "", alicePW)
+	e, u := aliceEnv(t, withTaskURL("reset-password", "/account/reset"))
 	e.compromise(u, true)
 	b := e.browser()
 	b.emailCodeSignIn("alice@example.com")
@@ -161,13 +158,11 @@ func TestUserWithoutEmailOrPhoneSignsInStraightToPending(t *testing.T) {
 }
 
 func TestAdminForcedResetWithoutCompromise(t *testing.T) {
-	e := newEnv(t)
-	u := e.createUser("alice@example.com", "", alicePW)
+	e, u := aliceEnv(t)
 	if _, err := e.eng.Users.Update(context.Background(), u.ID, func(u *users.User) error { u.ResetRequired = true; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	b := e.browser()
-	r := b.signIn("alice@example.com", alicePW)
+	b, r := e.aliceBrowser()
 	if s := sessionOf(t, r); s["status"] != "pending" {
 		t.Fatalf("session %v", s)
 	}
@@ -193,10 +188,8 @@ func TestBreachedPasswordAtSignInSendsUserToReset(t *testing.T) {
 }
 
 func TestChangePasswordOfActiveSessionNeedsCurrentPassword(t *testing.T) {
-	e := newEnv(t)
-	e.createUser("alice@example.com", "", alicePW)
-	b := e.browser()
-	b.signIn("alice@example.com", alicePW)
+	e, _ := aliceEnv(t)
+	b, _ := e.aliceBrowser()
 	expect(t, b.post("/v1/me/change_password", form("new_password", "another-passphrase")), 422, "form_param_missing")
 	expect(t, b.post("/v1/me/change_password", form("new_password", "another-passphrase", "current_password", "wrong-one-here")), 422, "form_password_incorrect")
 	expect(t, b.post("/v1/me/change_password", form("new_password", "another-passphrase", "current_password", alicePW)), 200, "")
@@ -204,10 +197,8 @@ func TestChangePasswordOfActiveSessionNeedsCurrentPassword(t *testing.T) {
 }
 
 func TestCompromiseTurnsLiveSessionsPending(t *testing.T) {
-	e := newEnv(t)
-	u := e.createUser("alice@example.com", "", alicePW)
-	b := e.browser()
-	b.signIn("alice@example.com", alicePW)
+	e, u := aliceEnv(t)
+	b, _ := e.aliceBrowser()
 	if b.get("/x", nil).status != 200 {
 		t.Fatal("not signed in")
 	}

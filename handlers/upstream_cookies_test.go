@@ -38,13 +38,11 @@ func (e *env) sendCookies(path string, lines ...string) (int, []string) {
 // __client nor the CSRF cookie, on every kind of pass: active, public,
 // and a pending session on its upstream-hosted task page.
 func TestUpstreamNeverSeesTheClientOrCSRFCookie(t *testing.T) {
-	e := newEnv(t, withTaskURL("reset-password", "/account/reset"), func(o *envOpt) { o.public = []string{"/assets/*"} })
-	e.createUser("alice@example.com", "", alicePW)
+	e, _ := aliceEnv(t, withTaskURL("reset-password", "/account/reset"), func(o *envOpt) { o.public = []string{"/assets/*"} })
 	bob := e.createUser("bob@example.com", "", alicePW)
 	e.compromise(bob, false)
 
-	active := e.browser()
-	active.signIn("alice@example.com", alicePW)
+	active, _ := e.aliceBrowser()
 	pending := e.browser()
 	pending.emailCodeSignIn("bob@example.com")
 	const csrf = "__authgate_csrf=0123456789abcdefghijklmnopqrstuvwxyzABCDEFE"
