@@ -61,8 +61,8 @@ type Attempt struct {
 	// verified for a user who has one.
 	SecondVerification *Verification `json:"second_verification,omitempty"`
 	CreatedSessionID   string        `json:"created_session_id,omitempty"`
-	CreatedAt        time.Time     `json:"created_at"`
-	AbandonAt        time.Time     `json:"abandon_at"`
+	CreatedAt          time.Time     `json:"created_at"`
+	AbandonAt          time.Time     `json:"abandon_at"`
 }
 
 // verificationOf is the attempt's verification of st's step (nil before

@@ -199,11 +199,11 @@ type Deps struct {
 	// mfa.Service with every factor off offers none).
 	SecondFactors SecondFactors
 	Hasher        Hasher
-	Rules   Rules
-	Deliver Deliverer
-	Events  Events
-	Logger  *zap.Logger
-	Now     func() time.Time
+	Rules         Rules
+	Deliver       Deliverer
+	Events        Events
+	Logger        *zap.Logger
+	Now           func() time.Time
 	// Pool runs background deliveries; nil: a pool of DefaultPoolSize.
 	Pool *Pool
 	// Discard receives the codes "sent" to unknown identifiers under
