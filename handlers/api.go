@@ -61,13 +61,22 @@ func methodOverride(r *http.Request) *apierr.Error {
 // sign-in or a completed task), also when rendering fails: the old handle
 // is dead already.
 func (s *Server) respond(w http.ResponseWriter, r *http.Request, c *session.Client, v any) {
+	if cj, ok := s.sendClient(w, r, c); ok {
+		writeJSON(w, http.StatusOK, map[string]any{"response": v, "client": cj})
+	}
+}
+
+// sendClient sends the new __client cookie when c was rotated and
+// renders c for the body; when rendering fails it answers the error
+// instead and reports false.
+func (s *Server) sendClient(w http.ResponseWriter, r *http.Request, c *session.Client) (*clientJSON, bool) {
 	s.sendRotated(w, r, c)
 	cj, err := s.renderClient(r.Context(), r, c)
 	if err != nil {
 		s.writeErr(w, r, err)
-		return
+		return nil, false
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"response": v, "client": cj})
+	return cj, true
 }
 
 // writeJSON writes v; an error writing the body is the connection's, and

@@ -28,13 +28,9 @@ func (s *Server) writeClient(w http.ResponseWriter, r *http.Request, c *session.
 		s.writeErr(w, r, err)
 		return
 	}
-	s.sendRotated(w, r, c)
-	cj, err := s.renderClient(r.Context(), r, c)
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
+	if cj, ok := s.sendClient(w, r, c); ok {
+		writeJSON(w, http.StatusOK, map[string]any{"response": cj, "client": cj})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"response": cj, "client": cj})
 }
 
 // deleteClient signs out of every session of the client (DELETE

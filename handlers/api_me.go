@@ -78,11 +78,9 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	jwt, err := s.mint(r.Context(), r, nsess)
-	if err != nil {
+	if _, err := s.issueToken(w, r, nsess); err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	s.setSessionCookie(w, r, jwt)
 	s.respond(w, r, c, nu.ToJSON())
 }

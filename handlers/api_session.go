@@ -64,12 +64,11 @@ func (s *Server) touchSession(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	jwt, err := s.mint(ctx, r, sess)
+	jwt, err := s.issueToken(w, r, sess)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	s.setSessionCookie(w, r, jwt)
 	s.respond(w, r, c, renderSession(sess, u, jwt))
 }
 
@@ -81,13 +80,23 @@ func (s *Server) createSessionToken(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	jwt, err := s.mint(r.Context(), r, sess)
+	jwt, err := s.issueToken(w, r, sess)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	s.setSessionCookie(w, r, jwt)
 	writeJSON(w, http.StatusOK, tokenJSON{Object: "token", JWT: jwt})
+}
+
+// issueToken mints a token for sess and sets it as the __session cookie;
+// it returns the token for the bodies that carry it too.
+func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, sess *session.Session) (string, error) {
+	jwt, err := s.mint(r.Context(), r, sess)
+	if err != nil {
+		return "", err
+	}
+	s.setSessionCookie(w, r, jwt)
+	return jwt, nil
 }
 
 // endSession signs a session of the client out with status (ended, or

@@ -44,12 +44,10 @@ func (s *Server) withSignIn(w http.ResponseWriter, r *http.Request, needClient b
 	// it rotated c (session.Manager.Create): respond sends the new
 	// __client.
 	if res.Session != nil && res.Attempt.Status == signin.StatusComplete && r.Method == http.MethodPost {
-		jwt, err := s.mint(r.Context(), r, res.Session)
-		if err != nil {
+		if _, err := s.issueToken(w, r, res.Session); err != nil {
 			s.writeErr(w, r, err)
 			return
 		}
-		s.setSessionCookie(w, r, jwt)
 	}
 	s.respond(w, r, c, renderSignIn(res, s.d.SignIn.Config().EnumerationProtection))
 }

@@ -78,16 +78,22 @@ func (k *csrfKeys) token(ctx context.Context, binding, action string, now time.T
 	return ts + "." + base64.RawURLEncoding.EncodeToString(csrfMAC(key, binding, action, ts)), nil
 }
 
-// errCSRF* say why a token was refused (for logs and the 403 page; they
-// never contain the token).
-var (
-	errCSRFMissing   = errors.New("csrf token missing")
-	errCSRFMalformed = errors.New("csrf token malformed")
-	errCSRFExpired   = errors.New("csrf token expired")
-	errCSRFMismatch  = errors.New("csrf token does not match")
-	errCSRFNoCookie  = errors.New("csrf cookie missing")
-	errCSRFSite      = errors.New("request came from another site")
-	errCSRFOrigin    = errors.New("origin header does not match")
+// csrfError says why a token was refused (for logs and the 403 page; it
+// never contains the token). One type, so that a new refusal is told
+// from a store error (isCSRFError) without being listed twice.
+type csrfError string
+
+func (e csrfError) Error() string { return string(e) }
+
+// The refusals.
+const (
+	errCSRFMissing   csrfError = "csrf token missing"
+	errCSRFMalformed csrfError = "csrf token malformed"
+	errCSRFExpired   csrfError = "csrf token expired"
+	errCSRFMismatch  csrfError = "csrf token does not match"
+	errCSRFNoCookie  csrfError = "csrf cookie missing"
+	errCSRFSite      csrfError = "request came from another site"
+	errCSRFOrigin    csrfError = "origin header does not match"
 )
 
 // verify checks tok for binding and action in constant time. Errors other
@@ -223,10 +229,6 @@ func (s *Server) checkCSRF(r *http.Request) error {
 
 // isCSRFError reports whether err is a refusal (not a store error).
 func isCSRFError(err error) bool {
-	for _, e := range []error{errCSRFMissing, errCSRFMalformed, errCSRFExpired, errCSRFMismatch, errCSRFNoCookie, errCSRFSite, errCSRFOrigin} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
+	var refused csrfError
+	return errors.As(err, &refused)
 }

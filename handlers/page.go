@@ -381,12 +381,10 @@ func (s *Server) goOn(w http.ResponseWriter, r *http.Request, pending bool, task
 // token.
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request, c *session.Client, sess *session.Session, back string) {
 	s.sendRotated(w, r, c)
-	jwt, err := s.mint(r.Context(), r, sess)
-	if err != nil {
+	if _, err := s.issueToken(w, r, sess); err != nil {
 		s.failPage(w, r, err)
 		return
 	}
-	s.setSessionCookie(w, r, jwt)
 	s.goOn(w, r, sess.Status == session.StatusPending, sess.Tasks, back)
 }
 
