@@ -14,10 +14,7 @@ import (
 func TestCreateRotatesTheClientToken(t *testing.T) {
 	ctx := context.Background()
 	m, _ := newManager(t)
-	c, old, err := m.NewClient(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, old := newClient(t, m)
 	if c.RotatedToken() != "" {
 		t.Fatal("a new client claims a rotation")
 	}

@@ -232,16 +232,12 @@ func (m *Manager) End(ctx context.Context, id, status string) (*Session, error) 
 // CompleteTask removes task from a session; a session with no tasks left
 // becomes active.
 func (m *Manager) CompleteTask(ctx context.Context, id, task string) (*Session, error) {
-	return m.Update(ctx, id, func(s *Session) error {
-		if !s.SignedIn(m.now()) {
-			return ErrNotFound
-		}
+	return m.updateSignedIn(ctx, id, func(s *Session) {
 		s.Tasks = slices.DeleteFunc(s.Tasks, func(t string) bool { return t == task })
 		if len(s.Tasks) == 0 {
 			s.Tasks = nil
 			s.Status = StatusActive
 		}
-		return nil
 	})
 }
 
@@ -249,22 +245,27 @@ func (m *Manager) CompleteTask(ctx context.Context, id, task string) (*Session, 
 // just now (Clerk's session reverification), which adding or removing a
 // second factor asks for.
 func (m *Manager) Reverified(ctx context.Context, id string) (*Session, error) {
-	return m.Update(ctx, id, func(s *Session) error {
-		if !s.SignedIn(m.now()) {
-			return ErrNotFound
-		}
+	return m.updateSignedIn(ctx, id, func(s *Session) {
 		s.FirstFactorAt = m.now().UTC().Truncate(time.Millisecond)
-		return nil
 	})
 }
 
 // Touch records activity on a session.
 func (m *Manager) Touch(ctx context.Context, id string) (*Session, error) {
+	return m.updateSignedIn(ctx, id, func(s *Session) {
+		s.LastActiveAt = m.now().UTC().Truncate(time.Millisecond)
+	})
+}
+
+// updateSignedIn is Update for a change that only a signed-in session
+// takes: one that is over is ErrNotFound, checked inside the atomic
+// update so that a concurrent sign-out is not undone.
+func (m *Manager) updateSignedIn(ctx context.Context, id string, fn func(s *Session)) (*Session, error) {
 	return m.Update(ctx, id, func(s *Session) error {
 		if !s.SignedIn(m.now()) {
 			return ErrNotFound
 		}
-		s.LastActiveAt = m.now().UTC().Truncate(time.Millisecond)
+		fn(s)
 		return nil
 	})
 }

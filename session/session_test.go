@@ -24,14 +24,21 @@ func newManager(t *testing.T) (*session.Manager, *testenv.Clock) {
 	return session.NewManager(st, 24*time.Hour, clock.Now), clock
 }
 
+// newClient is a new client of m and the cookie token that finds it.
+func newClient(t *testing.T, m *session.Manager) (*session.Client, string) {
+	t.Helper()
+	c, tok, err := m.NewClient(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, tok
+}
+
 // signedInClient is a client with n sessions of user_1, the last active.
 func signedInClient(t *testing.T, m *session.Manager, n int) (*session.Client, []*session.Session) {
 	t.Helper()
 	ctx := context.Background()
-	c, _, err := m.NewClient(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, _ := newClient(t, m)
 	var list []*session.Session
 	for range n {
 		s, err := m.Create(ctx, c, session.NewSession{UserID: "user_1"})
@@ -155,10 +162,7 @@ func TestRequireTaskCountsSignedInSessions(t *testing.T) {
 func TestFactorTimes(t *testing.T) {
 	ctx := context.Background()
 	m, clock := newManager(t)
-	c, _, err := m.NewClient(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, _ := newClient(t, m)
 	created := clock.Now()
 	one, err := m.Create(ctx, c, session.NewSession{UserID: "user_1"})
 	if err != nil {
