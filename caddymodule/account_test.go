@@ -107,9 +107,7 @@ func TestIntegrationLockoutLooksTheSame(t *testing.T) {
 // before keeps its own budget: a stranger's lockout does not stop it.
 func TestIntegrationKnownDeviceSignsInWhileLocked(t *testing.T) {
 	s := startServer(t, siteOpts{storage: "file " + t.TempDir() + "/authgate.db"})
-	createUser(t, "owner@example.com")
-	owner := newBrowser(t)
-	owner.signIn(t, s.base, "owner@example.com")
+	_, owner, _ := s.newSignedIn("owner@example.com")
 	// Sign out, keeping the browser (its client) as a known device.
 	if r := do(t, owner.c, func() *http.Request {
 		req := newRequest(t, http.MethodDelete, s.base+"/__authgate/v1/client/sessions", nil)

@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/authgate/authgate/internal/testenv"
 )
 
 // TestIntegrationRevocationAtTokenLifetime: a revoked session's token,
@@ -14,9 +12,7 @@ import (
 // (token_lifetime), not token_lifetime plus a leeway later.
 func TestIntegrationRevocationAtTokenLifetime(t *testing.T) {
 	s := startServer(t, siteOpts{storage: "file " + t.TempDir() + "/authgate.db", tokenLifetime: "3s"})
-	u := createUser(t, "revoked@example.com")
-	b := newBrowser(t)
-	sid := b.signIn(t, s.base, "revoked@example.com")
+	u, b, sid := s.newSignedIn("revoked@example.com")
 	minted := time.Now()
 	tok := b.cookie(t, s.base, "__session")
 	onlyToken := func() apiResult {
@@ -63,11 +59,7 @@ func TestIntegrationRevocationAtTokenLifetime(t *testing.T) {
 // reaches the upstream, and the site recovers after SIGCONT without a
 // restart.
 func TestIntegrationHungRedis(t *testing.T) {
-	rs := testenv.Redis(t)
-	s := startServer(t, siteOpts{storage: "redis " + rs.URL()})
-	createUser(t, "hung@example.com")
-	b := newBrowser(t)
-	b.signIn(t, s.base, "hung@example.com")
+	s, rs, b := onRedis(t, siteOpts{}, "hung@example.com")
 	clientTok := b.cookie(t, s.base, "__client")
 
 	rs.Pause(t)

@@ -16,7 +16,6 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/authgate/authgate/internal/seal"
-	"github.com/authgate/authgate/internal/testenv"
 )
 
 func randomKey(t *testing.T) string {
@@ -60,12 +59,8 @@ func redisDump(t *testing.T, url string) map[string]string {
 // holds no private key member and no secret in plaintext; a restart with
 // another key fails with a clear error instead of minting a new key set.
 func TestIntegrationSecretsSealedAtRest(t *testing.T) {
-	rs := testenv.Redis(t)
 	key := randomKey(t)
-	s := startServer(t, siteOpts{storage: "redis " + rs.URL(), global: "encryption_key " + key})
-	createUser(t, "sealed@example.com")
-	b := newBrowser(t)
-	b.signIn(t, s.base, "sealed@example.com")
+	s, rs, b := onRedis(t, siteOpts{global: "encryption_key " + key}, "sealed@example.com")
 	// A reset code request makes the code-HMAC key exist too.
 	if r := do(t, b.c, resetRequest(t, s.base, "sealed@example.com")); r.status >= 500 {
 		t.Fatalf("reset request: %d %s", r.status, r.body)

@@ -255,11 +255,7 @@ func TestIntegrationGate(t *testing.T) {
 // store while redis is down gets 503 with Retry-After and never reaches
 // the upstream; once redis is back, the gate works again.
 func TestIntegrationFailClosed(t *testing.T) {
-	rs := testenv.Redis(t)
-	s := startServer(t, siteOpts{storage: "redis " + rs.URL()})
-	createUser(t, "down@example.com")
-	b := newBrowser(t)
-	b.signIn(t, s.base, "down@example.com")
+	s, rs, b := onRedis(t, siteOpts{}, "down@example.com")
 	sessionTok := b.cookie(t, s.base, "__session")
 	clientTok := b.cookie(t, s.base, "__client")
 

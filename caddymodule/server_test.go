@@ -327,6 +327,10 @@ type userJSON struct {
 	PasswordEnabled     bool  `json:"password_enabled"`
 	PasswordCompromised bool  `json:"password_compromised"`
 	CreatedAt           int64 `json:"created_at"`
+	// Second factors (issue 11).
+	TwoFactorEnabled  bool `json:"two_factor_enabled"`
+	TOTPEnabled       bool `json:"totp_enabled"`
+	BackupCodeEnabled bool `json:"backup_code_enabled"`
 }
 
 // createUser creates a user with an email and the test password.
@@ -467,13 +471,32 @@ func (s *server) awaitUnauthorized(when, path string, hdr ...string) {
 	}
 }
 
+// onRedis starts a site with o on its own redis, and signs a new user
+// with email in in a browser: the start of the tests that take redis
+// away under a signed-in user.
+func onRedis(t *testing.T, o siteOpts, email string) (*server, *testenv.RedisServer, *browser) {
+	t.Helper()
+	rs := testenv.Redis(t)
+	o.storage = "redis " + rs.URL()
+	s := startServer(t, o)
+	_, b, _ := s.newSignedIn(email)
+	return s, rs, b
+}
+
+// newSignedIn creates a user with email and signs it in in a new
+// browser; it returns the user, the browser and the session id.
+func (s *server) newSignedIn(email string) (userJSON, *browser, string) {
+	s.t.Helper()
+	u := createUser(s.t, email)
+	b := newBrowser(s.t)
+	return u, b, b.signIn(s.t, s.base, email)
+}
+
 // assertNewUserGetsThrough creates a user, signs it in and checks that a
 // navigation to path reaches the upstream with the user's id.
 func (s *server) assertNewUserGetsThrough(when, email, path string) {
 	s.t.Helper()
-	u := createUser(s.t, email)
-	b := newBrowser(s.t)
-	b.signIn(s.t, s.base, email)
+	u, b, _ := s.newSignedIn(email)
 	if r := get(s.t, b.c, s.base+path, "Accept", "text/html"); r.status != http.StatusOK {
 		s.t.Fatalf("%s: want 200, got %d %s", when, r.status, r.body)
 	}
