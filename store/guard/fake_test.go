@@ -6,29 +6,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/store"
 )
 
-// clock is a settable clock for Options.Now, so breaker and throttle
-// timing is tested without sleeping.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// newClock is the settable clock for Options.Now, so breaker and
+// throttle timing is tested without sleeping.
+func newClock() *testenv.Clock { return testenv.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)) }
 
 // fakeStore answers every method the same configurable way and counts
 // the calls that reach it.

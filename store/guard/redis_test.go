@@ -120,7 +120,7 @@ func getsDuringOutage(t *testing.T, g *guard.Store) {
 // awaitRecovery polls (bounded) until a Get succeeds again, moving the
 // breaker's clock past the cool-down before each attempt so that it
 // probes at once.
-func awaitRecovery(t *testing.T, g *guard.Store, c *clock) {
+func awaitRecovery(t *testing.T, g *guard.Store, c *testenv.Clock) {
 	t.Helper()
 	for range 100 {
 		c.Advance(guard.DefaultMaxCooldown)
