@@ -78,7 +78,8 @@ type pageData struct {
 	// SignOutCSRF is the token of a sign-out button, when shown.
 	SignOutCSRF string
 	SignOutURL  string
-	// Redirect is the (safe) redirect_url the flow carries along.
+	// Redirect is the (safe) redirect_url the flow carries along; the
+	// page's steps read it here rather than take it as a parameter.
 	Redirect string
 	// Error is shown at the top, Fields next to their inputs.
 	Error  string

@@ -50,15 +50,11 @@ func (s *Server) signInCodeStep() codeStep {
 func (s *Server) forgotCodeStep() codeStep {
 	return codeStep{
 		template: "forgot_password", firstStep: stepIdentify, expired: "This password reset has expired. Please start again.",
-		valid:   isResetStrategy,
-		resumes: func(a *signin.Attempt) bool { return isResetStrategy(a.Verification.Strategy) },
+		valid:   signin.Resets,
+		resumes: func(a *signin.Attempt) bool { return signin.Resets(a.Verification.Strategy) },
 		show:    s.showForgotCode,
 		start:   func(d *pageData) string { return d.ForgotURL },
 	}
-}
-
-func isResetStrategy(v string) bool {
-	return v == signin.StrategyResetPasswordEmail || v == signin.StrategyResetPasswordPhone
 }
 
 // showSignInCode sets d up for the code step of res.
@@ -178,10 +174,11 @@ func normalizeCode(v string) string {
 	}, strings.TrimSpace(v))
 }
 
-// isPhoneCode reports whether the attempt's code went out by SMS.
+// isPhoneCode reports whether the attempt's code went out by SMS (the
+// strategy table knows each strategy's channel).
 func isPhoneCode(a *signin.Attempt) bool {
 	v := a.Verification
-	return v != nil && (v.Strategy == signin.StrategyPhoneCode || v.Strategy == signin.StrategyResetPasswordPhone)
+	return v != nil && signin.CodeChannel(v.Strategy) == users.KindPhone
 }
 
 func channelWord(a *signin.Attempt) string {

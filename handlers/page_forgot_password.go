@@ -13,8 +13,7 @@ import (
 // the code went through but the password was refused).
 
 func (s *Server) forgotPasswordPage(w http.ResponseWriter, r *http.Request) {
-	back := redirectParam(r)
-	d := s.newPage(r, "Reset your password", back)
+	d := s.newPage(r, "Reset your password", redirectParam(r))
 	d.Lead = "Enter the email address or phone number of your account and we will send you a code."
 	d.Step = stepIdentify
 	if r.Method != http.MethodPost {
@@ -25,9 +24,9 @@ func (s *Server) forgotPasswordPage(w http.ResponseWriter, r *http.Request) {
 	case "", "start":
 		s.forgotStart(w, r, d)
 	case "reset":
-		s.forgotReset(w, r, d, back)
+		s.forgotReset(w, r, d)
 	case "set_password":
-		s.forgotSetPassword(w, r, d, back)
+		s.forgotSetPassword(w, r, d)
 	case "resend":
 		s.resend(w, r, d, s.forgotCodeStep())
 	default:
@@ -82,7 +81,7 @@ func (s *Server) forgotStart(w http.ResponseWriter, r *http.Request, d *pageData
 }
 
 // forgotReset checks the code and sets the new password.
-func (s *Server) forgotReset(w http.ResponseWriter, r *http.Request, d *pageData, back string) {
+func (s *Server) forgotReset(w http.ResponseWriter, r *http.Request, d *pageData) {
 	ctx := r.Context()
 	step := s.forgotCodeStep()
 	c, id, strategy, ok := s.readCodeForm(w, r, d, step)
@@ -112,12 +111,12 @@ func (s *Server) forgotReset(w http.ResponseWriter, r *http.Request, d *pageData
 		s.stepFailed(w, r, d, step, c, id, err, "code", "password")
 		return
 	}
-	s.finishSignIn(w, r, c, res, back)
+	s.finishSignIn(w, r, c, res, d.Redirect)
 }
 
 // forgotSetPassword sets the password of an attempt whose code was
 // verified (the code step went through but the password was refused).
-func (s *Server) forgotSetPassword(w http.ResponseWriter, r *http.Request, d *pageData, back string) {
+func (s *Server) forgotSetPassword(w http.ResponseWriter, r *http.Request, d *pageData) {
 	ctx := r.Context()
 	step := s.forgotCodeStep()
 	id := r.PostForm.Get("sign_in_id")
@@ -136,5 +135,5 @@ func (s *Server) forgotSetPassword(w http.ResponseWriter, r *http.Request, d *pa
 		s.stepFailed(w, r, d, step, c, id, err, "password")
 		return
 	}
-	s.finishSignIn(w, r, c, res, back)
+	s.finishSignIn(w, r, c, res, d.Redirect)
 }

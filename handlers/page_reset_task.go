@@ -40,12 +40,12 @@ func (s *Server) resetPasswordPage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusOK, "reset_password", d)
 		return
 	}
-	s.changePasswordForm(w, r, d, c, sess, u, back)
+	s.changePasswordForm(w, r, d, c, sess, u)
 }
 
 // changePasswordForm sets the password sent with the form, for the
 // browser's client c and its session sess.
-func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request, d *pageData, c *session.Client, sess *session.Session, u *users.User, back string) {
+func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request, d *pageData, c *session.Client, sess *session.Session, u *users.User) {
 	ctx := r.Context()
 	pw, ok := readNewPassword(r, d)
 	current := r.PostForm.Get("current_password")
@@ -81,7 +81,7 @@ func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request, d *p
 		s.failPage(w, r, err)
 		return
 	}
-	s.signIn(w, r, c, nsess, back)
+	s.signIn(w, r, c, nsess, d.Redirect)
 }
 
 // accountLabel names the account on the page: its email, else its phone,

@@ -16,14 +16,13 @@ import (
 // compromised password, a code at the user's own email or phone instead.
 
 func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
-	back := redirectParam(r)
-	d := s.newPage(r, "Sign in", back)
+	d := s.newPage(r, "Sign in", redirectParam(r))
 	d.Lead = "to continue to " + s.cfg.AppName
 	d.Step = stepPassword
 	if r.Method != http.MethodPost {
 		// Already signed in: go on (a store error just shows the form).
 		if id, err := s.identify(w, r); err == nil && id != nil {
-			s.goOn(w, r, id.Pending(), id.Tasks, back)
+			s.goOn(w, r, id.Pending(), id.Tasks, d.Redirect)
 			return
 		}
 		s.render(w, r, http.StatusOK, "sign_in", d)
@@ -31,11 +30,11 @@ func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.PostForm.Get("op") {
 	case "", "password":
-		s.signInPassword(w, r, d, back)
+		s.signInPassword(w, r, d)
 	case "start_code":
 		s.signInStartCode(w, r, d)
 	case "code":
-		s.signInCode(w, r, d, back)
+		s.signInCode(w, r, d)
 	case "resend_code":
 		s.resend(w, r, d, s.signInCodeStep())
 	default:
@@ -43,7 +42,7 @@ func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) signInPassword(w http.ResponseWriter, r *http.Request, d *pageData, back string) {
+func (s *Server) signInPassword(w http.ResponseWriter, r *http.Request, d *pageData) {
 	ident := strings.TrimSpace(r.PostForm.Get("identifier"))
 	pw := r.PostForm.Get("password")
 	d.Identifier = ident
@@ -82,7 +81,7 @@ func (s *Server) signInPassword(w http.ResponseWriter, r *http.Request, d *pageD
 		}
 		return
 	}
-	s.finishSignIn(w, r, c, res, back)
+	s.finishSignIn(w, r, c, res, d.Redirect)
 }
 
 // signInStartCode starts a sign-in with an email or SMS code (offered
@@ -169,7 +168,7 @@ func codeStrategy(kind users.Kind, u *users.User) string {
 }
 
 // signInCode checks the code of a code sign-in.
-func (s *Server) signInCode(w http.ResponseWriter, r *http.Request, d *pageData, back string) {
+func (s *Server) signInCode(w http.ResponseWriter, r *http.Request, d *pageData) {
 	step := s.signInCodeStep()
 	c, id, strategy, ok := s.readCodeForm(w, r, d, step)
 	if !ok {
@@ -189,5 +188,5 @@ func (s *Server) signInCode(w http.ResponseWriter, r *http.Request, d *pageData,
 		s.stepFailed(w, r, d, step, c, id, err, "code")
 		return
 	}
-	s.finishSignIn(w, r, c, res, back)
+	s.finishSignIn(w, r, c, res, d.Redirect)
 }
