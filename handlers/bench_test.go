@@ -24,9 +24,8 @@ func BenchmarkGateActiveSessionNoHeaders(b *testing.B) {
 
 func benchGate(b *testing.B, identityHeaders []string) {
 	e := newEnvTB(b)
-	e.createUser("alice@example.com", "", alicePW)
-	br := e.browser()
-	br.signIn("alice@example.com", alicePW)
+	e.alice()
+	br, _ := e.aliceBrowser()
 	site := newGateSite(e, br, identityHeaders)
 	r := site.request(nil)
 	site.gate(b, r) // caches the token

@@ -86,10 +86,8 @@ func identityHeaders(h http.Header) map[string][]string {
 }
 
 func TestIdentityHeadersChosenBySite(t *testing.T) {
-	e := newEnv(t)
-	u := e.createUser("alice@example.com", "", alicePW)
-	b := e.browser()
-	b.signIn("alice@example.com", alicePW)
+	e, u := aliceEnv(t)
+	b, _ := e.aliceBrowser()
 	forged := map[string]string{
 		"X-Authgate-User-Id": "user_forged", "x-authgate-email": "mallory@example.com",
 		"X-AUTHGATE-SESSION-ID": "sess_forged", "X-Authgate-Anything": "1",
@@ -153,10 +151,8 @@ func TestIdentityHeaderNeverSentEmpty(t *testing.T) {
 // The values share one allocation, each capped at one element: adding a
 // value to one header never overwrites another's.
 func TestIdentityHeaderValuesAreIndependent(t *testing.T) {
-	e := newEnv(t)
-	e.createUser("alice@example.com", "", alicePW)
-	b := e.browser()
-	b.signIn("alice@example.com", alicePW)
+	e, _ := aliceEnv(t)
+	b, _ := e.aliceBrowser()
 	site := newGateSite(e, b, nil)
 	r := site.request(nil)
 	site.gate(t, r)
@@ -201,10 +197,8 @@ func TestCheckIdentityHeaders(t *testing.T) {
 // the Cookie line) allocates once: the backing array of the identity
 // header values.
 func TestGateHotPathAllocations(t *testing.T) {
-	e := newEnv(t)
-	e.createUser("alice@example.com", "", alicePW)
-	b := e.browser()
-	b.signIn("alice@example.com", alicePW)
+	e, _ := aliceEnv(t)
+	b, _ := e.aliceBrowser()
 	for _, tc := range []struct {
 		names []string
 		max   float64
