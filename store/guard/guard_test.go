@@ -16,6 +16,7 @@ import (
 	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/store/guard"
+	"github.com/authgate/authgate/store/storetest"
 )
 
 var errDown = fmt.Errorf("fake: connection refused: %w", store.ErrUnavailable)
@@ -448,30 +449,16 @@ func TestConcurrent(t *testing.T) {
 	t.Fatalf("breaker did not recover: state %s", g.State())
 }
 
-// BenchmarkGet measures the guard's own cost on the hot path: a closed
-// breaker over a backend that answers at once.
-func BenchmarkGet(b *testing.B) {
-	benchGet(b, guard.New(&fakeStore{}, guard.Options{}))
+// BenchmarkGuarded measures the guard's own cost with the benchmarks
+// every backend reports (parallel Get, the gate's hot path, and Incr),
+// over a fake backend that answers at once and a closed breaker;
+// BenchmarkUnguarded is the same backend alone, the baseline.
+func BenchmarkGuarded(b *testing.B) {
+	storetest.Bench(b, func(*testing.B) store.Store { return guard.New(&fakeStore{}, guard.Options{}) })
 }
 
-// BenchmarkGetUnguarded is the same backend without the guard, the
-// baseline BenchmarkGet is read against. Both call it through
-// store.Store, as the guard does (so the fake's reply escapes: 1 alloc).
-func BenchmarkGetUnguarded(b *testing.B) {
-	benchGet(b, &fakeStore{})
-}
-
-func benchGet(b *testing.B, st store.Store) {
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := st.Get(ctx, "k"); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+func BenchmarkUnguarded(b *testing.B) {
+	storetest.Bench(b, func(*testing.B) store.Store { return &fakeStore{} })
 }
 
 // TestObserve: every call that reached the backend is observed with its
