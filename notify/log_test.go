@@ -13,9 +13,15 @@ import (
 	"github.com/authgate/authgate/notify"
 )
 
-func TestLogEmailer(t *testing.T) {
+// observedLog is the Log sender newLog makes, writing to an observer of
+// every level.
+func observedLog(newLog func(*zap.Logger, ...notify.Option) *notify.Log) (*notify.Log, *observer.ObservedLogs) {
 	core, logs := observer.New(zapcore.DebugLevel)
-	e := notify.NewLogEmailer(zap.New(core))
+	return newLog(zap.New(core)), logs
+}
+
+func TestLogEmailer(t *testing.T) {
+	e, logs := observedLog(notify.NewLogEmailer)
 	if err := e.SendEmail(context.Background(), codeMsg(notify.KindResetCode, "user@example.com")); err != nil {
 		t.Fatal(err)
 	}
@@ -57,8 +63,7 @@ func TestLogEmailer(t *testing.T) {
 }
 
 func TestLogTexter(t *testing.T) {
-	core, logs := observer.New(zapcore.DebugLevel)
-	s := notify.NewLogTexter(zap.New(core))
+	s, logs := observedLog(notify.NewLogTexter)
 	if err := s.SendSMS(context.Background(), codeMsg(notify.KindSignInCode, "+15555550100")); err != nil {
 		t.Fatal(err)
 	}
