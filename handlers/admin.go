@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/mfa"
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/users"
 )
@@ -43,6 +44,9 @@ type AdminSessions interface {
 type Accounts interface {
 	SetCompromised(ctx context.Context, userID string, on, revokeAll bool) (*users.User, error)
 	RequireReset(ctx context.Context, userID string) (*users.User, error)
+	// DisableMFA and MFAStatus: admin_mfa.go.
+	DisableMFA(ctx context.Context, userID string) (*users.User, error)
+	MFAStatus(ctx context.Context, u *users.User) (mfa.Status, error)
 }
 
 // KeyRotator rotates the signing keys (a Tokens that can, such as

@@ -36,7 +36,7 @@ func (a *Admin) createUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.d.Events.Event(r.Context(), "user_created", zap.String("user_id", u.ID))
-	writeJSON(w, http.StatusOK, u.ToJSON())
+	a.writeUser(w, r, u)
 }
 
 // userQueries are the identifiers findUsers looks users up by.
@@ -54,7 +54,7 @@ var userQueries = []struct {
 // (each once).
 func (a *Admin) findUsers(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	out := []users.JSON{}
+	out := []*userJSON{}
 	seen := map[string]bool{}
 	add := func(k users.Kind, raw string, norm func(string) (string, error)) error {
 		v, err := norm(raw)
@@ -68,11 +68,13 @@ func (a *Admin) findUsers(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		if !seen[u.ID] {
-			seen[u.ID] = true
-			out = append(out, u.ToJSON())
+		if seen[u.ID] {
+			return nil
 		}
-		return nil
+		seen[u.ID] = true
+		j, err := a.userJSON(r.Context(), u)
+		out = append(out, j)
+		return err
 	}
 	for _, uq := range userQueries {
 		for _, v := range q[uq.name] {
@@ -96,7 +98,7 @@ func (a *Admin) getUser(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, u.ToJSON())
+	a.writeUser(w, r, u)
 }
 
 // deleteUser revokes the user's sessions, then deletes the user.
@@ -108,6 +110,11 @@ func (a *Admin) deleteUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := a.d.Sessions.RevokeUser(ctx, id, ""); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	// The user's second factors go first, so none outlives the user.
+	if _, err := a.d.SignIn.DisableMFA(ctx, id); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -137,7 +144,7 @@ func (a *Admin) setCompromised(on bool) http.HandlerFunc {
 			a.fail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, u.ToJSON())
+		a.writeUser(w, r, u)
 	}
 }
 
@@ -149,5 +156,5 @@ func (a *Admin) requireReset(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, u.ToJSON())
+	a.writeUser(w, r, u)
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/mfa"
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/signin"
 	"github.com/authgate/authgate/users"
@@ -26,17 +27,20 @@ type taskJSON struct {
 }
 
 type sessionJSON struct {
-	Object          string      `json:"object"`
-	ID              string      `json:"id"`
-	Status          string      `json:"status"`
-	ExpireAt        int64       `json:"expire_at"`
-	AbandonAt       int64       `json:"abandon_at"`
-	LastActiveAt    int64       `json:"last_active_at"`
-	LastActiveToken *tokenJSON  `json:"last_active_token"`
-	Tasks           []taskJSON  `json:"tasks"`
-	User            *users.JSON `json:"user"`
-	CreatedAt       int64       `json:"created_at"`
-	UpdatedAt       int64       `json:"updated_at"`
+	Object          string     `json:"object"`
+	ID              string     `json:"id"`
+	Status          string     `json:"status"`
+	ExpireAt        int64      `json:"expire_at"`
+	AbandonAt       int64      `json:"abandon_at"`
+	LastActiveAt    int64      `json:"last_active_at"`
+	LastActiveToken *tokenJSON `json:"last_active_token"`
+	Tasks           []taskJSON `json:"tasks"`
+	User            *userJSON  `json:"user"`
+	// FactorVerificationAge is Clerk's [minutes since the first factor,
+	// minutes since the second (-1: none)], in the client's sessions.
+	FactorVerificationAge []int `json:"factor_verification_age"`
+	CreatedAt             int64 `json:"created_at"`
+	UpdatedAt             int64 `json:"updated_at"`
 }
 
 type clientJSON struct {
@@ -75,9 +79,9 @@ type signInJSON struct {
 	Identifier               *string           `json:"identifier"`
 	UserData                 map[string]any    `json:"user_data"`
 	SupportedFirstFactors    []factorJSON      `json:"supported_first_factors"`
-	SupportedSecondFactors   any               `json:"supported_second_factors"`
+	SupportedSecondFactors   []factorJSON      `json:"supported_second_factors"`
 	FirstFactorVerification  *verificationJSON `json:"first_factor_verification"`
-	SecondFactorVerification any               `json:"second_factor_verification"`
+	SecondFactorVerification *verificationJSON `json:"second_factor_verification"`
 	CreatedSessionID         *string           `json:"created_session_id"`
 	AbandonAt                int64             `json:"abandon_at"`
 }
@@ -145,22 +149,27 @@ func renderSignIn(res *signin.Result, strict bool) *signInJSON {
 		ident := a.Identifier
 		j.Identifier = &ident
 	}
-	if v := a.Verification; v != nil {
-		vj := &verificationJSON{Object: "verification_otp", Status: v.Status, Strategy: v.Strategy}
-		if v.Strategy == signin.StrategyPassword {
-			vj.Object = "verification_password"
-		} else {
-			attempts := v.Attempts
-			exp := ms(v.ExpireAt)
-			vj.Attempts, vj.ExpireAt = &attempts, &exp
-		}
-		j.FirstFactorVerification = vj
-	}
+	j.FirstFactorVerification = renderVerification(a.Verification)
+	j.SupportedSecondFactors, j.SecondFactorVerification = secondFactors(res)
 	if a.CreatedSessionID != "" {
 		sid := a.CreatedSessionID
 		j.CreatedSessionID = &sid
 	}
 	return j
+}
+
+// renderVerification renders a factor's verification (nil: none).
+func renderVerification(v *signin.Verification) *verificationJSON {
+	if v == nil {
+		return nil
+	}
+	vj := &verificationJSON{Object: verificationObject(v.Strategy), Status: v.Status, Strategy: v.Strategy}
+	if v.Strategy != signin.StrategyPassword {
+		attempts := v.Attempts
+		exp := ms(v.ExpireAt)
+		vj.Attempts, vj.ExpireAt = &attempts, &exp
+	}
+	return vj
 }
 
 func renderSession(sess *session.Session, u *users.User, jwt string) sessionJSON {
@@ -178,8 +187,8 @@ func renderSession(sess *session.Session, u *users.User, jwt string) sessionJSON
 		}
 	}
 	if u != nil {
-		uj := u.ToJSON()
-		j.User = &uj
+		// Without the second factors: renderSessionOf adds them.
+		j.User = userOf(u, mfa.Status{})
 	}
 	return j
 }
@@ -217,7 +226,11 @@ func (s *Server) renderClient(ctx context.Context, r *http.Request, c *session.C
 			id := sess.ID
 			j.LastActiveSessionID = &id
 		}
-		j.Sessions = append(j.Sessions, renderSession(sess, u, jwt))
+		sj, err := s.renderSessionOf(ctx, sess, u, jwt)
+		if err != nil {
+			return nil, err
+		}
+		j.Sessions = append(j.Sessions, sj)
 	}
 	if c.SignInID != "" {
 		// The client's sign-in is shown while it is in progress; one that

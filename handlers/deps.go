@@ -6,6 +6,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/authgate/authgate/mfa"
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/signin"
 	"github.com/authgate/authgate/token"
@@ -36,6 +37,9 @@ type Sessions interface {
 	SetActive(ctx context.Context, c *session.Client, id string) (*session.Session, error)
 	SignOut(ctx context.Context, c *session.Client, id, status string) (*session.Session, error)
 	SignOutClient(ctx context.Context, c *session.Client) ([]*session.Session, error)
+	// ListByUser and End serve the user's own session list (api_mfa.go).
+	ListByUser(ctx context.Context, userID string) ([]*session.Session, error)
+	End(ctx context.Context, id, status string) (*session.Session, error)
 }
 
 // SignIns runs sign-in attempts and password changes.
@@ -50,6 +54,22 @@ type SignIns interface {
 	// AllowIP applies the per-IP limit of action (a store write the
 	// handlers do on their own, such as creating a client).
 	AllowIP(ctx context.Context, action, ip string) error
+	SecondFactors
+}
+
+// SecondFactors is the second step of a sign-in and a signed-in user's
+// second factors (signin.Service; see api_second_factor.go, api_mfa.go).
+type SecondFactors interface {
+	PrepareSecondFactor(ctx context.Context, rq signin.Request, id string, p signin.PrepareParams) (*signin.Result, error)
+	AttemptSecondFactor(ctx context.Context, rq signin.Request, id string, p signin.AttemptParams) (*signin.Result, error)
+	MFAConfig() mfa.Config
+	MFAStatus(ctx context.Context, u *users.User) (mfa.Status, error)
+	EnrollTOTP(ctx context.Context, u *users.User, sess *session.Session) (*mfa.Enrollment, error)
+	VerifyTOTP(ctx context.Context, u *users.User, sess *session.Session, code string) (*signin.FactorAdded, error)
+	DisableTOTP(ctx context.Context, u *users.User, sess *session.Session) error
+	RegenerateBackupCodes(ctx context.Context, u *users.User, sess *session.Session) (*mfa.BackupCodes, error)
+	ReservePhone(ctx context.Context, u *users.User, sess *session.Session, phoneID string, on bool) (*signin.FactorAdded, error)
+	Reverify(ctx context.Context, u *users.User, sess *session.Session, pw string) (*session.Session, error)
 }
 
 // Tokens mints and verifies session JWTs.

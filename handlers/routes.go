@@ -51,11 +51,25 @@ func (s *Server) routes() *http.ServeMux {
 	api("POST /v1/client/sign_ins/{id}/prepare_first_factor", s.prepareFirstFactor)
 	api("POST /v1/client/sign_ins/{id}/attempt_first_factor", s.attemptFirstFactor)
 	api("POST /v1/client/sign_ins/{id}/reset_password", s.resetPassword)
+	api("POST /v1/client/sign_ins/{id}/prepare_second_factor", s.prepareSecondFactor)
+	api("POST /v1/client/sign_ins/{id}/attempt_second_factor", s.attemptSecondFactor)
 	api("POST /v1/client/sessions/{id}/touch", s.touchSession)
 	api("POST /v1/client/sessions/{id}/tokens", s.createSessionToken)
 	api("POST /v1/client/sessions/{id}/end", s.endSession(session.StatusEnded))
 	api("POST /v1/client/sessions/{id}/remove", s.endSession(session.StatusRemoved))
+	api("POST /v1/client/sessions/{id}/verify", s.verifySession)
+	api("POST /v1/client/sessions/{id}/verify/attempt_first_factor", s.attemptSessionFirstFactor)
 	api("POST /v1/me/change_password", s.changePassword)
+	api("GET /v1/me", s.getMe)
+	api("POST /v1/me/totp", s.createTOTP)
+	api("DELETE /v1/me/totp", s.deleteTOTP)
+	api("POST /v1/me/totp/attempt_verification", s.verifyTOTP)
+	api("POST /v1/me/backup_codes", s.createBackupCodes)
+	// clerk-js's user.createBackupCode() posts to the path with a slash.
+	api("POST /v1/me/backup_codes/{$}", s.createBackupCodes)
+	api("GET /v1/me/sessions/active", s.activeSessions)
+	api("POST /v1/me/sessions/{id}/revoke", s.revokeSession)
+	api("PATCH /v1/me/phone_numbers/{id}", s.updatePhone)
 	// Every page answers GET (the form) and POST (the form sent back).
 	for path, h := range map[string]http.HandlerFunc{
 		pathSignIn:         s.signInPage,
@@ -117,6 +131,7 @@ func (a *Admin) routes() *http.ServeMux {
 	mux.HandleFunc("POST "+p+"/users/{id}/password/set_compromised", a.setCompromised(true))
 	mux.HandleFunc("POST "+p+"/users/{id}/password/unset_compromised", a.setCompromised(false))
 	mux.HandleFunc("POST "+p+"/users/{id}/password/require_reset", a.requireReset)
+	mux.HandleFunc("DELETE "+p+"/users/{id}/mfa", a.disableMFA)
 	mux.HandleFunc("GET "+p+"/sessions", a.listSessions)
 	mux.HandleFunc("POST "+p+"/jwks/rotate", a.rotateKeys)
 	mux.HandleFunc("POST "+p+"/sessions/{id}/revoke", a.revokeSession)
