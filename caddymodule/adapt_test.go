@@ -162,6 +162,7 @@ func TestAdaptGoldenCoverage(t *testing.T) {
 		"sms", "account_sid", "auth_token", "base_url",
 		"min_length", "breach", "breach_on_sign_in", "breach_on_error",
 		"code_ttl", "code_max_attempts", "enumeration_protection", "lockout",
+		"mfa", "totp", "backup_codes", "phone_code", "required",
 		// site directive
 		"prefix", "sign_in_url", "after_sign_in_url", "task_url", "public",
 	}

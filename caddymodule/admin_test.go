@@ -141,7 +141,7 @@ func TestAdminCLI(t *testing.T) {
 		t.Fatalf("go build ./cmd/caddy: %v\n%s", err, out)
 	}
 
-	startServer(t, siteOpts{storage: "file " + filepath.Join(t.TempDir(), "authgate.db")})
+	s := startServer(t, siteOpts{storage: "file " + filepath.Join(t.TempDir(), "authgate.db")})
 
 	run := func(stdin string, args ...string) (string, error) {
 		t.Helper()
@@ -185,6 +185,20 @@ func TestAdminCLI(t *testing.T) {
 	}
 	if found := findUsers(t, "x@example.com"); len(found) != 1 || !found[0].PasswordCompromised {
 		t.Fatalf("after users compromise: want password_compromised true, got %+v", found)
+	}
+
+	// disable-mfa: a user with an authenticator app has none afterwards.
+	_, b, _ := s.newSignedIn("lost-phone@example.com")
+	enrolTOTP(t, b, s.base)
+	if found := findUsers(t, "lost-phone@example.com"); len(found) != 1 || !found[0].TwoFactorEnabled {
+		t.Fatalf("after enrolling: %+v", found)
+	}
+	out, err = run("", "users", "disable-mfa", "lost-phone@example.com", "--address", testAdminAddr)
+	if err != nil || !strings.Contains(out, `"two_factor_enabled": false`) {
+		t.Fatalf("users disable-mfa: %q (%v)", out, err)
+	}
+	if found := findUsers(t, "lost-phone@example.com"); len(found) != 1 || found[0].TwoFactorEnabled || found[0].TOTPEnabled {
+		t.Fatalf("after users disable-mfa: %+v", found)
 	}
 
 	// import: one good line with a bcrypt digest, one taken email, one bad line.

@@ -62,6 +62,11 @@ type App struct {
 	// Default: for the embedded store, a key file beside the database
 	// (<path>.key, mode 0600); for Redis, none (a warning at start).
 	EncryptionKey []string `json:"encryption_key,omitempty"`
+	// MFA selects the second factors: authenticator apps (TOTP), backup
+	// codes, SMS codes, whether one is required, and the issuer name.
+	// Default (also for a bare `mfa`): TOTP and backup codes on, SMS codes
+	// off, not required, issuer app_name.
+	MFA *MFAConfig `json:"mfa,omitempty"`
 
 	svc     *app.Services
 	sealed  *seal.Store
@@ -148,6 +153,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		Texter:        countingTexter{texter, a.metrics},
 		Events:        &audit{log: a.logger.Named("audit"), metrics: a.metrics},
 		AppName:       a.AppName,
+		MFA:           a.MFA.resolved(),
 	}, st, a.logger)
 	return err
 }
@@ -156,7 +162,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 // in validate.go; the Caddyfile parser runs them too.
 func (a *App) Validate() error {
 	return firstError(a.checkStorage, a.checkTokens, a.checkEmail, a.checkSMS,
-		a.checkPassword, a.checkCodes, a.checkLockout, a.checkAppName, a.checkEncryptionKey)
+		a.checkPassword, a.checkCodes, a.checkLockout, a.checkAppName, a.checkEncryptionKey, a.checkMFA)
 }
 
 // Start loads the signing keys (when the store is reachable; otherwise

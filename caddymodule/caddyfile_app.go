@@ -71,6 +71,14 @@ func parseGlobalOption(d *caddyfile.Dispenser, existingVal any) (any, error) {
 //		lockout <attempts> <duration>
 //		templates <dir>
 //		app_name <name>
+//		encryption_key <key> [<previous_key>...]
+//		mfa {
+//			totp on|off
+//			backup_codes on|off
+//			phone_code on|off
+//			required on|off
+//			issuer <name>
+//		}
 //	}
 //
 // A bare `authgate` line uses every default. Each subdirective may be
@@ -106,6 +114,8 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		"app_name": stringInto(&a.AppName),
 		// encryption_key <key> [<previous_key>...]: the first seals.
 		"encryption_key": p.parseEncryptionKey,
+		// mfa { ... }: the second factors; a bare `mfa` takes the defaults.
+		"mfa": p.parseMFA,
 	})
 	if err != nil {
 		return err
@@ -299,4 +309,22 @@ func (p appParser) parseEncryptionKey(d *caddyfile.Dispenser) error {
 	}
 	p.app.EncryptionKey = args
 	return noBlock(d, "encryption_key")
+}
+
+// parseMFA reads the `mfa` block (or a bare `mfa`: every default).
+func (p appParser) parseMFA(d *caddyfile.Dispenser) error {
+	if err := noArgs(d); err != nil {
+		return err
+	}
+	cfg := new(MFAConfig)
+	p.app.MFA = cfg
+	set := func(dst **bool) func(bool) { return func(on bool) { *dst = &on } }
+	return parseBlock(d, p.at, "mfa.", map[string]subParser{
+		"totp":         onOffInto(set(&cfg.TOTP), "mfa: totp"),
+		"backup_codes": onOffInto(set(&cfg.BackupCodes), "mfa: backup_codes"),
+		"phone_code":   onOffInto(set(&cfg.PhoneCode), "mfa: phone_code"),
+		"required":     onOffInto(set(&cfg.Required), "mfa: required"),
+		// issuer is one word; quote names with spaces.
+		"issuer": stringInto(&cfg.Issuer),
+	})
 }

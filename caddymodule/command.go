@@ -20,7 +20,7 @@ import (
 )
 
 // commandUsage lists every subcommand of `caddy authgate`.
-const commandUsage = "users add|list|compromise|uncompromise|require-reset|import | keys rotate|rewrap | breach build"
+const commandUsage = "users add|list|compromise|uncompromise|require-reset|disable-mfa|import | keys rotate|rewrap | breach build"
 
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
@@ -36,6 +36,7 @@ or works on files (breach build).
   caddy authgate users compromise <user id or identifier> [--revoke-sessions]
   caddy authgate users uncompromise <user id or identifier>
   caddy authgate users require-reset <user id or identifier>
+  caddy authgate users disable-mfa <user id or identifier>
   caddy authgate users import <users.jsonl>
   caddy authgate keys rotate
   caddy authgate keys rewrap
@@ -112,6 +113,12 @@ func usersCommand() *cobra.Command {
 		"Clear the compromised mark of a user's password", "/password/unset_compromised", nil)
 	requireReset := userAction("require-reset <user id or identifier>",
 		"Make the user set a new password at the next sign-in", "/password/require_reset", nil)
+	disableMFA := &cobra.Command{
+		Use:   "disable-mfa <user id or identifier>",
+		Short: "Remove every second factor of a user who lost them (authenticator app, backup codes, phones)",
+		Args:  cobra.ExactArgs(1),
+		RunE:  userActionRun(http.MethodDelete, "/mfa", nil),
+	}
 	importCmd := &cobra.Command{
 		Use:   "import <users.jsonl>",
 		Short: "Create users from a file of JSON lines (the admin API's create body, e.g. with password_digest)",
@@ -120,7 +127,7 @@ func usersCommand() *cobra.Command {
 			return importUsers(cmd, args[0])
 		},
 	}
-	users.AddCommand(add, list, compromise, uncompromise, requireReset, importCmd)
+	users.AddCommand(add, list, compromise, uncompromise, requireReset, disableMFA, importCmd)
 	return users
 }
 
@@ -131,17 +138,23 @@ func userAction(use, short, path string, body func(*cobra.Command) any) *cobra.C
 		Use:   use,
 		Short: short,
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := resolveUser(cmd, args[0])
-			if err != nil {
-				return err
-			}
-			var b any
-			if body != nil {
-				b = body(cmd)
-			}
-			return adminCall(cmd, http.MethodPost, "/users/"+id+path, b)
-		},
+		RunE:  userActionRun(http.MethodPost, path, body),
+	}
+}
+
+// userActionRun sends method to /users/<id><path> with body (nil: none)
+// for the user the command's argument names.
+func userActionRun(method, path string, body func(*cobra.Command) any) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		id, err := resolveUser(cmd, args[0])
+		if err != nil {
+			return err
+		}
+		var b any
+		if body != nil {
+			b = body(cmd)
+		}
+		return adminCall(cmd, method, "/users/"+id+path, b)
 	}
 }
 

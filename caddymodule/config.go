@@ -80,3 +80,19 @@ type LockoutConfig struct {
 	// Duration of the lock. Default: 1h.
 	Duration caddy.Duration `json:"duration,omitempty"`
 }
+
+// MFAConfig selects the second factors (the `mfa` block). Unset fields
+// take their defaults.
+type MFAConfig struct {
+	// TOTP offers authenticator apps (RFC 6238). Default: true.
+	TOTP *bool `json:"totp,omitempty"`
+	// BackupCodes offers 10 single-use backup codes. Default: true.
+	BackupCodes *bool `json:"backup_codes,omitempty"`
+	// PhoneCode offers SMS codes as a second factor. Default: false.
+	PhoneCode *bool `json:"phone_code,omitempty"`
+	// Required gives a user without a second factor the setup-mfa task.
+	// Default: false.
+	Required *bool `json:"required,omitempty"`
+	// Issuer is the name authenticator apps show. Default: app_name.
+	Issuer string `json:"issuer,omitempty"`
+}

@@ -2,11 +2,13 @@ package caddymodule
 
 import (
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/authgate/authgate/internal/defaults"
+	"github.com/authgate/authgate/mfa"
 )
 
 // This file fills in what a configuration leaves out, in one place: the
@@ -49,6 +51,52 @@ func (a *App) applyDefaults() {
 	setDefault(&a.Lockout.Attempts, defaults.LockoutAttempts)
 	setDefault(&a.Lockout.Duration, caddy.Duration(defaults.LockoutDuration))
 	setDefault(&a.AppName, defaults.AppName)
+	a.MFA = mfaDefaults(a.MFA, a.AppName)
+}
+
+// mfaDefaults returns m (or a new config) with every field set: TOTP and
+// backup codes on, SMS codes off, not required, the app's name (without
+// ':') as issuer.
+func mfaDefaults(m *MFAConfig, appName string) *MFAConfig {
+	if m == nil {
+		m = new(MFAConfig)
+	}
+	for _, f := range []struct {
+		field **bool
+		on    bool
+	}{
+		{&m.TOTP, defaults.MFATOTP}, {&m.BackupCodes, defaults.MFABackupCodes},
+		{&m.PhoneCode, defaults.MFAPhoneCode}, {&m.Required, defaults.MFARequired},
+	} {
+		if *f.field == nil {
+			on := f.on
+			*f.field = &on
+		}
+	}
+	// An otpauth label is "issuer:account": a ':' in the app's name would
+	// split it in the wrong place.
+	setDefault(&m.Issuer, strings.ReplaceAll(appName, ":", ""))
+	return m
+}
+
+// resolved is the second-factor configuration the services get, with the
+// defaults for what m leaves out.
+func (m *MFAConfig) resolved() *mfa.Config {
+	full := mfaDefaults(cloneMFA(m), defaults.AppName)
+	return &mfa.Config{
+		TOTP: *full.TOTP, BackupCodes: *full.BackupCodes, PhoneCode: *full.PhoneCode,
+		Required: *full.Required, Issuer: full.Issuer,
+	}
+}
+
+// cloneMFA copies m (nil stays nil), so that resolving never changes the
+// configuration Caddy holds.
+func cloneMFA(m *MFAConfig) *MFAConfig {
+	if m == nil {
+		return nil
+	}
+	c := *m
+	return &c
 }
 
 // passwordDefaults returns p (or a new config) with its defaults: the

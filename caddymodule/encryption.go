@@ -15,8 +15,8 @@ import (
 	"github.com/authgate/authgate/store"
 )
 
-// This file is where the secrets the store keeps (signing keys, code-HMAC
-// and CSRF keys) get sealed: `encryption_key <key> [<previous_key>...]`,
+// This file is where the secrets the store keeps (signing keys, code-HMAC,
+// CSRF and backup-code keys, the users' TOTP secrets) get sealed: `encryption_key <key> [<previous_key>...]`,
 // else for the embedded store a key file beside the database (mode 0600),
 // else (Redis without a key) plaintext with a warning at start.
 
@@ -77,7 +77,14 @@ func (a *App) rewrap(w http.ResponseWriter, r *http.Request) {
 		apierr.Write(w, apierr.FormParamValueInvalid.WithLongMessage("Secrets are not encrypted: set encryption_key first."))
 		return
 	}
-	n, err := a.sealed.Rewrap(r.Context(), app.SecretKeys())
+	// The fixed secrets and every user's TOTP secret (mfa lists them).
+	keys, err := a.svc.AllSecretKeys(r.Context())
+	if err != nil {
+		a.logger.Error("listing secrets to re-seal failed", zap.Error(err))
+		apierr.Write(w, apierr.From(err))
+		return
+	}
+	n, err := a.sealed.Rewrap(r.Context(), keys)
 	if err != nil {
 		a.logger.Error("re-sealing secrets failed", zap.Error(err))
 		apierr.Write(w, apierr.From(err))

@@ -66,27 +66,33 @@ func TestIntegrationSecretsSealedAtRest(t *testing.T) {
 		t.Fatalf("reset request: %d %s", r.status, r.body)
 	}
 
-	// A page with a form makes the CSRF key exist.
+	// A page with a form makes the CSRF key exist; an authenticator app
+	// the backup-code key and a TOTP secret.
 	if r := get(t, plainClient, s.base+"/__authgate/sign-in", "Accept", "text/html"); r.status != 200 {
 		t.Fatalf("sign-in page: %d", r.status)
 	}
+	enrolTOTP(t, b, s.base)
 	dump := redisDump(t, rs.URL())
-	secrets := 0
+	secrets, totp := 0, 0
 	for k, v := range dump {
+		if isSecretKey(k) && strings.Contains(k, "mfa:secret:totp:") {
+			totp++
+		}
 		for _, member := range []string{`"d":`, `"p":`, `"q":`, `"dp":`} {
 			if strings.Contains(v, member) {
 				t.Errorf("%s holds a private key member %s in plaintext", k, member)
 			}
 		}
-		if strings.Contains(k, "secrets:") || strings.Contains(k, ":keys:") {
+		if isSecretKey(k) {
 			secrets++
 			if !seal.IsSealed([]byte(v)) {
 				t.Errorf("secret %s is not sealed: %.40q", k, v)
 			}
 		}
 	}
-	if secrets < 3 {
-		t.Fatalf("found %d secrets in the dump, want the signing keys, code-HMAC and CSRF keys: %v", secrets, keysOf(dump))
+	if secrets < 5 || totp != 1 {
+		t.Fatalf("found %d secrets (%d TOTP) in the dump, want the signing keys, code-HMAC, CSRF and backup-code keys and one TOTP secret: %v",
+			secrets, totp, keysOf(dump))
 	}
 
 	// The same store with another key: Caddy refuses to start.
@@ -118,7 +124,7 @@ func TestIntegrationSecretsSealedAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, v := range redisDump(t, rs.URL()) {
-		if !strings.Contains(k, "secrets:") && !strings.Contains(k, ":keys:") {
+		if !isSecretKey(k) {
 			continue
 		}
 		name := strings.TrimPrefix(k, "authgate:")
@@ -126,6 +132,12 @@ func TestIntegrationSecretsSealedAtRest(t *testing.T) {
 			t.Errorf("after rewrap, %s does not open with the new key alone: %v", k, err)
 		}
 	}
+}
+
+// isSecretKey reports whether the Redis key k holds a secret: the fixed
+// ones and the users' TOTP secrets (everything internal/app seals).
+func isSecretKey(k string) bool {
+	return strings.Contains(k, "secrets:") || strings.Contains(k, ":keys:") || strings.Contains(k, "mfa:secret:")
 }
 
 func mustKey(t *testing.T, s string) []byte {

@@ -263,6 +263,24 @@ func (a *App) checkAppName() error {
 	return nil
 }
 
+// checkMFA checks the second factors: a required second factor needs a
+// way to set one up (totp or phone_code on), and the issuer is what an
+// otpauth URI can carry.
+func (a *App) checkMFA() error {
+	m := a.MFA
+	if m == nil {
+		return nil
+	}
+	if err := checkValues(valueCheck{"mfa.issuer", "mfa: issuer", m.Issuer, validateTOTPIssuer}); err != nil {
+		return err
+	}
+	full := m.resolved()
+	if full.Required && !full.TOTP && !full.PhoneCode {
+		return fieldErrorf("mfa.required", "mfa: required needs totp or phone_code on (a user must be able to add a second factor)")
+	}
+	return nil
+}
+
 // checkURLs checks the prefix, sign_in_url, after_sign_in_url and the
 // task URLs (in the order of their keys).
 func (h *Handler) checkURLs() error {

@@ -55,6 +55,10 @@ func TestValidateJSON(t *testing.T) {
 		{"lockout attempts", `{"lockout": {"attempts": 101}}`, "lockout: attempts: 101 is out of range [1, 100]"},
 		{"lockout duration", `{"lockout": {"attempts": 5, "duration": "-1h"}}`, `lockout: duration: duration "-1h" must be positive`},
 		{"app_name", `{"app_name": "two\nlines"}`, "app_name: want one line of 1 to 100 bytes"},
+		{"mfa as the issue writes it", `{"mfa": {"totp": true, "backup_codes": true, "phone_code": false, "required": false, "issuer": "Acme Portal"}}`, ""},
+		{"mfa required with sms only", `{"mfa": {"totp": false, "phone_code": true, "required": true}}`, ""},
+		{"mfa required without a way to add one", `{"mfa": {"totp": false, "required": true}}`, "mfa: required needs totp or phone_code on"},
+		{"mfa issuer", `{"mfa": {"issuer": "Acme: Portal"}}`, "mfa: issuer: want one line of 1 to 100 bytes without ':'"},
 	}
 	runErrCases(t, tests, validateError(func() caddy.Validator { return new(App) }))
 }

@@ -209,6 +209,16 @@ func validateRedirectTarget(v string) error {
 	return nil
 }
 
+// validateTOTPIssuer checks the name authenticator apps show: one line
+// of at most maxAppNameLen bytes without ':', which separates the issuer
+// from the account in an otpauth URI's label.
+func validateTOTPIssuer(v string) error {
+	if len(v) > maxAppNameLen || strings.ContainsAny(v, "\r\n:") {
+		return fmt.Errorf("want one line of 1 to %d bytes without ':'", maxAppNameLen)
+	}
+	return nil
+}
+
 // validateTaskKey checks a session task key (the grammar is tasks.ValidKey).
 func validateTaskKey(v string) error { return tasks.ValidKey(v) }
 
