@@ -2,6 +2,7 @@
 #   make -f xcaddy.mk run     build bin/caddy and run ./Caddyfile (the demo)
 #   make -f xcaddy.mk test    install what the tests need, then run every test
 #   make -f xcaddy.mk bench   Go benchmarks, then wrk (plain, header_up, authgate, forward_auth): writes BENCHMARKS.md
+#   make -f xcaddy.mk soak    build bin/caddy, then the many-instance and fault suites (soak/)
 
 CADDY_VERSION  ?= v2.11.9
 XCADDY_VERSION ?= v0.4.5
@@ -16,7 +17,7 @@ GOBIN          := $(shell go env GOPATH)/bin
 SUDO           := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PATH    := $(GOBIN):$(PATH)
 
-.PHONY: build xcaddy run test deps bench vet
+.PHONY: build xcaddy run test deps bench vet soak
 
 build:
 	go build -o bin/caddy ./cmd/caddy
@@ -61,3 +62,13 @@ test: deps vet
 bench: deps build
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk; }
 	scripts/bench-report.sh bin/caddy BENCHMARKS.md
+
+# soak runs the many-instance and fault suites in soak/ (build tag soak):
+# real bin/caddy processes, redis-server (also as a Sentinel, through
+# `redis-server --sentinel`, so no redis-sentinel binary is needed) on
+# loopback, bounded loads. It needs redis-server only.
+soak: build
+	@command -v redis-server >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server; }
+	@test -z "$$(gofmt -l soak)" || { gofmt -l soak; echo "gofmt needed"; exit 1; }
+	go vet -tags soak ./soak/
+	AUTHGATE_CADDY_BIN=$(CURDIR)/bin/caddy go test -tags soak -count=1 -timeout 25m -v ./soak/
