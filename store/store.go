@@ -8,9 +8,14 @@
 //
 // Keys are plain strings chosen by the caller. Multi-key operations
 // (CreateIndexed, DeleteIndexed, Delete with several keys) must be given keys
-// that share one Redis Cluster hash tag, e.g. "{users}:user:1" and
-// "{users}:idx:email:a@b.c"; the Redis backend relies on it and the bbolt
-// backend ignores it.
+// that share one Redis Cluster hash tag, e.g. "{t:1}:a" and "{t:1}:b"; the
+// Redis backend relies on it and the bbolt backend ignores it. A hash tag
+// also pins every key carrying it to one cluster node, so data that must
+// spread over the cluster (users, see package users) is keyed by a tag per
+// record rather than one tag for all, and gives up the multi-key calls.
+//
+// Both backends also implement Lister, which maintenance jobs (the users
+// migration and repair) use to walk keys; the request paths never do.
 package store
 
 import (
@@ -60,6 +65,43 @@ type RateResult struct {
 	// RetryAfter is how long to wait before the next event would be allowed;
 	// zero when Allowed.
 	RetryAfter time.Duration
+}
+
+// Lister walks the keys of a store. It is not part of Store because
+// wrappers and fakes need not offer it; find it with ListerOf. A walk costs
+// time in proportion to the whole key space (Redis SCAN on every master),
+// so only maintenance calls it, never a request path.
+type Lister interface {
+	// List calls fn with every key that starts with prefix and holds a
+	// value (Put, Create, Update, Incr, CreateIndexed; not sets or
+	// rate-limit state), in no particular order. Keys written or deleted
+	// during the walk may or may not be reported, and a key may be
+	// reported twice (Redis SCAN gives both liberties); a key present for
+	// the whole walk is reported at least once. fn may call the store. An
+	// error from fn stops the walk and is returned as is.
+	List(ctx context.Context, prefix string, fn func(key string) error) error
+}
+
+// Unwrapper is implemented by stores that wrap another (guards, sealing
+// layers), so ListerOf can reach the backend below them.
+type Unwrapper interface {
+	Unwrap() Store
+}
+
+// ListerOf returns st's Lister, looking through wrappers that implement
+// Unwrapper; ok is false when no layer lists keys.
+func ListerOf(st Store) (l Lister, ok bool) {
+	for st != nil {
+		if l, ok := st.(Lister); ok {
+			return l, true
+		}
+		u, ok := st.(Unwrapper)
+		if !ok {
+			return nil, false
+		}
+		st = u.Unwrap()
+	}
+	return nil, false
 }
 
 // Store is the storage every authgate instance shares.

@@ -1,6 +1,14 @@
 // Package users keeps authgate's user records: identifiers (emails, phone
 // numbers, username) unique across the whole user base, the password
 // digest and the compromised / reset-required flags.
+//
+// Records and identifier indexes are keyed one hash tag each (keys.go), so
+// on Redis Cluster they spread over every node, and uniqueness holds
+// without multi-key transactions by a claim protocol (claim.go): claim
+// each identifier's index with create-if-absent and a short TTL, write the
+// record, then make the claims permanent. Data written by earlier
+// versions, all under one "{users}" tag, is read until Migrate has moved
+// it (legacy.go); Repair cleans what failed operations leave (repair.go).
 package users
 
 import (
@@ -8,10 +16,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
-	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/internal/ids"
+	"github.com/authgate/authgate/internal/secret"
 	"github.com/authgate/authgate/store"
 )
 
@@ -23,12 +32,17 @@ type Identification struct {
 
 // User is the stored user record.
 type User struct {
-	ID                  string           `json:"id"`
-	Emails              []Identification `json:"emails,omitempty"`
-	Phones              []Identification `json:"phones,omitempty"`
-	Username            string           `json:"username,omitempty"`
-	PasswordDigest      string           `json:"password_digest,omitempty"`
-	PasswordCompromised bool             `json:"password_compromised,omitempty"`
+	ID       string           `json:"id"`
+	Emails   []Identification `json:"emails,omitempty"`
+	Phones   []Identification `json:"phones,omitempty"`
+	Username string           `json:"username,omitempty"`
+	// UsernameID is the claim token of the username, as Identification.ID
+	// is for an email or phone: the index entry carries it, so a username
+	// dropped and added again gets a new one, and a late release of the
+	// old claim cannot free the new.
+	UsernameID          string `json:"username_id,omitempty"`
+	PasswordDigest      string `json:"password_digest,omitempty"`
+	PasswordCompromised bool   `json:"password_compromised,omitempty"`
 	// ResetRequired forces the reset-password task at the next sign-in
 	// without marking the password compromised.
 	ResetRequired bool      `json:"reset_required,omitempty"`
@@ -107,127 +121,73 @@ type NewUser struct {
 
 // Service reads and writes users.
 type Service struct {
-	st  store.Store
-	pw  Passwords
-	now func() time.Time
+	st       store.Store
+	pw       Passwords
+	now      func() time.Time
+	key      Key
+	keyCache atomic.Pointer[[]byte]
+	// claimTTL is how long an unconfirmed claim blocks its identifier.
+	claimTTL time.Duration
+	// layout 1 reads (legacy.go): migrated is set for good once the
+	// marker is seen; checked once it was looked for and found absent.
+	migrated atomic.Bool
+	checked  atomic.Bool
 }
 
-// NewService returns a user service over st.
-func NewService(st store.Store, pw Passwords, now func() time.Time) *Service {
+// Option configures NewService.
+type Option func(*Service)
+
+// WithKey sets the secret the identifier indexes are keyed with (default:
+// internal/secret's key under KeyName in st, created on first use). Every
+// instance must use the same key, for good.
+func WithKey(k Key) Option { return func(s *Service) { s.key = k } }
+
+// defaultClaimTTL bounds how long a create or identifier change that died
+// half-way keeps its new identifiers taken. A live operation needs three
+// store round trips between its claim and making it permanent.
+const defaultClaimTTL = 30 * time.Second
+
+// NewService returns a user service over st. It does no I/O.
+func NewService(st store.Store, pw Passwords, now func() time.Time, opts ...Option) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{st: st, pw: pw, now: now}
+	s := &Service{st: st, pw: pw, now: now, claimTTL: defaultClaimTTL}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.key == nil {
+		s.key = secret.New(st, KeyName)
+	}
+	return s
 }
-
-// All user keys share the {users} hash tag so that the atomic multi-key
-// create works on Redis Cluster.
-func userKey(id string) string                  { return "{users}:user:" + id }
-func indexKey(k Kind, normalized string) string { return "{users}:" + string(k) + ":" + normalized }
 
 // ErrNotFound is returned when no user matches.
 var ErrNotFound = errors.New("user not found")
 
-// Create validates and stores a new user. Identifiers are normalized and
-// claimed atomically: of concurrent creates with one email, exactly one
-// wins and the others get form_identifier_exists.
-func (s *Service) Create(ctx context.Context, nu NewUser) (*User, error) {
-	now := s.now().UTC().Truncate(time.Millisecond)
-	u := &User{ID: ids.New("user"), CreatedAt: now, UpdatedAt: now}
-	index := map[string]string{}
-	// claim normalizes raw and reserves its index key. An identifier
-	// given twice in one request is refused as if another user held it.
-	claim := func(k Kind, raw string, normalize func(string) (string, error)) (string, error) {
-		v, err := normalize(raw)
-		if err != nil {
-			return "", err
-		}
-		key := indexKey(k, v)
-		if _, dup := index[key]; dup {
-			return "", apierr.FormIdentifierExists.WithParam(string(k))
-		}
-		index[key] = u.ID
-		return v, nil
-	}
-	for _, raw := range nu.Emails {
-		v, err := claim(KindEmail, raw, NormalizeEmail)
-		if err != nil {
-			return nil, err
-		}
-		u.Emails = append(u.Emails, Identification{ID: ids.New("idn"), Value: v})
-	}
-	for _, raw := range nu.Phones {
-		v, err := claim(KindPhone, raw, NormalizePhone)
-		if err != nil {
-			return nil, err
-		}
-		u.Phones = append(u.Phones, Identification{ID: ids.New("idn"), Value: v})
-	}
-	if nu.Username != "" {
-		v, err := claim(KindUsername, nu.Username, NormalizeUsername)
-		if err != nil {
-			return nil, err
-		}
-		u.Username = v
-	}
-	if len(index) == 0 {
-		return nil, apierr.FormParamMissing.WithParam("email_address").
-			WithLongMessage("A user needs an email address, a phone number or a username.")
-	}
-	switch {
-	case nu.Password != "" && nu.PasswordDigest != "":
-		return nil, apierr.FormParamValueInvalid.WithParam("password_digest").
-			WithLongMessage("Give either password or password_digest, not both.")
-	case nu.Password != "":
-		if err := s.pw.Validate(ctx, nu.Password, u.Identifiers()); err != nil {
-			return nil, err
-		}
-		digest, err := s.pw.Hash(ctx, nu.Password)
-		if err != nil {
-			return nil, fmt.Errorf("hashing password: %w", err)
-		}
-		u.PasswordDigest = digest
-	case nu.PasswordDigest != "":
-		if err := s.pw.CheckDigest(nu.PasswordHasher, nu.PasswordDigest); err != nil {
-			return nil, apierr.FormParamFormatInvalid.WithParam("password_digest").
-				WithLongMessage("password_digest is not a valid " + nu.PasswordHasher + " digest.")
-		}
-		u.PasswordDigest = nu.PasswordDigest
-	}
-	data, err := json.Marshal(u)
-	if err != nil {
-		return nil, fmt.Errorf("encoding user: %w", err)
-	}
-	if err := s.st.CreateIndexed(ctx, userKey(u.ID), data, index); err != nil {
-		var taken *store.IndexTakenError
-		if errors.As(err, &taken) {
-			return nil, apierr.FormIdentifierExists.WithParam(paramOfIndex(taken.Key))
-		}
-		return nil, fmt.Errorf("storing user: %w", err)
-	}
-	return u, nil
-}
+// errAbsent and errDeleted tell why a layout 2 record was not found: a
+// missing record may still exist in layout 1, a tombstone means deleted.
+var (
+	errAbsent  = fmt.Errorf("%w (no record)", ErrNotFound)
+	errDeleted = fmt.Errorf("%w (deleted)", ErrNotFound)
+)
 
-func paramOfIndex(key string) string {
-	for _, k := range []Kind{KindEmail, KindPhone, KindUsername} {
-		if len(key) > len(indexKey(k, "")) && key[:len(indexKey(k, ""))] == indexKey(k, "") {
-			return string(k)
-		}
-	}
-	return "identifier"
-}
-
-// Get returns the user with id, or ErrNotFound.
-func (s *Service) Get(ctx context.Context, id string) (*User, error) {
-	if !ids.Valid("user", id) {
-		return nil, ErrNotFound
-	}
-	data, err := s.st.Get(ctx, userKey(id))
+// record reads the layout 2 record of id: errAbsent, errDeleted or the
+// user.
+func (s *Service) record(ctx context.Context, id string) (*User, error) {
+	data, err := s.st.Get(ctx, recordKey(id))
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrNotFound
+		return nil, errAbsent
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading user: %w", err)
+	}
+	return decodeRecord(id, data)
+}
+
+func decodeRecord(id string, data []byte) (*User, error) {
+	if isTombstone(data) {
+		return nil, errDeleted
 	}
 	u := new(User)
 	if err := json.Unmarshal(data, u); err != nil {
@@ -236,57 +196,159 @@ func (s *Service) Get(ctx context.Context, id string) (*User, error) {
 	return u, nil
 }
 
-// Find returns the user owning an already normalized identifier.
-func (s *Service) Find(ctx context.Context, k Kind, normalized string) (*User, error) {
-	id, err := s.st.Get(ctx, indexKey(k, normalized))
-	if errors.Is(err, store.ErrNotFound) {
+// Get returns the user with id, or ErrNotFound.
+func (s *Service) Get(ctx context.Context, id string) (*User, error) {
+	if !ids.Valid("user", id) {
 		return nil, ErrNotFound
 	}
-	if err != nil {
-		return nil, fmt.Errorf("reading identifier index: %w", err)
-	}
-	return s.Get(ctx, string(id))
-}
-
-// Delete removes a user and frees its identifiers.
-func (s *Service) Delete(ctx context.Context, id string) (*User, error) {
-	u, err := s.Get(ctx, id)
-	if err != nil {
+	u, err := s.record(ctx, id)
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	keys := make([]string, 0, 4)
-	for _, e := range u.Emails {
-		keys = append(keys, indexKey(KindEmail, e.Value))
+	legacy, lerr := s.legacyActive(ctx)
+	if lerr != nil {
+		return nil, lerr
 	}
-	for _, p := range u.Phones {
-		keys = append(keys, indexKey(KindPhone, p.Value))
+	if legacy {
+		// While layout 1 is read, a hit reads it too: a known user then
+		// costs the store reads an unknown one does, which the sign-in
+		// flow's defence against account enumeration relies on.
+		old, lerr := s.legacyRecord(ctx, id)
+		if lerr != nil && !errors.Is(lerr, ErrNotFound) {
+			return nil, lerr
+		}
+		if errors.Is(err, errAbsent) {
+			u, err = old, lerr
+		}
 	}
-	if u.Username != "" {
-		keys = append(keys, indexKey(KindUsername, u.Username))
-	}
-	if err := s.st.DeleteIndexed(ctx, userKey(id), keys); err != nil {
-		return nil, fmt.Errorf("deleting user: %w", err)
+	if err != nil {
+		return nil, ErrNotFound
 	}
 	return u, nil
 }
 
+// Find returns the user owning an already normalized identifier. An index
+// entry counts only when it is held (permanent) and the record it names
+// lists the identifier under the same token: a pending claim (a create or
+// change in progress, or one that died and whose TTL has not passed yet)
+// and an entry left behind by a delete or change read as absent. While
+// layout 1 is read, Find reads both layouts' index and both layouts'
+// record, hit or miss, so that known and unknown identifiers cost the
+// same (see Get).
+func (s *Service) Find(ctx context.Context, k Kind, normalized string) (*User, error) {
+	key, err := s.indexKey(ctx, k, normalized)
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.heldOwner(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	legacy, err := s.legacyActive(ctx)
+	if err != nil {
+		return nil, err
+	}
+	old := ""
+	if legacy {
+		if old, err = s.legacyOwner(ctx, k, normalized); err != nil {
+			return nil, err
+		}
+	}
+	if o.user != "" {
+		u, err := s.Get(ctx, o.user)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		if err == nil && u.holds(ident{kind: k, value: normalized, token: o.token}) {
+			return u, nil
+		}
+		if old == "" || old == o.user {
+			return nil, ErrNotFound // an orphan entry
+		}
+	}
+	if old == "" {
+		return nil, ErrNotFound
+	}
+	u, err := s.Get(ctx, old)
+	if err != nil {
+		return nil, err
+	}
+	if !u.lists(k, normalized) {
+		return nil, ErrNotFound
+	}
+	return u, nil
+}
+
+// heldOwner returns the owner of a held index entry; the zero owner when
+// there is none or it is only claimed.
+func (s *Service) heldOwner(ctx context.Context, key string) (owner, error) {
+	cur, err := s.st.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return owner{}, nil
+	}
+	if err != nil {
+		return owner{}, fmt.Errorf("reading identifier index: %w", err)
+	}
+	o, err := parseOwner(cur)
+	if err != nil {
+		return owner{}, err
+	}
+	if !o.held {
+		return owner{}, nil
+	}
+	return o, nil
+}
+
+// errIdentifiersChanged is returned by Update when fn touched an
+// identifier: they change only through SetIdentifiers, which keeps the
+// indexes in step.
+var errIdentifiersChanged = errors.New("users: Update must not change identifiers (use SetIdentifiers)")
+
 // Update applies fn to the stored user atomically and returns the result.
-// Identifiers must not be changed by fn.
+// fn must not change identifiers (Update fails if it does) and may be
+// called more than once. A user still in layout 1 is migrated first.
 func (s *Service) Update(ctx context.Context, id string, fn func(u *User) error) (*User, error) {
 	if !ids.Valid("user", id) {
 		return nil, ErrNotFound
 	}
+	for range 2 {
+		out, err := s.updateRecord(ctx, id, fn, false)
+		if errors.Is(err, errDeleted) {
+			return nil, ErrNotFound
+		}
+		if !errors.Is(err, errAbsent) {
+			return out, err
+		}
+		found, err := s.migrateUser(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return nil, ErrNotFound
+		}
+	}
+	return nil, ErrNotFound
+}
+
+// updateRecord is Update on the layout 2 record alone (errAbsent when
+// there is none). Only Repair's drop lets fn change identifiers
+// (identsMayChange): it removes those whose index another user holds.
+func (s *Service) updateRecord(ctx context.Context, id string, fn func(u *User) error, identsMayChange bool) (*User, error) {
 	var out *User
-	err := s.st.Update(ctx, userKey(id), func(cur []byte, exists bool) ([]byte, time.Duration, error) {
+	err := s.st.Update(ctx, recordKey(id), func(cur []byte, exists bool) ([]byte, time.Duration, error) {
 		if !exists {
-			return nil, 0, ErrNotFound
+			return nil, 0, errAbsent
 		}
-		u := new(User)
-		if err := json.Unmarshal(cur, u); err != nil {
-			return nil, 0, fmt.Errorf("decoding user %s: %w", id, err)
+		u, err := decodeRecord(id, cur)
+		if err != nil {
+			return nil, 0, err
 		}
+		before := u.idents()
 		if err := fn(u); err != nil {
 			return nil, 0, err
+		}
+		if !identsMayChange && !sameIdents(before, u.idents()) {
+			return nil, 0, errIdentifiersChanged
 		}
 		u.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
 		next, err := json.Marshal(u)
@@ -300,4 +362,50 @@ func (s *Service) Update(ctx context.Context, id string, fn func(u *User) error)
 		return nil, err
 	}
 	return out, nil
+}
+
+// tombstoneTTL is how long a deleted user's tombstone stays while layout
+// 1 data may exist: far longer than a migration of one user takes.
+const tombstoneTTL = 24 * time.Hour
+
+// Delete removes a user, then frees its identifiers. While layout 1 data
+// may exist the record is replaced by a tombstone rather than removed
+// (see tombstone). If the user is gone but freeing an identifier failed,
+// Delete returns the user and an error: the identifier's index is then an
+// orphan, which Find ignores, a create of the identifier takes over and
+// Repair deletes.
+func (s *Service) Delete(ctx context.Context, id string) (*User, error) {
+	u, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	legacy, err := s.legacyActive(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if legacy {
+		err = s.st.Put(ctx, recordKey(id), tombstone, tombstoneTTL)
+		if err == nil {
+			err = s.deleteLegacy(ctx, id)
+		}
+	} else {
+		err = s.st.Delete(ctx, recordKey(id))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("deleting user: %w", err)
+	}
+	if err := s.releaseHeld(ctx, id, u.idents()); err != nil {
+		return u, fmt.Errorf("user %s deleted, but freeing its identifiers failed (left for Repair): %w", id, err)
+	}
+	return u, nil
+}
+
+// releaseHeld frees the index entries of list that are still user's
+// with the same token, claimed or held (see release).
+func (s *Service) releaseHeld(ctx context.Context, user string, list []ident) error {
+	list, err := s.keyed(ctx, list)
+	if err != nil {
+		return err
+	}
+	return s.release(ctx, user, list)
 }

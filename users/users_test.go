@@ -4,18 +4,13 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/authgate/authgate/apierr"
-	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/password"
 	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/store/bolt/bolttest"
-	redisstore "github.com/authgate/authgate/store/redis"
 	"github.com/authgate/authgate/users"
 )
 
@@ -83,22 +78,6 @@ func TestNormalizePhone(t *testing.T) {
 	}
 }
 
-func backends(t *testing.T) map[string]func(t *testing.T) store.Store {
-	return map[string]func(t *testing.T) store.Store{
-		"bolt": func(t *testing.T) store.Store { return bolttest.Open(t) },
-		"redis": func(t *testing.T) store.Store {
-			srv := testenv.Redis(t)
-			opt, err := redisstore.ParseURL(srv.URL())
-			if err != nil {
-				t.Fatal(err)
-			}
-			st := redisstore.New(goredis.NewUniversalClient(opt), "")
-			t.Cleanup(func() { _ = st.Close() })
-			return st
-		},
-	}
-}
-
 type pw struct{ h *password.Hasher }
 
 func (p pw) Hash(ctx context.Context, s string) (string, error) { return p.h.Hash(ctx, s) }
@@ -115,54 +94,8 @@ func newService(st store.Store) *users.Service {
 	return users.NewService(st, pw{password.NewHasher(cheap, 2, 64)}, time.Now)
 }
 
-func TestConcurrentCreatesOfOneEmailMakeOneUser(t *testing.T) {
-	for name, open := range backends(t) {
-		t.Run(name, func(t *testing.T) {
-			svc := newService(open(t))
-			var wg sync.WaitGroup
-			var mu sync.Mutex
-			var ok, taken int
-			for i := range 20 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					email := "alice@example.com"
-					if i%2 == 1 {
-						email = " Alice@Example.COM "
-					}
-					_, err := svc.Create(context.Background(), users.NewUser{Emails: []string{email}, Password: "long-enough-pw"})
-					mu.Lock()
-					defer mu.Unlock()
-					switch {
-					case err == nil:
-						ok++
-					case apierr.From(err).Code == "form_identifier_exists":
-						taken++
-					default:
-						t.Errorf("create: %v", err)
-					}
-				}()
-			}
-			wg.Wait()
-			if ok != 1 || taken != 19 {
-				t.Fatalf("%d created, %d taken; want 1 and 19", ok, taken)
-			}
-			u, err := svc.Find(context.Background(), users.KindEmail, "alice@example.com")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := svc.Delete(context.Background(), u.ID); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := svc.Create(context.Background(), users.NewUser{Emails: []string{"alice@example.com"}}); err != nil {
-				t.Fatalf("email not freed by delete: %v", err)
-			}
-		})
-	}
-}
-
 func TestCreateRejectsBadInput(t *testing.T) {
-	svc := newService(backends(t)["bolt"](t))
+	svc := newService(bolttest.Open(t))
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name string

@@ -32,11 +32,14 @@ type RedisServer struct {
 	// Addr is "127.0.0.1:port"; it stays the same across Stop and Start.
 	Addr string
 
-	tb      testing.TB
-	bin     string
-	dir     string
-	port    int
-	cluster bool
+	tb   testing.TB
+	bin  string
+	dir  string
+	port int
+	mode redisMode
+	// busPort is the cluster bus port, chosen free rather than Redis's
+	// default port+10000, which can be taken or above 65535.
+	busPort int
 	mu      sync.Mutex
 	cmd     *exec.Cmd
 	exited  chan struct{}
@@ -48,7 +51,7 @@ type RedisServer struct {
 // does not come up.
 func Redis(tb testing.TB) *RedisServer {
 	tb.Helper()
-	return startRedis(tb, false)
+	return startRedis(tb, standalone)
 }
 
 // RedisCluster is like Redis but starts a one-node Redis Cluster that owns
@@ -58,10 +61,19 @@ func Redis(tb testing.TB) *RedisServer {
 // this takes longer than Redis.
 func RedisCluster(tb testing.TB) *RedisServer {
 	tb.Helper()
-	return startRedis(tb, true)
+	return startRedis(tb, singleNodeCluster)
 }
 
-func startRedis(tb testing.TB, cluster bool) *RedisServer {
+// redisMode is how a RedisServer takes part in a cluster.
+type redisMode int
+
+const (
+	standalone        redisMode = iota
+	singleNodeCluster           // cluster-enabled, owns every slot itself
+	clusterMember               // cluster-enabled, slots assigned by RedisCluster3
+)
+
+func startRedis(tb testing.TB, mode redisMode) *RedisServer {
 	tb.Helper()
 	bin, err := findRedisServer()
 	if err != nil {
@@ -71,13 +83,20 @@ func startRedis(tb testing.TB, cluster bool) *RedisServer {
 	if err != nil {
 		tb.Fatalf("testenv: pick a port for redis-server: %v", err)
 	}
+	busPort := 0
+	if mode != standalone {
+		if busPort, err = freePort(); err != nil {
+			tb.Fatalf("testenv: pick a cluster bus port for redis-server: %v", err)
+		}
+	}
 	r := &RedisServer{
 		Addr:    net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		tb:      tb,
 		bin:     bin,
 		dir:     tb.TempDir(),
 		port:    port,
-		cluster: cluster,
+		mode:    mode,
+		busPort: busPort,
 	}
 	tb.Cleanup(r.Stop)
 	r.Start()
@@ -88,7 +107,8 @@ func startRedis(tb testing.TB, cluster bool) *RedisServer {
 func (r *RedisServer) URL() string { return "redis://" + r.Addr + "/0" }
 
 // Start (re)starts the server on its port after Stop and waits until it
-// answers PING (and, for a cluster, reports cluster_state:ok). It does
+// answers PING (and, for a one-node cluster, reports cluster_state:ok; a
+// member of RedisCluster3 rejoins its cluster from its nodes.conf). It does
 // nothing when the server is running. It fails the test when the server
 // does not come up; call it from the test's goroutine.
 func (r *RedisServer) Start() {
@@ -108,8 +128,9 @@ func (r *RedisServer) Start() {
 		"--logfile", logPath,
 		"--daemonize", "no",
 	}
-	if r.cluster {
-		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+	if r.mode != standalone {
+		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+			"--cluster-port", strconv.Itoa(r.busPort))
 	}
 	cmd := exec.Command(r.bin, args...)
 	cmd.Dir = r.dir
@@ -126,7 +147,7 @@ func (r *RedisServer) Start() {
 	deadline := time.Now().Add(redisStartTimeout)
 	for {
 		err := ping(r.Addr)
-		if err == nil && r.cluster {
+		if err == nil && r.mode == singleNodeCluster {
 			err = clusterReady(r.Addr)
 		}
 		if err == nil {

@@ -74,3 +74,41 @@ func TestRedisCluster(t *testing.T) {
 		t.Fatalf("DEL across slots = %v, want a CROSSSLOT error", err)
 	}
 }
+
+func TestRedisCluster3(t *testing.T) {
+	c := RedisCluster3(t)
+	if len(c.Nodes) != 3 || !strings.HasPrefix(c.URL(), "redis+cluster://127.0.0.1:") || strings.Count(c.URL(), ",") != 2 {
+		t.Fatalf("Nodes = %d, URL() = %q; want 3 nodes, all in the URL", len(c.Nodes), c.URL())
+	}
+	for _, n := range c.Nodes {
+		info, err := command(n.Addr, "CLUSTER", "INFO")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(info, "cluster_size:3\r\n") || !strings.Contains(info, "cluster_state:ok\r\n") {
+			t.Fatalf("CLUSTER INFO of %s = %q, want 3 masters and state ok", n.Addr, info)
+		}
+	}
+	// Each key is accepted by exactly one node (the others answer MOVED),
+	// and "a", "b", "c" hash to slots 15495, 3300 and 7365: one per third.
+	owners := map[string]bool{}
+	for _, key := range []string{"a", "b", "c"} {
+		accepted := 0
+		for _, n := range c.Nodes {
+			_, err := command(n.Addr, "SET", key, "1")
+			switch {
+			case err == nil:
+				accepted++
+				owners[n.Addr] = true
+			case !strings.Contains(err.Error(), "MOVED"):
+				t.Fatalf("SET %s on %s = %v, want OK or MOVED", key, n.Addr, err)
+			}
+		}
+		if accepted != 1 {
+			t.Fatalf("SET %s accepted by %d nodes, want 1", key, accepted)
+		}
+	}
+	if len(owners) != 3 {
+		t.Fatalf("keys a, b, c stored on %d nodes, want 3", len(owners))
+	}
+}

@@ -35,7 +35,7 @@
 //
 // Every key is stored as prefix+key (default prefix "authgate:"). The
 // prefix must contain neither '{' nor '}' (see CheckPrefix) so the hash tag
-// of a key is kept: "authgate:{users}:user:1" hashes on "users". Multi-key
+// of a key is kept: "authgate:{u:user_1}:user" hashes on "u:user_1". Multi-key
 // calls (Delete with several keys, CreateIndexed, DeleteIndexed) must be
 // given keys that share one hash tag, or Redis Cluster refuses them with
 // CROSSSLOT. Counters of Incr are decimal strings, sets of AddMember are

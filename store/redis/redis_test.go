@@ -68,6 +68,15 @@ func TestConformanceCluster(t *testing.T) {
 	t.Run("CrossSlot", func(t *testing.T) { testCrossSlot(t, url) })
 }
 
+// TestConformanceCluster3 runs the suite on a real three-master cluster,
+// where single-key calls land on different nodes (and List must walk all
+// of them) while the multi-key calls stay on their hash tag's node.
+func TestConformanceCluster3(t *testing.T) {
+	c := testenv.RedisCluster3(t)
+	storetest.Run(t, func(t *testing.T) store.Store { return New(newClient(t, c.URL()), uniquePrefix()) })
+	t.Run("CrossSlot", func(t *testing.T) { testCrossSlot(t, c.URL()) })
+}
+
 // testCrossSlot checks that keys without a shared hash tag are refused by
 // the cluster, as a caller error rather than unavailability.
 func testCrossSlot(t *testing.T, url string) {

@@ -52,5 +52,8 @@ func CallEach(ctx context.Context, s store.Store) map[string]error {
 	_, checks["Members"] = s.Members(ctx, "s")
 	_, checks["Allow"] = s.Allow(ctx, "rl", 3, time.Minute)
 	checks["Ping"] = s.Ping(ctx)
+	if l, ok := s.(store.Lister); ok {
+		checks["List"] = l.List(ctx, "", func(string) error { return nil })
+	}
 	return checks
 }
