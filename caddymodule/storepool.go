@@ -94,8 +94,10 @@ func guarded(st store.Store) store.Store {
 	// back in use within about 2 s (the probe that finds it healthy closes
 	// the breaker).
 	m := processMetrics()
+	// Writes get 900 ms, not the guard's default 1 s, so that a request
+	// that ends in one failed write still answers within 1 s.
 	return guard.New(st, guard.Options{
-		Logger: caddy.Log().Named("authgate.store"), MaxCooldown: 2 * time.Second,
+		Logger: caddy.Log().Named("authgate.store"), MaxCooldown: 2 * time.Second, WriteTimeout: 900 * time.Millisecond,
 		Observe: m.storeCall, OnStateChange: m.breaker,
 	})
 }
