@@ -2,6 +2,10 @@ package token
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
@@ -12,7 +16,9 @@ import (
 
 	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/store/bolt"
+	"github.com/authgate/authgate/store/bolt/bolttest"
 	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 )
 
@@ -128,4 +134,76 @@ func segments(tb testing.TB, tok string) []string {
 		tb.Fatalf("token has %d segments", len(parts))
 	}
 	return parts
+}
+
+// embeddedJWK signs payload with a fresh attacker key and embeds the
+// key's public half in the jwk header: kid names the header's key id,
+// jwkKid (when set) the embedded key's own.
+func embeddedJWK(t *testing.T, payload, jwkKid, kid string) string {
+	attacker, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := jwk.FromRaw(&attacker.PublicKey)
+	if jwkKid != "" {
+		_ = pub.Set(jwk.KeyIDKey, jwkKid)
+	}
+	hdr := jws.NewHeaders()
+	_ = hdr.Set(jws.JWKKey, pub)
+	_ = hdr.Set(jws.KeyIDKey, kid)
+	_ = hdr.Set(jws.TypeKey, "JWT")
+	b, err := jws.Sign([]byte(payload), jws.WithKey(jwa.RS256, attacker, jws.WithProtectedHeaders(hdr)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// fixture holds keyrings for the three algorithms on one store, a valid
+// RS256 token and the fake clock.
+type fixture struct {
+	clk        *testenv.Clock
+	rs, ed, es *Keyring
+	good       string // valid RS256 token minted now
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	st := bolttest.Open(t)
+	clk := testenv.NewClock(testStart)
+	f := &fixture{clk: clk}
+	// Cache disabled so every case runs the full verification path.
+	f.rs = newLoaded(t, st, Config{Alg: AlgRS256, Leeway: 5 * time.Second, CacheSize: -1}, clk)
+	f.ed = newLoaded(t, st, Config{Alg: AlgEdDSA, CacheSize: -1}, clk)
+	f.es = newLoaded(t, st, Config{Alg: AlgES256, CacheSize: -1}, clk)
+	f.good, _ = mint(t, f.rs, baseClaims())
+	return f
+}
+
+// hs256 signs header.payload with HMAC-SHA256 under secret.
+func hs256(header, payload string, secret []byte) string {
+	input := enc([]byte(header)) + "." + enc([]byte(payload))
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(input))
+	return input + "." + enc(m.Sum(nil))
+}
+
+// withHeader signs a token with k's active key and the given header.
+func withHeader(t *testing.T, k *Keyring, header string) string {
+	return signRaw(t, k, header, payloadAt(t, k, k.cfg.Now(), nil))
+}
+
+// withClaims signs a token with k's active key, standard header, and the
+// payload modified by overrides.
+func withClaims(t *testing.T, k *Keyring, overrides map[string]any) string {
+	return signRaw(t, k, stdHeader(k), payloadAt(t, k, k.cfg.Now(), overrides))
+}
+
+// nested returns n levels of nested arrays.
+func nested(n int) any {
+	var v any = "x"
+	for range n {
+		v = []any{v}
+	}
+	return v
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -279,5 +280,40 @@ func TestConcurrentUse(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestUnknownKidRefreshRateLimit is C-36: an unknown kid refreshes the keys
+// from the store at most once per 60 s.
+func TestUnknownKidRefreshRateLimit(t *testing.T) {
+	st := bolttest.Open(t)
+	clk := testenv.NewClock(testStart)
+	cfg := Config{Alg: AlgEdDSA, PublishDelay: time.Minute}
+	a := newLoaded(t, st, cfg, clk)
+	b := newLoaded(t, st, cfg, clk)
+	ctx := context.Background()
+
+	// A garbage kid makes b refresh once (nothing new) and starts the window.
+	if _, err := b.Verify(ctx, withHeader(t, b, `{"alg":"EdDSA","kid":"ins_nope","typ":"JWT"}`), testIssuer); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("unknown kid accepted: %v", err)
+	}
+	// A rotates; once the new key signs, b has not seen it.
+	if err := a.Rotate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Minute)
+	tok, _ := mint(t, a, baseClaims())
+	if activeKid(a) == activeKid(b) {
+		t.Fatal("b already knows the new key")
+	}
+	// Within 60 s of b's last unknown-kid refresh: no refresh, rejected.
+	clk.Set(clk.Now().Add(-time.Minute).Add(59 * time.Second))
+	if _, err := b.Verify(ctx, tok, testIssuer); !errors.Is(err, ErrInvalidToken) || !strings.Contains(err.Error(), "unknown kid") {
+		t.Fatalf("new kid within the refresh window: %v", err)
+	}
+	// After the window: one refresh, then accepted.
+	clk.Advance(2 * time.Second)
+	if _, err := b.Verify(ctx, tok, testIssuer); err != nil {
+		t.Fatalf("new kid after the refresh window: %v", err)
 	}
 }

@@ -436,3 +436,31 @@ func TestStoreUnavailable(t *testing.T) {
 		t.Errorf("unknown kid with store down: %v", err)
 	}
 }
+
+// TestLeewayBoundary60 is C-34 with the maximum leeway: exp gets none
+// (exp-1 s accepted, exp rejected, so revocation holds at token_lifetime);
+// before issue (iat, the stricter of iat and nbf = iat-10 s) 59 s accepted,
+// 61 s rejected.
+func TestLeewayBoundary60(t *testing.T) {
+	clk := testenv.NewClock(testStart)
+	k := newLoaded(t, bolttest.Open(t), Config{Alg: AlgEdDSA, Leeway: 60 * time.Second, CacheSize: -1}, clk)
+	start := clk.Now()
+	tok, cl := mint(t, k, baseClaims())
+	ctx := context.Background()
+	for _, tc := range []struct {
+		at time.Time
+		ok bool
+	}{
+		{cl.Expiry.Add(-time.Second), true},
+		{cl.Expiry, false},
+		{cl.Expiry.Add(59 * time.Second), false},
+		{cl.IssuedAt.Add(-59 * time.Second), true},
+		{cl.IssuedAt.Add(-61 * time.Second), false},
+	} {
+		clk.Set(tc.at)
+		_, err := k.Verify(ctx, tok, testIssuer)
+		if (err == nil) != tc.ok {
+			t.Errorf("at %s after mint: err=%v, want ok=%v", tc.at.Sub(start), err, tc.ok)
+		}
+	}
+}
