@@ -44,8 +44,7 @@ func serveAdmin(w http.ResponseWriter, r *http.Request) error {
 		apierr.Write(w, apierr.ServiceUnavailable.WithRetryAfter(keysRetryAfter))
 		return nil
 	}
-	if r.Method == http.MethodPost && r.URL.Path == "/authgate/v1/keys/rewrap" {
-		a.rewrap(w, r)
+	if a.adminMaintenance(w, r) {
 		return nil
 	}
 	a.admin().ServeHTTP(w, r)

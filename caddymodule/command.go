@@ -20,7 +20,7 @@ import (
 )
 
 // commandUsage lists every subcommand of `caddy authgate`.
-const commandUsage = "users add|list|compromise|uncompromise|require-reset|disable-mfa|import | keys rotate|rewrap | breach build"
+const commandUsage = "users add|list|compromise|uncompromise|require-reset|disable-mfa|import | keys rotate|rewrap | store migrate|repair | breach build"
 
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
@@ -40,12 +40,14 @@ or works on files (breach build).
   caddy authgate users import <users.jsonl>
   caddy authgate keys rotate
   caddy authgate keys rewrap
+  caddy authgate store migrate
+  caddy authgate store repair
   caddy authgate breach build <pwned-passwords.txt> <index file>
 
 --address sets the admin endpoint (default: localhost:2019).`,
 		CobraFunc: func(cmd *cobra.Command) {
 			cmd.PersistentFlags().String("address", "localhost:2019", "the admin API address")
-			cmd.AddCommand(usersCommand(), breachCommand(), keysCommand())
+			cmd.AddCommand(usersCommand(), breachCommand(), keysCommand(), storeCommand())
 		},
 	})
 }

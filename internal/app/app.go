@@ -162,6 +162,11 @@ func (s *Services) Load(ctx context.Context) error {
 	if err := s.Tokens.Load(ctx); err != nil {
 		return fmt.Errorf("loading signing keys: %w", err)
 	}
+	// The identifier key and whether the old user layout must still be
+	// read (see users.Load).
+	if err := s.Users.Load(ctx); err != nil {
+		return fmt.Errorf("loading the user layout: %w", err)
+	}
 	return nil
 }
 

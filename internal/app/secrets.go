@@ -7,15 +7,17 @@ import (
 	"github.com/authgate/authgate/mfa"
 	"github.com/authgate/authgate/signin"
 	"github.com/authgate/authgate/token"
+	"github.com/authgate/authgate/users"
 )
 
 // SecretKeys lists the fixed store keys that hold a secret: the private
-// signing keys and the code-HMAC, CSRF and backup-code HMAC keys. The
+// signing keys and the code-HMAC, CSRF, backup-code HMAC and identifier
+// HMAC keys. The
 // users' TOTP secrets are keyed per user, under mfa.SecretPrefix: an
 // encryption layer seals every key IsSecretKey accepts, and a rewrap
 // re-seals the ones AllSecretKeys lists.
 func SecretKeys() []string {
-	return append(token.StoreKeys(), signin.CodeKeyName, CSRFKeyName, mfa.KeyName)
+	return append(token.StoreKeys(), signin.CodeKeyName, CSRFKeyName, mfa.KeyName, users.KeyName)
 }
 
 // CSRFKeyName is the store key of the CSRF secret (Services.CSRFKey).

@@ -196,3 +196,7 @@ func createKeyFile(path string) ([]byte, error) {
 	}
 	return key, nil
 }
+
+// Unwrap returns the wrapped store (store.ListerOf looks through it; what
+// it lists is keys, never a secret's value).
+func (s *Store) Unwrap() store.Store { return s.Store }

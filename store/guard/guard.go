@@ -407,3 +407,6 @@ func observedKind(out outcome, err error) string {
 	}
 	return ""
 }
+
+// Unwrap returns the guarded store (store.ListerOf looks through it).
+func (s *Store) Unwrap() store.Store { return s.inner }
