@@ -165,6 +165,10 @@ func From(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
+	if errors.Is(err, store.ErrConflict) {
+		// Too much contention on one record: retryable, not a fault.
+		return Outage.WithRetryAfter(time.Second)
+	}
 	if Unavailable(err) {
 		var hint interface{ RetryAfter() time.Duration }
 		if errors.As(err, &hint) && hint.RetryAfter() > 0 {

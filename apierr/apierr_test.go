@@ -106,3 +106,11 @@ func TestMethodNotAllowedIsClerks405(t *testing.T) {
 		t.Fatalf("status %d, body %s (%v)", rec.Code, rec.Body, err)
 	}
 }
+
+// TestFromConflict: store contention is a retryable 503, not a 500.
+func TestFromConflict(t *testing.T) {
+	e := apierr.From(fmt.Errorf("updating user: %w", store.ErrConflict))
+	if e.Status != 503 || e.RetryAfter != time.Second {
+		t.Fatalf("From(ErrConflict) = %d, Retry-After %v", e.Status, e.RetryAfter)
+	}
+}
