@@ -99,6 +99,10 @@ type pageData struct {
 	MinLength   int
 	SignOutAll  bool
 
+	// PhoneNumberID and Choices are the second step's (page_second_factor.go).
+	PhoneNumberID string
+	Choices       []factorChoice
+
 	SignInURL string
 	ForgotURL string
 	LinkURL   string
@@ -389,9 +393,17 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, c *session.Clien
 	s.goOn(w, r, sess.Status == session.StatusPending, sess.Tasks, back)
 }
 
+// errNoSecondFactor is a sign-in that waits for a second factor but
+// offers none (a configuration that turned every factor off).
+var errNoSecondFactor = errors.New("sign-in needs a second factor but offers none")
+
 // finishSignIn signs the browser in after a completed sign-in attempt of
 // its client c.
 func (s *Server) finishSignIn(w http.ResponseWriter, r *http.Request, c *session.Client, res *signin.Result, back string) {
+	if res.Attempt.Status == signin.StatusNeedsSecondFactor {
+		s.startSecondFactor(w, r, res, back)
+		return
+	}
 	if res.Session == nil || res.Attempt.Status != signin.StatusComplete {
 		s.failPage(w, r, errors.New("sign-in finished without a session"))
 		return

@@ -37,6 +37,8 @@ func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
 		s.signInCode(w, r, d)
 	case "resend_code":
 		s.resend(w, r, d, s.signInCodeStep())
+	case "second_factor", "choose_factor", "resend_second":
+		s.secondFactorForm(w, r, d, r.PostForm.Get("op"))
 	default:
 		s.unreadableForm(w, r, d.SignInURL)
 	}
