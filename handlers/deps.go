@@ -40,6 +40,9 @@ type Sessions interface {
 	// ListByUser and End serve the user's own session list (api_mfa.go).
 	ListByUser(ctx context.Context, userID string) ([]*session.Session, error)
 	End(ctx context.Context, id, status string) (*session.Session, error)
+	// RevokeUser ends every signed-in session of the user but keep ("sign
+	// out of all other devices" on the account page).
+	RevokeUser(ctx context.Context, userID, keep string) (int, error)
 }
 
 // SignIns runs sign-in attempts and password changes.

@@ -38,7 +38,7 @@ var pageCSP = "default-src 'none'; style-src '" + cssHash(pageCSS) + "'; " +
 // pageTemplates are the page templates by name, each with the layout.
 var pageTemplates = func() map[string]*template.Template {
 	out := map[string]*template.Template{}
-	for _, name := range []string{"sign_in", "forgot_password", "reset_password", "sign_out", "message"} {
+	for _, name := range []string{"sign_in", "forgot_password", "reset_password", "sign_out", "message", "setup_mfa", "account"} {
 		out[name] = template.Must(template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return out
@@ -102,6 +102,8 @@ type pageData struct {
 	// PhoneNumberID and Choices are the second step's (page_second_factor.go).
 	PhoneNumberID string
 	Choices       []factorChoice
+	// MFA is the setup-mfa and account pages' (page_mfa.go).
+	MFA *mfaData
 
 	SignInURL string
 	ForgotURL string

@@ -40,12 +40,15 @@ func (s *Server) resetPasswordPage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusOK, "reset_password", d)
 		return
 	}
-	s.changePasswordForm(w, r, d, c, sess, u)
+	s.changePasswordForm(w, r, d, c, sess, u, func(status int) { s.render(w, r, status, "reset_password", d) })
 }
 
 // changePasswordForm sets the password sent with the form, for the
-// browser's client c and its session sess.
-func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request, d *pageData, c *session.Client, sess *session.Session, u *users.User) {
+// browser's client c and its session sess; show writes the form again
+// (with d's errors) when the change was refused. The reset-password page
+// and the account page share it.
+func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request, d *pageData, c *session.Client, sess *session.Session, u *users.User,
+	show func(status int)) {
 	ctx := r.Context()
 	pw, ok := readNewPassword(r, d)
 	current := r.PostForm.Get("current_password")
@@ -57,12 +60,12 @@ func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request, d *p
 		d.SignOutAll = true // a forced reset always ends the other sessions
 	}
 	if !ok {
-		s.render(w, r, http.StatusUnprocessableEntity, "reset_password", d)
+		show(http.StatusUnprocessableEntity)
 		return
 	}
 	if err := s.d.SignIn.AllowIP(ctx, "change_password", clientIP(r)); err != nil {
 		if status := s.showErr(w, r, d, err); status != 0 {
-			s.render(w, r, status, "reset_password", d)
+			show(status)
 		}
 		return
 	}
@@ -71,7 +74,7 @@ func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request, d *p
 	})
 	if err != nil {
 		if status := s.showErr(w, r, d, err, "password", "current_password"); status != 0 {
-			s.render(w, r, status, "reset_password", d)
+			show(status)
 		}
 		return
 	}

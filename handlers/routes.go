@@ -15,6 +15,8 @@ const (
 	pathForgotPassword = "/forgot-password"
 	pathResetTask      = "/tasks/reset-password"
 	pathSignOut        = "/sign-out"
+	pathSetupMFATask   = "/tasks/setup-mfa"
+	pathAccount        = "/account"
 )
 
 // routes registers the site's JSON API (api_*.go) and HTML pages
@@ -76,6 +78,8 @@ func (s *Server) routes() *http.ServeMux {
 		pathForgotPassword: s.forgotPasswordPage,
 		pathResetTask:      s.resetPasswordPage,
 		pathSignOut:        s.signOutPage,
+		pathSetupMFATask:   s.setupMFAPage,
+		pathAccount:        s.accountPage,
 	} {
 		handle(http.MethodGet, path, s.page(h))
 		handle(http.MethodPost, path, s.page(h))

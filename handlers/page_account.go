@@ -1,0 +1,246 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/session"
+	"github.com/authgate/authgate/users"
+)
+
+// The account page: the user's email addresses and phones, a password
+// change, the authenticator app (set up, remove), backup codes (new set,
+// shown once) and the signed-in sessions (sign out one, or all others).
+// Every change is a form posting back here; changes that need a recent
+// first factor ask for the password first (reverification), then are
+// done again.
+
+// accountNotices are the confirmations a change redirects back with
+// (?notice=key), so a reload does not send the form again.
+var accountNotices = map[string]string{
+	"password": "Your password was changed.",
+	"totp_off": "The authenticator app was removed.",
+	"revoked":  "That device was signed out.",
+	"others":   "All other devices were signed out.",
+}
+
+// account is one request of the account page: the signed-in browser.
+type account struct {
+	c    *session.Client
+	sess *session.Session
+	u    *users.User
+}
+
+func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
+	self := s.cfg.Prefix + pathAccount
+	c, sess, u, err := s.currentSession(w, r)
+	if errors.Is(err, apierr.AuthenticationInvalid) || errors.Is(err, apierr.SignedOut) {
+		seeOther(w, r, s.signInURL(self))
+		return
+	}
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	if sess.Status != session.StatusActive {
+		// A pending session finishes its tasks first, then comes back.
+		s.goOn(w, r, true, sess.Tasks, self)
+		return
+	}
+	a := &account{c: c, sess: sess, u: u}
+	d := s.newPage(r, "Your account", "")
+	d.Account = accountLabel(u)
+	d.Lead = "Signed in as " + d.Account
+	d.LinkURL, d.LinkText = s.afterSignIn(""), "Back to "+s.cfg.AppName
+	d.SignOutURL = s.cfg.Prefix + pathSignOut
+	d.MFA = &mfaData{}
+	d.Notice = accountNotices[r.URL.Query().Get("notice")]
+	if r.Method != http.MethodPost {
+		s.renderAccount(w, r, http.StatusOK, d, a)
+		return
+	}
+	d.Notice = ""
+	op := r.PostForm.Get("op")
+	if op == "reverify" {
+		ns, status := s.reverifyForm(w, r, d, u, sess)
+		if ns == nil {
+			if status != 0 {
+				s.renderAccount(w, r, status, d, a)
+			}
+			return
+		}
+		a.sess, op = ns, d.MFA.Then
+		d.Error, d.MFA.Reverify = "", false
+		if !reverifiable[op] {
+			s.renderAccount(w, r, http.StatusOK, d, a)
+			return
+		}
+	}
+	s.accountOp(w, r, d, a, op)
+}
+
+// reverifiable are the ops the reverification prompt may do again.
+var reverifiable = map[string]bool{"enrol_totp": true, "disable_totp": true, "regenerate_codes": true}
+
+// accountOp does one change of the account page.
+func (s *Server) accountOp(w http.ResponseWriter, r *http.Request, d *pageData, a *account, op string) {
+	ctx := r.Context()
+	self := s.cfg.Prefix + pathAccount
+	var err error
+	switch op {
+	case "change_password":
+		s.accountPassword(w, r, d, a)
+		return
+	case "enrol_totp":
+		en, e := s.d.SignIn.EnrollTOTP(ctx, a.u, a.sess)
+		if err = e; err == nil {
+			err = d.MFA.enrolment(en)
+		}
+	case "verify_totp":
+		err = s.accountVerifyTOTP(w, r, d, a)
+	case "disable_totp":
+		if err = s.d.SignIn.DisableTOTP(ctx, a.u, a.sess); err == nil {
+			seeOther(w, r, self+"?notice=totp_off")
+			return
+		}
+	case "regenerate_codes":
+		set, e := s.d.SignIn.RegenerateBackupCodes(ctx, a.u, a.sess)
+		if err = e; err == nil {
+			d.MFA.BackupCodes = set.Codes
+			d.Notice = "Here are your new backup codes. The old ones no longer work."
+		}
+	case "revoke":
+		s.accountRevoke(w, r, d, a)
+		return
+	case "revoke_others":
+		if _, err = s.d.Sessions.RevokeUser(ctx, a.u.ID, a.sess.ID); err == nil {
+			seeOther(w, r, self+"?notice=others")
+			return
+		}
+	default:
+		s.unreadableForm(w, r, self)
+		return
+	}
+	if err == nil {
+		s.renderAccount(w, r, http.StatusOK, d, a)
+		return
+	}
+	if reverifyNeeded(err, d, op) {
+		s.renderAccount(w, r, http.StatusForbidden, d, a)
+		return
+	}
+	if status := s.showErr(w, r, d, err, "code"); status != 0 {
+		s.renderAccount(w, r, status, d, a)
+	}
+}
+
+// accountVerifyTOTP finishes the app's set-up with its first code; the
+// first backup codes show on the answer. A wrong code shows the same
+// set-up again.
+func (s *Server) accountVerifyTOTP(w http.ResponseWriter, r *http.Request, d *pageData, a *account) error {
+	if err := d.MFA.showURI(r.PostForm.Get("totp_uri")); err != nil {
+		return apierr.FormParamFormatInvalid.WithLongMessage("This set-up has expired. Please start again.")
+	}
+	code := normalizeCode(r.PostForm.Get("code"))
+	if code == "" {
+		d.Fields["code"] = "Enter the code your authenticator app shows."
+		return nil
+	}
+	added, err := s.d.SignIn.VerifyTOTP(r.Context(), a.u, a.sess, code)
+	if err != nil {
+		return err
+	}
+	if err := s.sessionChanged(w, r, a.c, a.sess, added.Session); err != nil {
+		return err
+	}
+	s.sendRotated(w, r, a.c)
+	d.MFA.URI, d.MFA.QR, d.MFA.Secret = "", "", ""
+	d.MFA.BackupCodes = added.BackupCodes
+	d.Notice = "The authenticator app is on: you will be asked for a code when you sign in."
+	return nil
+}
+
+// accountPassword changes the password through the reset-password
+// page's path (current password, breach check, other sessions).
+func (s *Server) accountPassword(w http.ResponseWriter, r *http.Request, d *pageData, a *account) {
+	d.NeedCurrent = a.u.PasswordDigest != ""
+	// On success the browser comes back here with a notice.
+	d.Redirect = s.cfg.Prefix + pathAccount + "?notice=password"
+	s.changePasswordForm(w, r, d, a.c, a.sess, a.u, func(status int) {
+		d.Redirect = ""
+		s.renderAccount(w, r, status, d, a)
+	})
+}
+
+// accountRevoke signs one of the user's sessions out, on any device, as
+// the API's revoke does (api_mfa.go).
+func (s *Server) accountRevoke(w http.ResponseWriter, r *http.Request, d *pageData, a *account) {
+	ctx := r.Context()
+	target, err := s.d.Sessions.Get(ctx, r.PostForm.Get("session_id"))
+	if err != nil || target.UserID != a.u.ID {
+		d.Error = "That session is already signed out."
+		s.renderAccount(w, r, http.StatusNotFound, d, a)
+		return
+	}
+	var ended *session.Session
+	if a.c != nil && target.ClientID == a.c.ID {
+		ended, err = s.d.Sessions.SignOut(ctx, a.c, target.ID, session.StatusRevoked)
+	} else {
+		ended, err = s.d.Sessions.End(ctx, target.ID, session.StatusRevoked)
+	}
+	if ended != nil {
+		s.signedOut(r, ended)
+	}
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	if ended.ID == a.sess.ID {
+		s.clearSessionCookie(w, r)
+		seeOther(w, r, s.signInURL(""))
+		return
+	}
+	seeOther(w, r, s.cfg.Prefix+pathAccount+"?notice=revoked")
+}
+
+// renderAccount fills in the account's sections and writes the page.
+func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status int, d *pageData, a *account) {
+	ctx := r.Context()
+	st, err := s.d.SignIn.MFAStatus(ctx, a.u)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	list, err := s.d.Sessions.ListByUser(ctx, a.u.ID)
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	cfg := s.d.SignIn.MFAConfig()
+	m := d.MFA
+	m.TOTPOn, m.TOTP, m.BackupOn, m.BackupLeft = cfg.TOTP, st.TOTP, cfg.BackupCodes && st.Enabled(), st.BackupCodes
+	if st.TOTP {
+		m.TOTPSince = when(st.TOTPCreatedAt)
+	}
+	m.HasPassword = a.u.PasswordDigest != ""
+	m.Emails, m.Phones = nil, nil
+	for _, e := range a.u.Emails {
+		m.Emails = append(m.Emails, e.Value)
+	}
+	for _, p := range a.u.Phones {
+		m.Phones = append(m.Phones, p.Value)
+	}
+	m.Sessions = nil
+	for _, o := range list {
+		if !o.SignedIn(s.d.Now()) {
+			continue
+		}
+		m.Sessions = append(m.Sessions, sessionRow{ID: o.ID, Current: o.ID == a.sess.ID, Since: when(o.CreatedAt), LastActive: when(o.LastActiveAt)})
+	}
+	s.render(w, r, status, "account", d)
+}
+
+// when is a time as the account page shows it.
+func when(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") }

@@ -1,0 +1,126 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/session"
+	"github.com/authgate/authgate/tasks"
+	"github.com/authgate/authgate/users"
+)
+
+// The setup-mfa task page: a session pending because the deployment
+// requires a second factor sets up an authenticator app (QR code and
+// secret, then its first code), sees its backup codes once, and goes on
+// to redirect_url.
+
+func (s *Server) setupMFAPage(w http.ResponseWriter, r *http.Request) {
+	back := redirectParam(r)
+	c, sess, u, err := s.currentSession(w, r)
+	if errors.Is(err, apierr.AuthenticationInvalid) || errors.Is(err, apierr.SignedOut) {
+		seeOther(w, r, s.signInURL(withBack(r.URL.Path, back)))
+		return
+	}
+	if err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	if !tasks.Has(sess.Tasks, tasks.SetupMFA) {
+		// Done already (another tab, say): go on as after the task.
+		s.goOn(w, r, sess.Status == session.StatusPending, sess.Tasks, back)
+		return
+	}
+	d := s.newPage(r, "Set up two-step verification", back)
+	d.Lead = "Your account needs a second step at sign-in. Scan the QR code with an authenticator app (such as 1Password, Google Authenticator or Authy), then enter the code it shows."
+	d.Account = accountLabel(u)
+	d.SignOutURL = s.cfg.Prefix + pathSignOut
+	d.MFA = &mfaData{}
+	switch r.PostForm.Get("op") {
+	case "verify_totp":
+		s.setupVerify(w, r, d, c, sess, u)
+		return
+	case "reverify":
+		ns, status := s.reverifyForm(w, r, d, u, sess)
+		if ns == nil {
+			if status != 0 {
+				s.render(w, r, status, "setup_mfa", d)
+			}
+			return
+		}
+		sess = ns
+	case "":
+	default:
+		s.unreadableForm(w, r, withBack(r.URL.Path, back))
+		return
+	}
+	s.setupEnrol(w, r, d, sess, u)
+}
+
+// setupEnrol shows a new authenticator app set-up.
+func (s *Server) setupEnrol(w http.ResponseWriter, r *http.Request, d *pageData, sess *session.Session, u *users.User) {
+	en, err := s.d.SignIn.EnrollTOTP(r.Context(), u, sess)
+	if reverifyNeeded(err, d, "enrol") {
+		s.render(w, r, http.StatusForbidden, "setup_mfa", d)
+		return
+	}
+	if err == nil {
+		err = d.MFA.enrolment(en)
+	}
+	if err != nil {
+		if status := s.showErr(w, r, d, err); status != 0 {
+			s.render(w, r, status, "setup_mfa", d)
+		}
+		return
+	}
+	s.render(w, r, http.StatusOK, "setup_mfa", d)
+}
+
+// setupVerify checks the app's first code; it completes the task.
+func (s *Server) setupVerify(w http.ResponseWriter, r *http.Request, d *pageData, c *session.Client, sess *session.Session, u *users.User) {
+	if err := d.MFA.showURI(r.PostForm.Get("totp_uri")); err != nil {
+		s.setupEnrol(w, r, d, sess, u)
+		return
+	}
+	code := normalizeCode(r.PostForm.Get("code"))
+	if code == "" {
+		d.Fields["code"] = "Enter the code your authenticator app shows."
+		s.render(w, r, http.StatusUnprocessableEntity, "setup_mfa", d)
+		return
+	}
+	added, err := s.d.SignIn.VerifyTOTP(r.Context(), u, sess, code)
+	if reverifyNeeded(err, d, "enrol") {
+		s.render(w, r, http.StatusForbidden, "setup_mfa", d)
+		return
+	}
+	if err != nil {
+		if status := s.showErr(w, r, d, err, "code"); status != 0 {
+			s.render(w, r, status, "setup_mfa", d)
+		}
+		return
+	}
+	if err := s.sessionChanged(w, r, c, sess, added.Session); err != nil {
+		s.failPage(w, r, err)
+		return
+	}
+	s.sendRotated(w, r, c)
+	after := added.Session
+	if after == nil {
+		after = sess
+	}
+	next := s.afterSignIn(d.Redirect)
+	if after.Status == session.StatusPending {
+		next = s.cfg.Tasks.FirstURL(after.Tasks, d.Redirect)
+	}
+	if len(added.BackupCodes) == 0 {
+		seeOther(w, r, next)
+		return
+	}
+	// The codes are shown this once; the page has no form, only the way on.
+	d = s.newPage(r, "Save your backup codes", "")
+	d.Action = ""
+	d.Lead = "If you lose your phone, each of these codes signs you in once. Keep them somewhere safe: they are not shown again."
+	d.MFA = &mfaData{BackupCodes: added.BackupCodes}
+	d.LinkURL, d.LinkText = next, "Continue"
+	s.render(w, r, http.StatusOK, "setup_mfa", d)
+}
