@@ -403,7 +403,7 @@ var errNoSecondFactor = errors.New("sign-in needs a second factor but offers non
 // its client c.
 func (s *Server) finishSignIn(w http.ResponseWriter, r *http.Request, c *session.Client, res *signin.Result, back string) {
 	if res.Attempt.Status == signin.StatusNeedsSecondFactor {
-		s.startSecondFactor(w, r, res, back)
+		s.startSecondFactor(w, r, c, res, back)
 		return
 	}
 	if res.Session == nil || res.Attempt.Status != signin.StatusComplete {

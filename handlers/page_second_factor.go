@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 
+	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/signin"
 )
 
@@ -96,7 +97,9 @@ func (s *Server) showSecondFactor(d *pageData, res *signin.Result, strategy, pho
 
 // startSecondFactor shows the second step after a first factor: the
 // sign-in needs one more factor before it has a session.
-func (s *Server) startSecondFactor(w http.ResponseWriter, r *http.Request, res *signin.Result, back string) {
+// c is the browser's client (just made, maybe: its cookie is not back
+// yet, so it is not loaded again).
+func (s *Server) startSecondFactor(w http.ResponseWriter, r *http.Request, c *session.Client, res *signin.Result, back string) {
 	d := s.newPage(r, "Two-step verification", back)
 	// The step's forms post to the sign-in page (its CSRF token is bound
 	// to that path), also when the first factor came from another page.
@@ -107,16 +110,14 @@ func (s *Server) startSecondFactor(w http.ResponseWriter, r *http.Request, res *
 		return
 	}
 	if f.Strategy == signin.StrategyPhoneCode {
-		c, err := s.loadClient(r.Context(), r)
+		id := res.Attempt.ID
+		sent, err := s.d.SignIn.PrepareSecondFactor(r.Context(), signInRequest(r, c), id,
+			signin.PrepareParams{Strategy: f.Strategy, PhoneNumberID: f.PhoneNumberID})
 		if err != nil {
-			s.failPage(w, r, err)
+			s.stepFailed(w, r, d, s.secondStep(f.Strategy, f.PhoneNumberID), c, id, err)
 			return
 		}
-		if res, err = s.d.SignIn.PrepareSecondFactor(r.Context(), signInRequest(r, c), res.Attempt.ID,
-			signin.PrepareParams{Strategy: f.Strategy, PhoneNumberID: f.PhoneNumberID}); err != nil {
-			s.stepFailed(w, r, d, s.secondStep(f.Strategy, f.PhoneNumberID), c, res.Attempt.ID, err)
-			return
-		}
+		res = sent
 	}
 	s.showSecondFactor(d, res, f.Strategy, f.PhoneNumberID)
 	s.render(w, r, http.StatusOK, "sign_in", d)
