@@ -42,10 +42,11 @@
 # does not skew, and from each front's least disturbed run.
 #
 # Then, unless PROFILE=0, it takes a CPU profile and heap profiles of the
-# authgate and header_up fronts under the same load (PROFILE_SECONDS,
-# default 15) and lists where the authgate front's CPU and allocations go:
-# the gate's share and its functions, header_up's header operations, and
-# the two CPU profiles side by side.
+# authgate, header_up and plain fronts under the same load
+# (PROFILE_SECONDS, default 15) and lists where the authgate front's CPU
+# and allocations go: the gate's share and its functions, header_up's
+# header operations, the Caddy functions the identity headers go through
+# on each front, and the profiles side by side.
 #
 # Results: in the results dir (default: a temp dir, printed), runs.tsv
 # (one line per run), summary.md (the tables BENCHMARKS.md shows) and
@@ -410,6 +411,8 @@ D_CPU=$(per_round authgate header_up 6 - | median | awk '{printf "%.1f", $1}')
 R_HP=$(per_round header_up plain 3 / | median | awk '{printf "%.3f", $1}')
 R_FP=$(per_round forward_auth plain 3 / | median | awk '{printf "%.3f", $1}')
 R_GF=$(per_round authgate forward_auth 3 / | median | awk '{printf "%.2f", $1}')
+D_CPU_GP=$(per_round authgate plain 6 - | median | awk '{printf "%.1f", $1}')
+D_BACK_GP=$(per_round authgate plain 7 - | median | awk '{printf "%.1f", $1}')
 D_CPU_MIN=$(per_round authgate header_up 6 - | sort -g | head -n 1 | awk '{printf "%.1f", $1}')
 D_CPU_MAX=$(per_round authgate header_up 6 - | sort -g | tail -n 1 | awk '{printf "%.1f", $1}')
 R_GH_MIN=$(per_round authgate header_up 3 / | sort -g | head -n 1 | awk '{printf "%.3f", $1}')
@@ -435,6 +438,8 @@ R_GP=$R_GP
 D_CPU=$D_CPU
 D_CPU_MIN=$D_CPU_MIN
 D_CPU_MAX=$D_CPU_MAX
+D_CPU_GP=$D_CPU_GP
+D_BACK_GP=$D_BACK_GP
 R_GH_MIN=$R_GH_MIN
 R_GH_MAX=$R_GH_MAX
 R_GH_CPU=$R_GH_CPU
@@ -486,7 +491,7 @@ PROFILE_MD="$OUT/profile.md"
 if [[ "$PROFILE" != 0 ]]; then
 	command -v go >/dev/null || die "PROFILE needs the go tool (go tool pprof); PROFILE=0 skips it"
 	declare -A PREQS # requests during each front's profile window
-	for f in authgate header_up; do
+	for f in authgate header_up plain; do
 		wrk_bg "$WORK/warmup.txt" -t2 -c32 -d"$WARMUP" -H "$COOKIE" "${SITE[$f]}/"
 		"$WRK" -t2 -c32 -d"$((PROFILE_SECONDS + 3))s" -H "$COOKIE" "${SITE[$f]}/" >"$WORK/wrk-profile-$f.txt" 2>&1 &
 		WRK_PID=$!
@@ -527,6 +532,44 @@ HDR_PCT=$HDR_PCT
 HDR_US=$HDR_US
 EOF
 	gate_top() { go tool pprof -top -focus="$GATE_FOCUS" -ignore='reverseproxy\.' "$@" "$CADDY" "$OUT/authgate.pprof" 2>/dev/null; }
+	# us_of FRONT FOCUS [IGNORE]: the CPU per request that FRONT's profile
+	# puts under FOCUS, at the front's median CPU per request.
+	us_of() {
+		awk -v s="$(share "$OUT/$1.pprof" "$2" "${3:-}")" -v c="$(col "$1" 6 | median)" 'BEGIN {printf "%.1f", (s == "" ? 0 : s) / 100 * c}'
+	}
+	# Where the three fronts differ, by the Caddy and runtime functions
+	# the identity headers go through.
+	COST_ROWS=(
+		'the authgate handler (without reverse_proxy)|authgate/caddymodule\.\(\*Handler\)\.ServeHTTP$|reverseproxy\.'
+		'header_up operations (caddyhttp/headers)|caddyhttp/headers\.|'
+		"reverse_proxy's request log: every request header JSON-encoded (caddyhttp.LoggableHTTPRequest.MarshalLogObject)|caddyhttp\.LoggableHTTPRequest\.MarshalLogObject|"
+		'cloning the request for the upstream (net/http.Header.Clone)|net/http\.Header\.Clone$|'
+		'writing the request headers upstream (net/http.Header.writeSubset)|net/http\.Header\.writeSubset$|'
+		'allocation (runtime.mallocgc)|runtime\.mallocgc$|'
+		'garbage collection in the background (runtime.gcBgMarkWorker)|runtime\.gcBgMarkWorker$|'
+	)
+	# cost_table: the rows above for each front, and authgate − plain;
+	# sets HEADERS_US, the sum of that difference over the rows past the
+	# gate and header_up (what the extra headers cost Caddy itself).
+	cost_table() {
+		local row label focus ignore p h g i=0
+		HEADERS_US=0
+		echo "| µs per request, from the CPU profiles | plain | header_up | authgate | authgate − plain |"
+		echo "|---|---:|---:|---:|---:|"
+		for row in "${COST_ROWS[@]}"; do
+			IFS='|' read -r label focus ignore <<<"$row"
+			p=$(us_of plain "$focus" "$ignore") h=$(us_of header_up "$focus" "$ignore") g=$(us_of authgate "$focus" "$ignore")
+			echo "| $label | $p | $h | $g | $(awk -v g="$g" -v p="$p" 'BEGIN {printf "%+.1f", g - p}') |"
+			if ((i >= 2)); then
+				HEADERS_US=$(awk -v s="$HEADERS_US" -v g="$g" -v p="$p" 'BEGIN {printf "%.1f", s + g - p}')
+			fi
+			i=$((i + 1))
+		done
+		p=$(col plain 6 | median) h=$(col header_up 6 | median) g=$(col authgate 6 | median)
+		echo "| all of the front (the median of the rounds) | $p | $h | $g | $(awk -v g="$g" -v p="$p" 'BEGIN {printf "%+.1f", g - p}') |"
+		p=$(col plain 7 | median) h=$(col header_up 7 | median) g=$(col authgate 7 | median)
+		echo "| the backends (upstream: parsing the headers), from /proc | $p | $h | $g | $(awk -v g="$g" -v p="$p" 'BEGIN {printf "%+.1f", g - p}') |"
+	}
 	# allocs FRONT [pprof options]: the allocations of the profile window
 	# (sampled), as a top listing with counts per request.
 	allocs() {
@@ -557,7 +600,7 @@ GATE_ALLOCS=$GATE_ALLOCS
 HDR_ALLOCS=$HDR_ALLOCS
 EOF
 	{
-		echo "CPU profiles of the front caddy, ${PROFILE_SECONDS} s each under the same wrk load (\`/debug/pprof/profile\`), taken after the measured rounds."
+		echo "CPU profiles of the authgate, header_up and plain fronts, ${PROFILE_SECONDS} s each under the same wrk load (\`/debug/pprof/profile\`), taken after the measured rounds, and heap profiles before and after each."
 		echo
 		echo "The authgate handler's own work (\`caddymodule.(*Handler).ServeHTTP\` without reverse_proxy after it) is **$GATE_PCT%** of the authgate front's CPU samples, about **$GATE_US µs** per request at its median $cpu_g µs. The header_up front's header operations (\`caddyhttp/headers\`, what header_up does on the proxied request) are **$HDR_PCT%** of its samples, about **$HDR_US µs** per request at its median $cpu_h µs."
 		echo
@@ -585,12 +628,26 @@ EOF
 		allocs header_up -focus="$HDR_FOCUS" -nodecount=10
 		echo '```'
 		echo
+		echo "Where the three fronts' CPU differs, by the functions the identity headers and the gate go through (each function with what it calls; a share of the front's profile times its median CPU per request):"
+		echo
+		cost_table >"$WORK/cost.md"
+		cat "$WORK/cost.md"
+		echo
+		echo "Side by side: the authgate profile minus the plain profile, scaled to the same total (\`pprof -diff_base -normalize\`), the 20 largest differences by flat time; positive is more in authgate. Lines of a few tenths of a percent either way are within the noise of two separate ${PROFILE_SECONDS}-second profiles."
+		echo
+		echo '```'
+		go tool pprof -top -nodecount=20 -normalize -diff_base="$OUT/plain.pprof" "$CADDY" "$OUT/authgate.pprof" 2>/dev/null | sed -n '/flat%/,$p'
+		echo '```'
+		echo
 		echo "Side by side: the authgate profile minus the header_up profile, scaled to the same total (\`pprof -diff_base -normalize\`), the 20 largest differences by flat time; positive is more in authgate. Lines of a few tenths of a percent either way are within the noise of two separate ${PROFILE_SECONDS}-second profiles."
 		echo
 		echo '```'
 		go tool pprof -top -nodecount=20 -normalize -diff_base="$OUT/header_up.pprof" "$CADDY" "$OUT/authgate.pprof" 2>/dev/null | sed -n '/flat%/,$p'
 		echo '```'
 	} >"$PROFILE_MD"
+	cat >>"$OUT/profile.env" <<EOF
+HEADERS_US=$HEADERS_US
+EOF
 fi
 
 echo

@@ -95,7 +95,7 @@ runs_table() {
 # The headline numbers (R_GH, R_GP, D_CPU, ...; GATE_US, HDR_US, ...).
 # shellcheck disable=SC1091
 . "$WORK/gate/summary.env"
-GATE_PCT= GATE_US= HDR_PCT= HDR_US=
+GATE_PCT= GATE_US= HDR_PCT= HDR_US= HEADERS_US=
 if [[ -f "$WORK/gate/profile.env" ]]; then
 	# shellcheck disable=SC1091
 	. "$WORK/gate/profile.env"
@@ -144,6 +144,7 @@ fi
 	else
 		echo "Not every goal is met in this run: authgate / header_up **$R_GH** (goal ≥ 0.98), authgate / plain **$R_GP** (goal ≥ 0.95), front CPU per request authgate − header_up **$D_CPU µs** (goal ≤ 5 µs)."
 	fi
+	echo
 	echo "By CPU per request of the whole run (wrk, front and backends), which other load on the machine does not skew, authgate runs at **$R_GH_CPU** of header_up and **$R_GP_CPU** of plain ($(met "$R_GH_CPU" 0.98 ">=" && echo "≥ 0.98" || echo "below 0.98") and $(met "$R_GP_CPU" 0.95 ">=" && echo "≥ 0.95" || echo "below 0.95")). Throughput on this shared machine moves with the other load (see its column in every run), so read the req/s ratios together with these."
 	if [[ -n "$GATE_US" ]]; then
 		echo
@@ -151,7 +152,9 @@ fi
 			e = g - h
 			if (e >= lo && e <= hi) print "That estimate lies within the per-round range: the rest of the measured difference is the spread between runs on this shared machine, not a cost found in any function the gate calls."
 			else print "That estimate lies outside the per-round range: the rest of the measured difference is not in the functions the gate calls; the side-by-side profile diff below shows where the two fronts differ."
-		}') The identity headers themselves cost what the header_up / plain line shows, on the front (cloning and writing them) and on the upstream (parsing them: the backends' column); a site whose upstream needs fewer of them sends fewer with \`identity_headers\`."
+		}') "
+		echo
+		echo "Against plain (authgate / plain **$R_GP**), the gate's $GATE_US µs are $(awk -v g="$GATE_US" -v h="${HEADERS_US:-0}" 'BEGIN {print (g < h ? "the smaller part" : "not the smaller part")}'); the other part is the three identity headers themselves, which plain does not send. In the Caddy and runtime functions they go through on the front (reverse_proxy's request log, which JSON-encodes every request header of every proxied request; the request clone; writing the headers upstream; allocation and GC) the profiles put authgate − plain at about **${HEADERS_US:-?} µs** per request (the table in *Where the authgate front's CPU goes*), against a measured median front CPU difference of $D_CPU_GP µs; the upstream's CPU per request differs by $D_BACK_GP µs (authgate − plain, median of the rounds: three more headers to parse, but a Cookie header without \`__client\`). header_up pays the same (header_up / plain $R_HP). A site whose upstream needs fewer headers sends fewer with \`identity_headers\`: each one left out saves its share of those functions."
 	fi
 	echo
 	echo "### Every run"
