@@ -72,3 +72,38 @@ soak: build
 	@test -z "$$(gofmt -l soak)" || { gofmt -l soak; echo "gofmt needed"; exit 1; }
 	go vet -tags soak ./soak/
 	AUTHGATE_CADDY_BIN=$(CURDIR)/bin/caddy go test -tags soak -count=1 -timeout 25m -v ./soak/
+
+# fuzz runs each go test -fuzz target for FUZZTIME (about 2.5 minutes in
+# all on 2 cores with a warm build cache), after its seed corpus and
+# testdata/fuzz/<target>/; -fuzz takes one target of one package per run.
+# One line per target, <package>:<Fuzz function>; a Fuzz function missing
+# here fails the run.
+FUZZTIME ?= 5s
+FUZZ_TARGETS := \
+	./token:FuzzVerify \
+	./token:FuzzParseJWT \
+	./handlers:FuzzReadParams \
+	./handlers:FuzzReadParamsModel \
+	./handlers:FuzzSafeRedirect \
+	./users:FuzzIdentifier \
+	./caddymodule:FuzzCaddyfile \
+	./caddymodule:FuzzCaddyfileSecret \
+	./store/redis:FuzzParseURL \
+	./password:FuzzDigest \
+	./password/breach:FuzzOpenIndex \
+	./password/breach:FuzzBuildIndex \
+	./password/breach:FuzzParseRange \
+	./internal/seal:FuzzOpen \
+	./internal/seal:FuzzParseKey
+
+.PHONY: fuzz
+fuzz:
+	@files=$$(go list -f '{{$$d := .Dir}}{{range .TestGoFiles}}{{$$d}}/{{.}} {{end}}{{range .XTestGoFiles}}{{$$d}}/{{.}} {{end}}' ./...); \
+	missing=$$(grep -hoE '^func Fuzz[A-Za-z0-9_]+' $$files | sed 's/^func //' | while read -r f; do \
+		case " $(FUZZ_TARGETS) " in *":$$f "*) ;; *) echo "$$f";; esac; done); \
+	test -z "$$missing" || { echo "fuzz targets missing from FUZZ_TARGETS in xcaddy.mk:" $$missing; exit 1; }
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t#*:}; \
+		echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
