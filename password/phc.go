@@ -170,6 +170,11 @@ func (p PHC) checkLimits() error {
 // decodeB64 decodes standard base64 without padding (the PHC rule), and also
 // accepts padded input, which some libraries emit.
 func decodeB64(s string) ([]byte, error) {
+	// Go's decoder skips \r and \n even in strict mode; refuse them so a
+	// digest has one spelling only.
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, fmt.Errorf("malformed base64: %w", ErrBadDigest)
+	}
 	enc := base64.RawStdEncoding
 	if strings.HasSuffix(s, "=") {
 		enc = base64.StdEncoding

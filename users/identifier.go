@@ -124,6 +124,14 @@ func NormalizePhone(raw string) (string, error) {
 	if len(e164) > 16 { // + and at most 15 digits
 		return "", bad
 	}
+	// The library strips one national trunk prefix per parse
+	// ("+31 0 0612345678" -> "+310612345678" -> "+31612345678"): accept
+	// only numbers whose E.164 form normalises to itself, so a stored
+	// number typed again (or re-normalised) finds the same account.
+	again, err := phonenumbers.Parse(e164, "ZZ")
+	if err != nil || phonenumbers.Format(again, phonenumbers.E164) != e164 {
+		return "", bad
+	}
 	return e164, nil
 }
 
