@@ -1,6 +1,8 @@
 package caddymodule
 
 import (
+	"strings"
+
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -137,7 +139,7 @@ func (p appParser) parseStorage(d *caddyfile.Dispenser) error {
 		return err
 	}
 	if len(args) == 0 || len(args) > 2 {
-		return d.ArgErr()
+		return errStorageArgs(d)
 	}
 	cfg := &StorageConfig{Backend: args[0]}
 	switch args[0] {
@@ -147,7 +149,7 @@ func (p appParser) parseStorage(d *caddyfile.Dispenser) error {
 		}
 	case "redis":
 		if len(args) != 2 {
-			return d.ArgErr()
+			return errStorageArgs(d)
 		}
 		cfg.URL = args[1]
 	default:
@@ -327,4 +329,20 @@ func (p appParser) parseMFA(d *caddyfile.Dispenser) error {
 		// issuer is one word; quote names with spaces.
 		"issuer": stringInto(&cfg.Issuer),
 	})
+}
+
+// errStorageArgs is the storage line's argument-count error. Caddy's own
+// ArgErr quotes the last token, which may be a Redis URL with a password:
+// such a token is quoted with its user info hidden.
+func errStorageArgs(d *caddyfile.Dispenser) error {
+	tok := d.Val()
+	at := strings.LastIndexByte(tok, '@')
+	if at < 0 {
+		return d.ArgErr()
+	}
+	scheme := ""
+	if i := strings.Index(tok, "://"); i >= 0 && i < at {
+		scheme = tok[:i+3]
+	}
+	return d.Errf("wrong argument count or unexpected line ending after '%s***%s'", scheme, tok[at:])
 }

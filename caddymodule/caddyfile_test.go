@@ -464,3 +464,15 @@ func TestParseHelpers(t *testing.T) {
 		}
 	}
 }
+
+// TestStorageArgErrorHidesURL: the storage line's argument-count error
+// never quotes a Redis URL, which may hold a password.
+func TestStorageArgErrorHidesURL(t *testing.T) {
+	for _, line := range []string{"storage redis cluster redis+cluster://:hunter22@h:7000", "storage file /x redis://:hunter22@h"} {
+		d := caddyfile.NewTestDispenser("authgate {\n" + line + "\n}")
+		err := new(App).UnmarshalCaddyfile(d)
+		if err == nil || strings.Contains(err.Error(), "hunter22") {
+			t.Errorf("%s: %v", line, err)
+		}
+	}
+}
