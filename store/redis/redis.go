@@ -47,7 +47,8 @@
 //
 // Failures to reach Redis (network errors, timeouts, closed client, and the
 // replies LOADING, READONLY, MASTERDOWN, CLUSTERDOWN, TRYAGAIN, OOM, BUSY,
-// MISCONF, NOREPLICAS and authentication errors) wrap store.ErrUnavailable.
+// MISCONF, NOREPLICAS, EXECABORT and authentication errors) wrap
+// store.ErrUnavailable.
 // Other error replies (for example WRONGTYPE) are returned wrapped without
 // it.
 package redis
@@ -556,5 +557,10 @@ func unavailable(err error) bool {
 		goredis.IsNoReplicasError(err) ||
 		goredis.IsAuthError(err) ||
 		goredis.HasErrorPrefix(err, "BUSY") ||
-		goredis.HasErrorPrefix(err, "MISCONF")
+		goredis.HasErrorPrefix(err, "MISCONF") ||
+		// A transaction whose queued writes were refused (READONLY or
+		// NOREPLICAS while a Sentinel switches masters) fails as a whole
+		// with EXECABORT: the server could not take writes, a retryable
+		// outage rather than a fault of ours.
+		goredis.HasErrorPrefix(err, "EXECABORT")
 }
