@@ -164,7 +164,7 @@ func TestAdaptGoldenCoverage(t *testing.T) {
 		"code_ttl", "code_max_attempts", "enumeration_protection", "lockout",
 		"mfa", "totp", "backup_codes", "phone_code", "required",
 		// site directive
-		"prefix", "sign_in_url", "after_sign_in_url", "task_url", "public",
+		"prefix", "sign_in_url", "after_sign_in_url", "task_url", "public", "identity_headers",
 	}
 	cases := loadAdaptCases(t)
 	for _, sub := range subdirectives {
