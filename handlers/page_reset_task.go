@@ -17,13 +17,8 @@ import (
 
 func (s *Server) resetPasswordPage(w http.ResponseWriter, r *http.Request) {
 	back := redirectParam(r)
-	c, sess, u, err := s.currentSession(w, r)
-	if errors.Is(err, apierr.AuthenticationInvalid) || errors.Is(err, apierr.SignedOut) {
-		seeOther(w, r, s.signInURL(withBack(r.URL.Path, back)))
-		return
-	}
-	if err != nil {
-		s.failPage(w, r, err)
+	c, sess, u, ok := s.pageSession(w, r, back)
+	if !ok {
 		return
 	}
 	isTask := tasks.Has(sess.Tasks, tasks.ResetPassword)
@@ -97,4 +92,20 @@ func accountLabel(u *users.User) string {
 		return u.PrimaryPhone()
 	}
 	return u.Username
+}
+
+// pageSession is the signed-in caller of a task page: a caller without a
+// session is sent to sign in and back here, a store failure gets the
+// failure page; ok is false once the answer is written.
+func (s *Server) pageSession(w http.ResponseWriter, r *http.Request, back string) (*session.Client, *session.Session, *users.User, bool) {
+	c, sess, u, err := s.currentSession(w, r)
+	if errors.Is(err, apierr.AuthenticationInvalid) || errors.Is(err, apierr.SignedOut) {
+		seeOther(w, r, s.signInURL(withBack(r.URL.Path, back)))
+		return nil, nil, nil, false
+	}
+	if err != nil {
+		s.failPage(w, r, err)
+		return nil, nil, nil, false
+	}
+	return c, sess, u, true
 }

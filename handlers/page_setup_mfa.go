@@ -1,10 +1,8 @@
 package handlers
 
 import (
-	"errors"
 	"net/http"
 
-	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/tasks"
 	"github.com/authgate/authgate/users"
@@ -17,13 +15,8 @@ import (
 
 func (s *Server) setupMFAPage(w http.ResponseWriter, r *http.Request) {
 	back := redirectParam(r)
-	c, sess, u, err := s.currentSession(w, r)
-	if errors.Is(err, apierr.AuthenticationInvalid) || errors.Is(err, apierr.SignedOut) {
-		seeOther(w, r, s.signInURL(withBack(r.URL.Path, back)))
-		return
-	}
-	if err != nil {
-		s.failPage(w, r, err)
+	c, sess, u, ok := s.pageSession(w, r, back)
+	if !ok {
 		return
 	}
 	if !tasks.Has(sess.Tasks, tasks.SetupMFA) {
