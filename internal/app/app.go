@@ -19,6 +19,7 @@ import (
 	"github.com/authgate/authgate/password"
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/signin"
+	"github.com/authgate/authgate/signup"
 	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/token"
 	"github.com/authgate/authgate/users"
@@ -37,7 +38,9 @@ type Config struct {
 	TokenLifetime   time.Duration
 	SessionLifetime time.Duration
 	SignIn          signin.Config
-	MinLength       int
+	// SignUp is self-service sign-up (the zero value: off).
+	SignUp    signup.Config
+	MinLength int
 	// MinStrength is the lowest zxcvbn score of a new password (0: the
 	// default, negative: no estimate).
 	MinStrength int
