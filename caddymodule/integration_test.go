@@ -2,7 +2,7 @@ package caddymodule
 
 // Whole-server tests: a real Caddy (loaded in-process from a Caddyfile
 // through the caddyfile adapter, as `caddy run` does) with authgate in
-// front of an httptest upstream, its admin API on localhost:2999, and
+// front of an httptest upstream, its admin API on a free loopback port, and
 // both storage backends (a bbolt file and a real redis-server).
 //
 // Caddy's running config is process-global, so these tests never run in

@@ -28,14 +28,28 @@ import (
 	"github.com/authgate/authgate/internal/testenv"
 )
 
-const (
-	// testAdminAddr is the admin endpoint of the test server (Caddy's
-	// own integration tests use the same port).
-	testAdminAddr = "localhost:2999"
+// testAdminAddr is the admin endpoint of the test servers: a free port
+// picked once per test binary, not a fixed one, so that two runs of
+// these tests on one machine (a CI job beside a developer's run) do not
+// drive each other's Caddy.
+var (
+	testAdminAddr = freeLoopbackAddr()
 	testAdminURL  = "http://" + testAdminAddr + "/authgate/v1"
-	// testPassword passes the default password rules and breach list.
-	testPassword = "quartz-Lantern-91-meadow"
 )
+
+// testPassword passes the default password rules and breach list.
+const testPassword = "quartz-Lantern-91-meadow"
+
+// freeLoopbackAddr is a loopback address with a port the kernel just
+// handed out (and that nothing listens on yet).
+func freeLoopbackAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
 
 // backend is one storage configuration the [both] tests run against.
 type backend struct {
@@ -229,15 +243,15 @@ func (s *server) waitReady() {
 
 func freeTCPPort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	_, port, err := net.SplitHostPort(freeLoopbackAddr())
 	if err != nil {
-		t.Fatalf("find a free port: %v", err)
+		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	if err := l.Close(); err != nil {
-		t.Fatalf("release free port: %v", err)
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return port
+	return n
 }
 
 // apiResult is a decoded HTTP answer.
