@@ -2,9 +2,7 @@ package testenv
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -94,13 +92,5 @@ func (c *Cluster) converged() error {
 
 // findRedisCLI looks for redis-cli on PATH, then in /usr/bin.
 func findRedisCLI() (string, error) {
-	if p, err := exec.LookPath("redis-cli"); err == nil {
-		return p, nil
-	}
-	const fallback = "/usr/bin/redis-cli"
-	if fi, err := os.Stat(fallback); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
-		return fallback, nil
-	}
-	return "", errors.New("redis-cli not found on PATH or at /usr/bin/redis-cli; " +
-		"run `make -f xcaddy.mk test`, which installs redis-server and with it Debian package redis-tools")
+	return findBin("redis-cli", "redis-server and with it Debian package redis-tools")
 }

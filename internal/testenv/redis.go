@@ -6,18 +6,14 @@
 package testenv
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,22 +23,14 @@ import (
 const redisStartTimeout = 15 * time.Second
 
 // RedisServer is a redis-server child process listening on 127.0.0.1.
-// It keeps no data on disk: a restart (Stop then Start) begins empty.
+// It keeps no data on disk: a restart (Stop then Start) begins empty. It is
+// a RedisNode without persistence or replication, so the process start,
+// readiness wait, kill and signals live once, in redisnode.go.
 type RedisServer struct {
 	// Addr is "127.0.0.1:port"; it stays the same across Stop and Start.
 	Addr string
 
-	tb   testing.TB
-	bin  string
-	dir  string
-	port int
-	mode redisMode
-	// busPort is the cluster bus port, chosen free rather than Redis's
-	// default port+10000, which can be taken or above 65535.
-	busPort int
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	exited  chan struct{}
+	node *RedisNode
 }
 
 // Redis starts a redis-server on a free loopback port with persistence off
@@ -75,157 +63,70 @@ const (
 
 func startRedis(tb testing.TB, mode redisMode) *RedisServer {
 	tb.Helper()
-	bin, err := findRedisServer()
-	if err != nil {
-		tb.Fatalf("testenv: %v", err)
-	}
-	port, err := freePort()
-	if err != nil {
-		tb.Fatalf("testenv: pick a port for redis-server: %v", err)
-	}
-	busPort := 0
+	var opts RedisNodeOptions
 	if mode != standalone {
-		if busPort, err = freePort(); err != nil {
+		// The cluster bus port is chosen free rather than Redis's default
+		// port+10000, which can be taken or above 65535.
+		busPort, err := freePort()
+		if err != nil {
 			tb.Fatalf("testenv: pick a cluster bus port for redis-server: %v", err)
 		}
+		opts.Extra = []string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+			"--cluster-port", strconv.Itoa(busPort)}
 	}
-	r := &RedisServer{
-		Addr:    net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-		tb:      tb,
-		bin:     bin,
-		dir:     tb.TempDir(),
-		port:    port,
-		mode:    mode,
-		busPort: busPort,
+	if mode == singleNodeCluster {
+		opts.ready = clusterReady
 	}
-	tb.Cleanup(r.Stop)
-	r.Start()
-	return r
+	n := StartRedisNode(tb, opts)
+	return &RedisServer{Addr: n.Addr, node: n}
 }
 
 // URL returns the redis:// URL of database 0 of the server.
-func (r *RedisServer) URL() string { return "redis://" + r.Addr + "/0" }
+func (r *RedisServer) URL() string { return r.node.URL() }
 
 // Start (re)starts the server on its port after Stop and waits until it
 // answers PING (and, for a one-node cluster, reports cluster_state:ok; a
 // member of RedisCluster3 rejoins its cluster from its nodes.conf). It does
 // nothing when the server is running. It fails the test when the server
 // does not come up; call it from the test's goroutine.
-func (r *RedisServer) Start() {
-	r.tb.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.cmd != nil {
-		return
-	}
-	logPath := filepath.Join(r.dir, "redis.log")
-	args := []string{
-		"--port", strconv.Itoa(r.port),
-		"--bind", "127.0.0.1",
-		"--save", "",
-		"--appendonly", "no",
-		"--dir", r.dir,
-		"--logfile", logPath,
-		"--daemonize", "no",
-	}
-	if r.mode != standalone {
-		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-			"--cluster-port", strconv.Itoa(r.busPort))
-	}
-	cmd := exec.Command(r.bin, args...)
-	cmd.Dir = r.dir
-	if err := cmd.Start(); err != nil {
-		r.tb.Fatalf("testenv: start %s: %v", r.bin, err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	r.cmd, r.exited = cmd, exited
-
-	deadline := time.Now().Add(redisStartTimeout)
-	for {
-		err := ping(r.Addr)
-		if err == nil && r.mode == singleNodeCluster {
-			err = clusterReady(r.Addr)
-		}
-		if err == nil {
-			return
-		}
-		select {
-		case <-exited:
-			r.cmd = nil
-			r.tb.Fatalf("testenv: redis-server on %s exited during startup: %v\n%s", r.Addr, err, tail(logPath))
-		default:
-		}
-		if time.Now().After(deadline) {
-			r.stopLocked()
-			r.tb.Fatalf("testenv: redis-server on %s did not answer PING within %s: %v\n%s",
-				r.Addr, redisStartTimeout, err, tail(logPath))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+func (r *RedisServer) Start() { r.node.Start() }
 
 // Stop kills the server (as a crash would) and waits for it to exit. It
 // does nothing when the server is not running.
-func (r *RedisServer) Stop() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.stopLocked()
-}
-
-func (r *RedisServer) stopLocked() {
-	if r.cmd == nil {
-		return
-	}
-	_ = r.cmd.Process.Kill()
-	<-r.exited
-	r.cmd, r.exited = nil, nil
-}
+func (r *RedisServer) Stop() { r.node.Kill() }
 
 // Pause stops the server with SIGSTOP: it keeps its connections open and
 // answers nothing (a hung server, not a dead one). Resume continues it;
-// a paused server is resumed when the test ends, so it can be stopped.
+// a paused server is resumed when tb ends, so it can be stopped.
 func (r *RedisServer) Pause(tb testing.TB) {
 	tb.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.cmd == nil {
-		tb.Fatal("testenv: Pause of a stopped redis-server")
-	}
-	pid := r.cmd.Process.Pid
+	pid := r.node.sendSignal(tb, syscall.SIGSTOP)
 	tb.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		tb.Fatalf("testenv: SIGSTOP redis-server: %v", err)
-	}
 }
 
 // Resume continues a paused server (SIGCONT).
 func (r *RedisServer) Resume(tb testing.TB) {
 	tb.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.cmd == nil {
-		tb.Fatal("testenv: Resume of a stopped redis-server")
-	}
-	if err := syscall.Kill(r.cmd.Process.Pid, syscall.SIGCONT); err != nil {
-		tb.Fatalf("testenv: SIGCONT redis-server: %v", err)
-	}
+	r.node.sendSignal(tb, syscall.SIGCONT)
 }
 
 // findRedisServer looks for redis-server on PATH, then in /usr/bin.
 func findRedisServer() (string, error) {
-	if p, err := exec.LookPath("redis-server"); err == nil {
+	return findBin("redis-server", "it (Debian package redis-server)")
+}
+
+// findBin looks for the program name on PATH, then in /usr/bin; the
+// error says what `make -f xcaddy.mk test` installs to provide it.
+func findBin(name, installs string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
 		return p, nil
 	}
-	const fallback = "/usr/bin/redis-server"
+	fallback := "/usr/bin/" + name
 	if fi, err := os.Stat(fallback); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
 		return fallback, nil
 	}
-	return "", errors.New("redis-server not found on PATH or at /usr/bin/redis-server; " +
-		"run `make -f xcaddy.mk test`, which installs it (Debian package redis-server)")
+	return "", fmt.Errorf("%s not found on PATH or at %s; run `make -f xcaddy.mk test`, which installs %s",
+		name, fallback, installs)
 }
 
 // freePort asks the kernel for a free loopback TCP port.
@@ -270,51 +171,18 @@ func ping(addr string) error {
 }
 
 // command sends one command in RESP on a new connection and returns a
-// simple string, integer or bulk string reply as text.
+// simple string, integer or bulk string reply as text; a null or an array
+// reply is an error (commandAny returns those).
 func command(addr string, args ...string) (string, error) {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	v, err := commandAny(addr, args...)
 	if err != nil {
 		return "", err
 	}
-	defer conn.Close()
-	if err := conn.SetDeadline(time.Now().Add(2 * time.Second)); err != nil {
-		return "", err
+	text, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("unsupported reply %v to %s", v, args[0])
 	}
-	var req bytes.Buffer
-	fmt.Fprintf(&req, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&req, "$%d\r\n%s\r\n", len(a), a)
-	}
-	if _, err := conn.Write(req.Bytes()); err != nil {
-		return "", err
-	}
-	rd := bufio.NewReader(conn)
-	line, err := rd.ReadString('\n')
-	if err != nil {
-		return "", err
-	}
-	line = strings.TrimSuffix(line, "\r\n")
-	if line == "" {
-		return "", errors.New("empty reply")
-	}
-	switch line[0] {
-	case '+', ':':
-		return line[1:], nil
-	case '-':
-		return "", fmt.Errorf("redis error reply: %s", line[1:])
-	case '$':
-		n, err := strconv.Atoi(line[1:])
-		if err != nil || n < 0 {
-			return "", fmt.Errorf("unexpected bulk reply %q", line)
-		}
-		buf := make([]byte, n+2)
-		if _, err := io.ReadFull(rd, buf); err != nil {
-			return "", err
-		}
-		return string(buf[:n]), nil
-	default:
-		return "", fmt.Errorf("unsupported reply %q", line)
-	}
+	return text, nil
 }
 
 // tail returns the last lines of the server log for failure messages.

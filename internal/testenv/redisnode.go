@@ -28,6 +28,9 @@ type RedisNodeOptions struct {
 	// sentinelConf, when set, runs the node as a Sentinel with this
 	// config file (see StartSentinel).
 	sentinelConf string
+	// ready, when set, is checked after PING answers until it returns nil
+	// (a one-node cluster waits for its slots, see RedisCluster).
+	ready func(addr string) error
 }
 
 // RedisNode is a redis-server child process on a fixed loopback port with
@@ -144,18 +147,22 @@ func (n *RedisNode) Start() {
 		close(exited)
 	}()
 	n.cmd, n.exited = cmd, exited
-	if err := waitPing(n.Addr, exited); err != nil {
+	if err := waitPing(n.Addr, exited, n.opts.ready); err != nil {
 		n.killLocked()
 		n.tb.Fatalf("testenv: redis-server on %s: %v\n%s", n.Addr, err, tail(filepath.Join(n.Dir, "redis.log")))
 	}
 }
 
 // waitPing polls addr until PING answers PONG (LOADING and other errors
-// retry), the process exits, or redisStartTimeout passes.
-func waitPing(addr string, exited <-chan struct{}) error {
+// retry) and ready, when not nil, passes, the process exits, or
+// redisStartTimeout passes.
+func waitPing(addr string, exited <-chan struct{}, ready func(string) error) error {
 	deadline := time.Now().Add(redisStartTimeout)
 	for {
 		err := ping(addr)
+		if err == nil && ready != nil {
+			err = ready(addr)
+		}
 		if err == nil {
 			return nil
 		}
@@ -191,21 +198,24 @@ func (n *RedisNode) killLocked() {
 
 // Pause stops the server with SIGSTOP (hung, not dead: connections stay
 // open and nothing answers); Resume continues it.
-func (n *RedisNode) Pause() { n.sendSignal(syscall.SIGSTOP) }
+func (n *RedisNode) Pause() { n.sendSignal(n.tb, syscall.SIGSTOP) }
 
 // Resume continues a paused server with SIGCONT.
-func (n *RedisNode) Resume() { n.sendSignal(syscall.SIGCONT) }
+func (n *RedisNode) Resume() { n.sendSignal(n.tb, syscall.SIGCONT) }
 
-func (n *RedisNode) sendSignal(sig syscall.Signal) {
-	n.tb.Helper()
+// sendSignal signals the running process, failing tb when there is none,
+// and returns its pid.
+func (n *RedisNode) sendSignal(tb testing.TB, sig syscall.Signal) int {
+	tb.Helper()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.cmd == nil {
-		n.tb.Fatalf("testenv: signal %v to a stopped redis-server", sig)
+		tb.Fatalf("testenv: signal %v to a stopped redis-server", sig)
 	}
 	if err := n.cmd.Process.Signal(sig); err != nil {
-		n.tb.Fatalf("testenv: signal %v to redis-server: %v", sig, err)
+		tb.Fatalf("testenv: signal %v to redis-server: %v", sig, err)
 	}
+	return n.cmd.Process.Pid
 }
 
 // Do sends one command on a new connection and returns a simple, integer
