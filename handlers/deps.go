@@ -9,6 +9,7 @@ import (
 	"github.com/authgate/authgate/mfa"
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/signin"
+	"github.com/authgate/authgate/signup"
 	"github.com/authgate/authgate/token"
 	"github.com/authgate/authgate/users"
 )
@@ -60,6 +61,20 @@ type SignIns interface {
 	SecondFactors
 }
 
+// SignUps runs self-service sign-up (signup.Service). A nil Deps.SignUp
+// is sign-up off: its endpoints answer 403 sign_up_disabled.
+type SignUps interface {
+	Config() signup.Config
+	Create(ctx context.Context, rq signup.Request, p signup.CreateParams) (*signup.Result, error)
+	Get(ctx context.Context, rq signup.Request, id string) (*signup.Result, error)
+	Update(ctx context.Context, rq signup.Request, id string, p signup.UpdateParams) (*signup.Result, error)
+	PrepareVerification(ctx context.Context, rq signup.Request, id string, p signup.PrepareParams) (*signup.Result, error)
+	AttemptVerification(ctx context.Context, rq signup.Request, id string, p signup.AttemptParams) (*signup.Result, error)
+	// Current is the client's sign-up in progress (nil: none), shown as
+	// the client JSON's sign_up.
+	Current(ctx context.Context, rq signup.Request) (*signup.Attempt, error)
+}
+
 // SecondFactors is the second step of a sign-in and a signed-in user's
 // second factors (signin.Service; see api_second_factor.go, api_mfa.go).
 type SecondFactors interface {
@@ -104,7 +119,9 @@ type Deps struct {
 	Users    Users
 	Sessions Sessions
 	SignIn   SignIns
-	Tokens   Tokens
+	// SignUp is self-service sign-up (nil: off).
+	SignUp SignUps
+	Tokens Tokens
 	// CSRFKey signs the pages' CSRF tokens.
 	CSRFKey Secret
 	Events  Events

@@ -2,62 +2,34 @@ package signin
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"slices"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/internal/codes"
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/users"
 )
 
 // CodeLength is the number of digits of a verification code.
-const CodeLength = 6
+const CodeLength = codes.Length
 
-var codeSpace = big.NewInt(1_000_000)
-
-// NewCode returns a uniformly random 6-digit code. crypto/rand.Int draws
-// by rejection sampling, so there is no modulo bias.
-func NewCode() (string, error) {
-	n, err := rand.Int(rand.Reader, codeSpace)
-	if err != nil {
-		return "", fmt.Errorf("drawing code: %w", err)
-	}
-	return fmt.Sprintf("%06d", n.Int64()), nil
-}
+// NewCode returns a uniformly random 6-digit code (internal/codes).
+func NewCode() (string, error) { return codes.New() }
 
 // wellFormedCode reports whether s is exactly six ASCII digits.
-func wellFormedCode(s string) bool {
-	if len(s) != CodeLength {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
+func wellFormedCode(s string) bool { return codes.WellFormed(s) }
 
 // codeMAC binds a code to its sign-in attempt, user and strategy, so a
 // code for one user or flow never works for another.
 func codeMAC(key []byte, attemptID, userID, strategy, code string) []byte {
-	m := hmac.New(sha256.New, key)
-	for _, part := range []string{attemptID, userID, strategy, code} {
-		m.Write([]byte(part))
-		m.Write([]byte{0})
-	}
-	return []byte(hex.EncodeToString(m.Sum(nil)))
+	return codes.MAC(key, attemptID, userID, strategy, code)
 }
 
 // spent reports whether a code verification may take no more tries.

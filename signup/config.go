@@ -29,4 +29,29 @@ type Config struct {
 	// even with phone among Identifiers: an open SMS sign-up is what SMS
 	// pumping fraud feeds on, so the operator names the countries.
 	PhoneCountries []string
+
+	// Limits are the code rules and rate limits (zero: the defaults).
+	Limits Limits
+}
+
+// fill sets the defaults of the zero fields.
+func (c *Config) fill() {
+	if len(c.Identifiers) == 0 {
+		c.Identifiers = []users.Kind{users.KindEmail}
+	}
+	if c.Username == "" {
+		c.Username = UsernameOff
+	}
+	c.Limits.defaults()
+}
+
+// Allows reports whether a new user may sign up with an identifier of
+// kind k.
+func (c Config) Allows(k users.Kind) bool {
+	for _, x := range c.Identifiers {
+		if x == k {
+			return true
+		}
+	}
+	return false
 }

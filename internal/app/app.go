@@ -66,10 +66,13 @@ type Config struct {
 
 // Services holds the services.
 type Services struct {
-	Store     store.Store
-	Users     *users.Service
-	Sessions  *session.Manager
-	SignIn    *signin.Service
+	Store    store.Store
+	Users    *users.Service
+	Sessions *session.Manager
+	SignIn   *signin.Service
+	// SignUp is self-service sign-up; with Config.SignUp off every call
+	// answers sign_up_disabled.
+	SignUp    *signup.Service
 	Tokens    *token.Keyring
 	Passwords *password.Service
 	// MFA keeps the users' second factors.
@@ -154,6 +157,11 @@ func New(cfg Config, st store.Store, logger *zap.Logger) (*Services, error) {
 	s.SignIn = signin.New(cfg.SignIn, signin.Deps{
 		Store: st, Users: s.Users, Sessions: s.Sessions, CodeKey: secret.New(st, signin.CodeKeyName),
 		SecondFactors: s.MFA, Hasher: pw, Rules: pw,
+		Deliver: &notify.Deliverer{Email: cfg.Emailer, SMS: cfg.Texter, AppName: cfg.AppName},
+		Events:  cfg.Events, Logger: logger, Now: cfg.Now, Pool: s.Deliveries,
+	})
+	s.SignUp = signup.New(cfg.SignUp, signup.Deps{
+		Store: st, Users: s.Users, Sessions: s.Sessions, Passwords: pw, CodeKey: secret.New(st, signin.CodeKeyName),
 		Deliver: &notify.Deliverer{Email: cfg.Emailer, SMS: cfg.Texter, AppName: cfg.AppName},
 		Events:  cfg.Events, Logger: logger, Now: cfg.Now, Pool: s.Deliveries,
 	})

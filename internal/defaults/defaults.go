@@ -111,3 +111,22 @@ const (
 	// "strict" reverification: 10 minutes).
 	ReverificationWindow = 10 * time.Minute
 )
+
+// Sign-up's limits. Codes follow the sign-in's rules (CodeTTL,
+// CodeMaxAttempts, ResendAfter, SendsPerIdentifier, SendsPerIP,
+// SendWindow). Requests per IP follow Clerk's system limits (create 5 and
+// attempt_verification 3 per 10 s). An address or number takes at most
+// SignUpFailuresPerIdentifier wrong codes per SignUpFailureWindow over
+// all its attempts, so new attempts buy no fresh guesses. SMS sends are
+// bounded per IP per country and per country overall (SMS pumping).
+const (
+	SignUpLifetime              = 24 * time.Hour
+	SignUpCreatesPerIP          = 5
+	SignUpAttemptsPerIP         = 3
+	SignUpRequestWindow         = 10 * time.Second
+	SignUpFailuresPerIdentifier = 10
+	SignUpFailureWindow         = 24 * time.Hour
+	SignUpSMSPerIPPerCountry    = 3
+	SignUpSMSPerCountry         = 100
+	SignUpSMSWindow             = time.Hour
+)

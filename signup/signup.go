@@ -1,0 +1,248 @@
+// Package signup is self-service sign-up through authgate's Frontend API
+// (Clerk's SignUp resource): a sign-up attempt collects an email address
+// or phone number, a password and maybe a username, proves the address or
+// number with a one-time code and then creates the user (the same record
+// the admin API creates, with that identifier verified) and signs the
+// client in.
+//
+// It is off unless the Caddyfile has a sign_up line (Config.Enabled);
+// while off, every method answers ErrDisabled.
+//
+// Files: signup.go the service and its API, attempt.go the stored attempt,
+// flow.go its transitions (Create, Update, Get), verify.go the codes
+// (PrepareVerification, AttemptVerification) and the user's creation,
+// pumping.go the rules against SMS pumping, limits.go the rate limits.
+//
+// Enumeration safety: an address or number that already has an account
+// is treated exactly like a new one (the same answers, the same work,
+// deliveries in the background), except that its owner gets a notice
+// instead of a code and the stored code MAC matches nothing.
+package signup
+
+import (
+	"context"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/internal/defaults"
+	"github.com/authgate/authgate/notify"
+	"github.com/authgate/authgate/session"
+	"github.com/authgate/authgate/signin"
+	"github.com/authgate/authgate/store"
+	"github.com/authgate/authgate/users"
+)
+
+// ErrDisabled is every answer of a Service whose Config is not Enabled.
+var ErrDisabled = apierr.SignUpDisabled
+
+// ErrNotFound is returned for unknown or foreign sign-up ids.
+var ErrNotFound = apierr.ResourceNotFound.WithLongMessage("No sign up was found with this id.")
+
+// Store is the part of store.Store sign-up uses.
+type Store interface {
+	Get(ctx context.Context, key string) ([]byte, error)
+	Put(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	Create(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	Delete(ctx context.Context, keys ...string) error
+	CompareAndDelete(ctx context.Context, key string, expected []byte) (bool, error)
+	Update(ctx context.Context, key string, fn store.UpdateFunc) error
+	Incr(ctx context.Context, key string, ttl time.Duration) (int64, error)
+	Allow(ctx context.Context, key string, limit int, period time.Duration) (store.RateResult, error)
+}
+
+// Users finds and creates accounts (users.Service).
+type Users interface {
+	Find(ctx context.Context, k users.Kind, normalized string) (*users.User, error)
+	Create(ctx context.Context, nu users.NewUser) (*users.User, error)
+}
+
+// Sessions signs the client in once the user exists (session.Manager).
+type Sessions interface {
+	Create(ctx context.Context, c *session.Client, ns session.NewSession) (*session.Session, error)
+}
+
+// Passwords checks and hashes a new password (password.Service): the
+// same rules as a reset, the breach check included.
+type Passwords interface {
+	Validate(ctx context.Context, pw string, identifiers []string) error
+	Hash(ctx context.Context, pw string) (string, error)
+}
+
+// Key is the code HMAC key (secret.Key; the sign-in's, signin.CodeKeyName).
+type Key interface {
+	Get(ctx context.Context) ([]byte, error)
+}
+
+// Deliverer sends the code or the notice.
+type Deliverer interface {
+	Deliver(ctx context.Context, n notify.Notice) error
+}
+
+// Events receives audit events.
+type Events interface {
+	Event(ctx context.Context, name string, fields ...zap.Field)
+}
+
+// Deps are the collaborators of a Service.
+type Deps struct {
+	Store     Store
+	Users     Users
+	Sessions  Sessions
+	Passwords Passwords
+	CodeKey   Key
+	Deliver   Deliverer
+	Events    Events
+	Logger    *zap.Logger
+	Now       func() time.Time
+	// Pool runs the deliveries in the background (the sign-in's,
+	// app.Services.Deliveries), so known and new identifiers answer in
+	// the same time; nil: a pool of its own.
+	Pool *signin.Pool
+}
+
+// Request carries what the HTTP layer knows about the caller: its client
+// (created before a sign-up starts) and IP.
+type Request = signin.Request
+
+// CreateParams are the parameters of POST /v1/client/sign_ups. Unknown
+// parameters are ignored by the handler.
+type CreateParams struct {
+	EmailAddress string
+	PhoneNumber  string
+	Password     string
+	Username     string
+	// Strategy, if given, must be a code strategy: clerk-js sends none.
+	Strategy string
+}
+
+// UpdateParams are the parameters of PATCH /v1/client/sign_ups/{id}: a
+// nil field is left as it is; an empty one clears it.
+type UpdateParams struct {
+	EmailAddress *string
+	PhoneNumber  *string
+	Password     *string
+	Username     *string
+}
+
+// PrepareParams are the parameters of prepare_verification.
+type PrepareParams struct {
+	// Strategy is StrategyEmailCode or StrategyPhoneCode.
+	Strategy string
+}
+
+// AttemptParams are the parameters of attempt_verification.
+type AttemptParams struct {
+	Strategy string
+	Code     string
+}
+
+// Strategies of a sign-up verification.
+const (
+	StrategyEmailCode = "email_code"
+	StrategyPhoneCode = "phone_code"
+)
+
+// Result is a sign-up attempt; once complete, the user it created and the
+// session the client was signed in with (set only on the request that
+// completed it: the handler issues the session token then).
+type Result struct {
+	Attempt *Attempt
+	User    *users.User
+	Session *session.Session
+}
+
+// Limits are sign-up's rate limits and code rules; zero fields take the
+// internal/defaults values.
+type Limits struct {
+	CodeTTL         time.Duration
+	CodeMaxAttempts int
+	ResendAfter     time.Duration
+	AttemptLifetime time.Duration
+	// SendsPerIdentifier and SendsPerIP bound code sends per SendWindow.
+	SendsPerIdentifier int
+	SendsPerIP         int
+	SendWindow         time.Duration
+	// CreatesPerIP and AttemptsPerIP bound requests per IP per
+	// RequestWindow (Clerk: 5 creates and 3 attempt_verification per 10 s).
+	CreatesPerIP  int
+	AttemptsPerIP int
+	RequestWindow time.Duration
+	// FailuresPerIdentifier is the wrong codes an address or number may
+	// take over all its sign-up attempts per FailureWindow.
+	FailuresPerIdentifier int
+	FailureWindow         time.Duration
+	// SMSPerIPPerCountry and SMSPerCountry bound SMS sends per SMSWindow:
+	// to one country from one IP, and to one country from everyone.
+	SMSPerIPPerCountry int
+	SMSPerCountry      int
+	SMSWindow          time.Duration
+}
+
+func (l *Limits) defaults() {
+	setDefault(&l.CodeTTL, defaults.CodeTTL)
+	setDefault(&l.CodeMaxAttempts, defaults.CodeMaxAttempts)
+	setDefault(&l.ResendAfter, defaults.ResendAfter)
+	setDefault(&l.AttemptLifetime, defaults.SignUpLifetime)
+	setDefault(&l.SendsPerIdentifier, defaults.SendsPerIdentifier)
+	setDefault(&l.SendsPerIP, defaults.SendsPerIP)
+	setDefault(&l.SendWindow, defaults.SendWindow)
+	setDefault(&l.CreatesPerIP, defaults.SignUpCreatesPerIP)
+	setDefault(&l.AttemptsPerIP, defaults.SignUpAttemptsPerIP)
+	setDefault(&l.RequestWindow, defaults.SignUpRequestWindow)
+	setDefault(&l.FailuresPerIdentifier, defaults.SignUpFailuresPerIdentifier)
+	setDefault(&l.FailureWindow, defaults.SignUpFailureWindow)
+	setDefault(&l.SMSPerIPPerCountry, defaults.SignUpSMSPerIPPerCountry)
+	setDefault(&l.SMSPerCountry, defaults.SignUpSMSPerCountry)
+	setDefault(&l.SMSWindow, defaults.SignUpSMSWindow)
+}
+
+func setDefault[T int | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
+}
+
+// Service runs sign-up attempts.
+type Service struct {
+	cfg      Config
+	st       Store
+	users    Users
+	sessions Sessions
+	pw       Passwords
+	keys     Key
+	deliver  Deliverer
+	events   Events
+	log      *zap.Logger
+	now      func() time.Time
+	pool     *signin.Pool
+}
+
+// New returns a sign-up service; Config's zero fields take their defaults
+// (identifiers: email; username: off).
+func New(cfg Config, d Deps) *Service {
+	cfg.fill()
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = zap.NewNop()
+	}
+	if d.Pool == nil {
+		d.Pool = signin.NewPool(signin.DefaultPoolSize, d.Logger)
+	}
+	return &Service{
+		cfg: cfg, st: d.Store, users: d.Users, sessions: d.Sessions, pw: d.Passwords, keys: d.CodeKey,
+		deliver: d.Deliver, events: d.Events, log: d.Logger, now: d.Now, pool: d.Pool,
+	}
+}
+
+// Config returns the effective configuration (defaults filled in).
+func (s *Service) Config() Config { return s.cfg }
+
+func (s *Service) emit(ctx context.Context, name string, fields ...zap.Field) {
+	if s.events != nil {
+		s.events.Event(ctx, name, fields...)
+	}
+}
