@@ -45,41 +45,39 @@ type metrics struct {
 // processMetrics are the collectors of this process, made on first use.
 var processMetrics = sync.OnceValue(func() *metrics {
 	return &metrics{
-		events: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "caddy", Subsystem: "authgate", Name: "events_total",
-			Help: "Audit events (sign-ins, codes sent, resets, breach hits, compromised set/unset, tasks) by result.",
-		}, []string{"event", "result"}),
-		gate: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "caddy", Subsystem: "authgate", Name: "gate_decisions_total",
-			Help: "Gate decisions for requests outside the prefix.",
-		}, []string{"decision"}),
-		hashing: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: "caddy", Subsystem: "authgate", Name: "hashing_jobs",
-			Help: "Password hashing jobs running and queued.",
-		}, []string{"state"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts(opts("events_total",
+			"Audit events (sign-ins, codes sent, resets, breach hits, compromised set/unset, tasks) by result.")),
+			[]string{"event", "result"}),
+		gate: prometheus.NewCounterVec(prometheus.CounterOpts(opts("gate_decisions_total",
+			"Gate decisions for requests outside the prefix.")), []string{"decision"}),
+		hashing: prometheus.NewGaugeVec(prometheus.GaugeOpts(opts("hashing_jobs",
+			"Password hashing jobs running and queued.")), []string{"state"}),
 		storeCalls: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: "caddy", Subsystem: "authgate", Name: "store_call_seconds",
+			Namespace: namespace, Subsystem: subsystem, Name: "store_call_seconds",
 			Help:    "Latency of store calls that reached the backend, by operation.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
 		}, []string{"op"}),
-		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "caddy", Subsystem: "authgate", Name: "store_errors_total",
-			Help: "Store calls that failed, by kind (deadline, unavailable, other), and breaker openings (breaker_open).",
-		}, []string{"kind"}),
-		deliveries: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: "caddy", Subsystem: "authgate", Name: "deliveries_in_flight",
-			Help: "Background deliveries (codes, notices) running now; at the pool's size new ones are dropped.",
-		}),
-		sendFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "caddy", Subsystem: "authgate", Name: "delivery_failures_total",
-			Help: "Messages the email or SMS sender failed to send, by channel.",
-		}, []string{"channel"}),
-		breakerState: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: "caddy", Subsystem: "authgate", Name: "store_breaker_state",
-			Help: "The store circuit breaker: 0 closed, 1 half-open, 2 open.",
-		}),
+		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts(opts("store_errors_total",
+			"Store calls that failed, by kind (deadline, unavailable, other), and breaker openings (breaker_open).")),
+			[]string{"kind"}),
+		deliveries: prometheus.NewGauge(prometheus.GaugeOpts(opts("deliveries_in_flight",
+			"Background deliveries (codes, notices) running now; at the pool's size new ones are dropped."))),
+		sendFailures: prometheus.NewCounterVec(prometheus.CounterOpts(opts("delivery_failures_total",
+			"Messages the email or SMS sender failed to send, by channel.")), []string{"channel"}),
+		breakerState: prometheus.NewGauge(prometheus.GaugeOpts(opts("store_breaker_state",
+			"The store circuit breaker: 0 closed, 1 half-open, 2 open."))),
 	}
 })
+
+// namespace and subsystem prefix every collector's name: caddy_authgate_,
+// beside Caddy's own caddy_http_ metrics.
+const namespace, subsystem = "caddy", "authgate"
+
+// opts names a counter or gauge (prometheus.CounterOpts and GaugeOpts are
+// both Opts) under namespace and subsystem.
+func opts(name, help string) prometheus.Opts {
+	return prometheus.Opts{Namespace: namespace, Subsystem: subsystem, Name: name, Help: help}
+}
 
 // newMetrics registers the process's collectors in this config's registry.
 func newMetrics(ctx caddy.Context) *metrics {
@@ -139,30 +137,30 @@ func (m *metrics) breaker(s guard.State) {
 	}
 }
 
-// countingEmailer counts the emailer's failures by channel.
+// countingEmailer counts the emailer's failures (channel "email").
 type countingEmailer struct {
 	notify.Emailer
 	m *metrics
 }
 
 func (c countingEmailer) SendEmail(ctx context.Context, msg notify.Message) error {
-	err := c.Emailer.SendEmail(ctx, msg)
-	if err != nil {
-		c.m.sendFailures.WithLabelValues("email").Inc()
-	}
-	return err
+	return c.m.sent("email", c.Emailer.SendEmail(ctx, msg))
 }
 
-// countingTexter counts the SMS sender's failures.
+// countingTexter counts the SMS sender's failures (channel "sms").
 type countingTexter struct {
 	notify.Texter
 	m *metrics
 }
 
 func (c countingTexter) SendSMS(ctx context.Context, msg notify.Message) error {
-	err := c.Texter.SendSMS(ctx, msg)
+	return c.m.sent("sms", c.Texter.SendSMS(ctx, msg))
+}
+
+// sent counts a failed send on channel and returns err unchanged.
+func (m *metrics) sent(channel string, err error) error {
 	if err != nil {
-		c.m.sendFailures.WithLabelValues("sms").Inc()
+		m.sendFailures.WithLabelValues(channel).Inc()
 	}
 	return err
 }
