@@ -310,7 +310,7 @@ func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request) {
 		if ended.ID == sess.ID {
 			s.clearSessionCookie(w, r)
 		}
-		return renderSession(ended, u, ""), nil
+		return s.renderSessionOf(ctx, ended, u, "")
 	})
 }
 

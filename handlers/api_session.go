@@ -69,7 +69,12 @@ func (s *Server) touchSession(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	s.respond(w, r, c, renderSession(sess, u, jwt))
+	sj, err := s.renderSessionOf(ctx, sess, u, jwt)
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	s.respond(w, r, c, sj)
 }
 
 // createSessionToken mints a fresh JWT; the body is the token object
@@ -123,10 +128,19 @@ func (s *Server) endSession(status string) http.HandlerFunc {
 		}
 		// The session is answered without its user when the user is gone.
 		u, err := s.d.Users.Get(ctx, sess.UserID)
-		if err != nil && !errors.Is(err, users.ErrNotFound) {
+		if errors.Is(err, users.ErrNotFound) {
+			s.respond(w, r, c, renderSession(sess, nil, ""))
+			return
+		}
+		if err != nil {
 			s.writeErr(w, r, err)
 			return
 		}
-		s.respond(w, r, c, renderSession(sess, u, ""))
+		sj, err := s.renderSessionOf(ctx, sess, u, "")
+		if err != nil {
+			s.writeErr(w, r, err)
+			return
+		}
+		s.respond(w, r, c, sj)
 	}
 }
