@@ -47,17 +47,24 @@ const (
 	// KindPasswordCompromised tells the user their password was found in a
 	// breach and must be reset. No code.
 	KindPasswordCompromised Kind = "password_compromised"
+	// KindSignUpCode carries the code that verifies a new account's email
+	// address or phone number.
+	KindSignUpCode Kind = "sign_up_code"
+	// KindSignUpExisting tells the owner of an address or number that
+	// someone tried to sign up with it (sent instead of a code, so a
+	// sign-up does not tell whether an account exists). No code.
+	KindSignUpExisting Kind = "sign_up_existing"
 )
 
 // Kinds lists every Kind, in a stable order.
 func Kinds() []Kind {
-	return []Kind{KindResetCode, KindSignInCode, KindPasswordChanged, KindPasswordCompromised}
+	return []Kind{KindResetCode, KindSignInCode, KindPasswordChanged, KindPasswordCompromised, KindSignUpCode, KindSignUpExisting}
 }
 
 // Valid reports whether k is one of the known kinds.
 func (k Kind) Valid() bool {
 	switch k {
-	case KindResetCode, KindSignInCode, KindPasswordChanged, KindPasswordCompromised:
+	case KindResetCode, KindSignInCode, KindPasswordChanged, KindPasswordCompromised, KindSignUpCode, KindSignUpExisting:
 		return true
 	}
 	return false
@@ -65,7 +72,7 @@ func (k Kind) Valid() bool {
 
 // HasCode reports whether messages of this kind carry a verification code.
 func (k Kind) HasCode() bool {
-	return k == KindResetCode || k == KindSignInCode
+	return k == KindResetCode || k == KindSignInCode || k == KindSignUpCode
 }
 
 // Message is one email or SMS to send.
