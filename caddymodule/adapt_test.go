@@ -163,6 +163,7 @@ func TestAdaptGoldenCoverage(t *testing.T) {
 		"min_length", "breach", "breach_on_sign_in", "breach_on_error",
 		"code_ttl", "code_max_attempts", "enumeration_protection", "lockout",
 		"mfa", "totp", "backup_codes", "phone_code", "required",
+		"sign_up", "identifiers", "phone_countries",
 		// site directive
 		"prefix", "sign_in_url", "after_sign_in_url", "task_url", "public", "identity_headers",
 	}

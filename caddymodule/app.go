@@ -67,6 +67,12 @@ type App struct {
 	// Default (also for a bare `mfa`): TOTP and backup codes on, SMS codes
 	// off, not required, issuer app_name.
 	MFA *MFAConfig `json:"mfa,omitempty"`
+	// SignUp turns self-service sign-up on: what a new user signs up with
+	// (email and/or phone, verified by a code), whether a username is
+	// asked for, and the countries open to SMS sign-up. Default (no
+	// sign_up): off, and the sign-up endpoints answer 403
+	// sign_up_disabled; a bare `sign_up` is email, no username.
+	SignUp *SignUpConfig `json:"sign_up,omitempty"`
 
 	svc     *app.Services
 	sealed  *seal.Store
@@ -105,6 +111,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
 	a.rt = &appRuntime{}
 	a.applyDefaults()
+	if msg := a.SignUp.signUpWarning(); msg != "" {
+		a.logger.Warn(msg)
+	}
 	repl := caddy.NewReplacer()
 	st, key, err := acquireStore(repl.ReplaceAll(a.Storage.Backend, ""), repl.ReplaceAll(a.Storage.Path, ""), repl.ReplaceAll(a.Storage.URL, ""))
 	if err != nil {
@@ -154,6 +163,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		Events:        &audit{log: a.logger.Named("audit"), metrics: a.metrics},
 		AppName:       a.AppName,
 		MFA:           a.MFA.resolved(),
+		SignUp:        a.SignUp.resolved(),
 	}, st, a.logger)
 	return err
 }
@@ -162,7 +172,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 // in validate.go; the Caddyfile parser runs them too.
 func (a *App) Validate() error {
 	return firstError(a.checkStorage, a.checkTokens, a.checkEmail, a.checkSMS,
-		a.checkPassword, a.checkCodes, a.checkLockout, a.checkAppName, a.checkEncryptionKey, a.checkMFA)
+		a.checkPassword, a.checkCodes, a.checkLockout, a.checkAppName, a.checkEncryptionKey, a.checkMFA, a.checkSignUp)
 }
 
 // Start loads the signing keys (when the store is reachable; otherwise

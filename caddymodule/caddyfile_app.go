@@ -81,6 +81,11 @@ func parseGlobalOption(d *caddyfile.Dispenser, existingVal any) (any, error) {
 //			required on|off
 //			issuer <name>
 //		}
+//		sign_up {
+//			identifiers email|phone...
+//			username off|optional|required
+//			phone_countries <ISO 3166-1 alpha-2 code>...
+//		}
 //	}
 //
 // A bare `authgate` line uses every default. Each subdirective may be
@@ -118,6 +123,9 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		"encryption_key": p.parseEncryptionKey,
 		// mfa { ... }: the second factors; a bare `mfa` takes the defaults.
 		"mfa": p.parseMFA,
+		// sign_up { ... }: self-service sign-up; a bare `sign_up` turns
+		// it on with the defaults, none leaves it off.
+		"sign_up": p.parseSignUp,
 	})
 	if err != nil {
 		return err
@@ -329,6 +337,44 @@ func (p appParser) parseMFA(d *caddyfile.Dispenser) error {
 		// issuer is one word; quote names with spaces.
 		"issuer": stringInto(&cfg.Issuer),
 	})
+}
+
+// parseSignUp reads the `sign_up` block (or a bare `sign_up`: on, with
+// every default).
+func (p appParser) parseSignUp(d *caddyfile.Dispenser) error {
+	if err := noArgs(d); err != nil {
+		return err
+	}
+	cfg := new(SignUpConfig)
+	p.app.SignUp = cfg
+	return parseBlock(d, p.at, "sign_up.", map[string]subParser{
+		"identifiers": wordsInto(&cfg.Identifiers, "sign_up: identifiers", nil),
+		"username":    stringInto(&cfg.Username),
+		// Codes are written in any case and kept upper-case (us is US).
+		"phone_countries": wordsInto(&cfg.PhoneCountries, "sign_up: phone_countries", strings.ToUpper),
+	})
+}
+
+// wordsInto returns a parser of one or more words on the line into dst,
+// each passed through norm when it is set; label names the line in
+// errors.
+func wordsInto(dst *[]string, label string, norm func(string) string) subParser {
+	return func(d *caddyfile.Dispenser) error {
+		args, err := lineArgs(d, label)
+		if err != nil {
+			return err
+		}
+		if len(args) == 0 {
+			return d.ArgErr()
+		}
+		if norm != nil {
+			for i, a := range args {
+				args[i] = norm(a)
+			}
+		}
+		*dst = args
+		return noBlock(d, label)
+	}
 }
 
 // errStorageArgs is the storage line's argument-count error. Caddy's own

@@ -96,3 +96,19 @@ type MFAConfig struct {
 	// Issuer is the name authenticator apps show. Default: app_name.
 	Issuer string `json:"issuer,omitempty"`
 }
+
+// SignUpConfig turns self-service sign-up on (the `sign_up` block; a bare
+// `sign_up` is `{}`): its presence is what turns it on, and unset fields
+// take their defaults. Without it, sign-up is off.
+type SignUpConfig struct {
+	// Identifiers are what a new user signs up with and verifies by a
+	// code: "email" and/or "phone". Default: email.
+	Identifiers []string `json:"identifiers,omitempty"`
+	// Username is whether a username is asked for: "off", "optional" or
+	// "required". Default: off.
+	Username string `json:"username,omitempty"`
+	// PhoneCountries are the ISO 3166-1 alpha-2 regions (case-insensitive)
+	// an SMS sign-up may go to. Only with phone among Identifiers.
+	// Default: none (no phone sign-up at all).
+	PhoneCountries []string `json:"phone_countries,omitempty"`
+}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/authgate/authgate/internal/defaults"
 	"github.com/authgate/authgate/mfa"
+	"github.com/authgate/authgate/signup"
+	"github.com/authgate/authgate/users"
 )
 
 // This file fills in what a configuration leaves out, in one place: the
@@ -52,6 +54,56 @@ func (a *App) applyDefaults() {
 	setDefault(&a.Lockout.Duration, caddy.Duration(defaults.LockoutDuration))
 	setDefault(&a.AppName, defaults.AppName)
 	a.MFA = mfaDefaults(a.MFA, a.AppName)
+	// No sign_up stays nil: sign-up off.
+	if a.SignUp != nil {
+		a.SignUp = signUpDefaults(a.SignUp)
+	}
+}
+
+// signUpKinds are the identifier kinds of the sign_up block's words.
+var signUpKinds = map[string]users.Kind{"email": users.KindEmail, "phone": users.KindPhone}
+
+// signUpDefaults returns a copy of s with its defaults: email as the one
+// identifier, no username, and the phone countries upper-cased. No phone
+// country is added: none is the default.
+func signUpDefaults(s *SignUpConfig) *SignUpConfig {
+	c := *s
+	if len(c.Identifiers) == 0 {
+		c.Identifiers = []string{defaults.SignUpIdentifier}
+	}
+	setDefault(&c.Username, defaults.SignUpUsername)
+	c.PhoneCountries = upperAll(c.PhoneCountries)
+	return &c
+}
+
+// upperAll upper-cases each region code (us is US) into a new slice.
+func upperAll(codes []string) []string {
+	if codes == nil {
+		return nil
+	}
+	out := make([]string, len(codes))
+	for i, c := range codes {
+		out[i] = strings.ToUpper(c)
+	}
+	return out
+}
+
+// resolved is the sign-up configuration the services get: off (the zero
+// signup.Config) without a sign_up block, else the block with its
+// defaults.
+func (s *SignUpConfig) resolved() signup.Config {
+	if s == nil {
+		return signup.Config{}
+	}
+	full := signUpDefaults(s)
+	kinds := make([]users.Kind, 0, len(full.Identifiers))
+	for _, w := range full.Identifiers {
+		kinds = append(kinds, signUpKinds[w])
+	}
+	return signup.Config{
+		Enabled: true, Identifiers: kinds, Username: signup.Username(full.Username),
+		PhoneCountries: full.PhoneCountries,
+	}
 }
 
 // mfaDefaults returns m (or a new config) with every field set: TOTP and

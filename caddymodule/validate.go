@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,6 +47,8 @@ var (
 	smsSenders      = oneOf{"unknown sender", []string{"webhook", "twilio", "log"}}
 	breachSources   = oneOf{"unknown source", []string{"hibp", "file", "common", "off"}}
 	breachOnErrors  = oneOf{"unknown policy", []string{"refuse", "accept"}}
+	signUpIdents    = oneOf{"unknown identifier", []string{"email", "phone"}}
+	signUpUsernames = oneOf{"unknown username mode", []string{"off", "optional", "required"}}
 	// redisSchemes are the URL schemes of the redis storage backend.
 	redisSchemes = []string{"redis", "rediss", "redis+sentinel", "redis+cluster"}
 )
@@ -360,6 +363,61 @@ func (a *App) checkEncryptionKey() error {
 		if _, err := seal.ParseKey(k); err != nil {
 			return fieldErrorf("encryption_key", "encryption_key %d: %v", i+1, err)
 		}
+	}
+	return nil
+}
+
+// checkSignUp checks the sign_up block: known identifiers and username
+// mode, each identifier and country once, every country a region
+// libphonenumber knows (ISO 3166-1 alpha-2, any case), and
+// phone_countries only with phone among the identifiers: countries that
+// no sign-up can use are a mistake, not a setting, so they are refused
+// rather than ignored.
+func (a *App) checkSignUp() error {
+	s := a.SignUp
+	if s == nil {
+		return nil
+	}
+	if err := checkWords("sign_up.identifiers", "sign_up: identifiers", s.Identifiers, signUpIdents.check); err != nil {
+		return err
+	}
+	err := checkValues(valueCheck{"sign_up.username", "sign_up: username", s.Username, signUpUsernames.check})
+	if err != nil {
+		return err
+	}
+	codes := upperAll(s.PhoneCountries)
+	if err := checkWords("sign_up.phone_countries", "sign_up: phone_countries", codes, validateRegion); err != nil {
+		return err
+	}
+	if len(codes) > 0 && !slices.Contains(signUpDefaults(s).Identifiers, "phone") {
+		return fieldErrorf("sign_up.phone_countries", "sign_up: phone_countries needs phone among the identifiers (identifiers email phone)")
+	}
+	return nil
+}
+
+// signUpWarning is what Provision logs about a sign_up block that is
+// valid but likely not what was meant: phone sign-up with no country open
+// to it (the default, so that SMS costs are opted into country by
+// country).
+func (s *SignUpConfig) signUpWarning() string {
+	if s == nil || len(s.PhoneCountries) > 0 || !slices.Contains(s.Identifiers, "phone") {
+		return ""
+	}
+	return "sign_up: phone is among the identifiers but phone_countries names no country, so every phone sign-up is refused"
+}
+
+// checkWords checks each word of a list with check and refuses a word
+// given twice; field and label are as in valueCheck.
+func checkWords(field, label string, words []string, check func(string) error) error {
+	seen := make(map[string]bool, len(words))
+	for _, w := range words {
+		if err := check(w); err != nil {
+			return fieldErrorf(field, "%s: %w", label, err)
+		}
+		if seen[w] {
+			return fieldErrorf(field, "%s: %q given more than once", label, w)
+		}
+		seen[w] = true
 	}
 	return nil
 }

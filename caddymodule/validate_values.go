@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nyaruka/phonenumbers"
+
 	"github.com/authgate/authgate/tasks"
 )
 
@@ -246,4 +248,16 @@ func containsSpaceOrControl(v string) bool {
 		}
 	}
 	return false
+}
+
+// validateRegion checks an upper-case ISO 3166-1 alpha-2 region code
+// against the regions libphonenumber has numbering plans for: the same
+// table that later tells a number's region and type, so a code accepted
+// here is one an SMS sign-up can match. (Its non-geographic "001" and
+// unknown "ZZ" are not regions and are refused.)
+func validateRegion(v string) error {
+	if len(v) != 2 || !phonenumbers.GetSupportedRegions()[v] {
+		return fmt.Errorf("%q is not an ISO 3166-1 alpha-2 region code with a known numbering plan (such as US, CA or GB)", v)
+	}
+	return nil
 }

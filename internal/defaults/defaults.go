@@ -112,6 +112,18 @@ const (
 	ReverificationWindow = 10 * time.Minute
 )
 
+// Sign-up (the sign_up block) is off unless configured: legacy apps keep
+// admin-made accounts. Turned on, a new user signs up with an email
+// address (verified by a code), is asked for no username, and no country
+// is open to SMS sign-up until the operator names it (phone_countries):
+// an open SMS sign-up is what SMS pumping fraud feeds on.
+const (
+	// SignUpIdentifier is the Caddyfile word of the default identifier.
+	SignUpIdentifier = "email"
+	// SignUpUsername is the default username mode (off|optional|required).
+	SignUpUsername = "off"
+)
+
 // Sign-up's limits. Codes follow the sign-in's rules (CodeTTL,
 // CodeMaxAttempts, ResendAfter, SendsPerIdentifier, SendsPerIP,
 // SendWindow). Requests per IP follow Clerk's system limits (create 5 and
