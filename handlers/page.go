@@ -248,6 +248,45 @@ func (s *Server) unreadableForm(w http.ResponseWriter, r *http.Request, link str
 	s.messagePage(w, r, http.StatusBadRequest, "Form not readable", "The form you sent could not be read. Please try again.", link)
 }
 
+// formOps maps the op field of a page's form to the step that handles it
+// ("" is the form's first submit, sent without an op).
+type formOps map[string]func(http.ResponseWriter, *http.Request, *pageData)
+
+// serveForm is a form page's opening: a GET renders the form tmpl, a POST
+// goes to the step its op names, and an op the page does not know is an
+// unreadable form with a link to start (the page's own start URL).
+func (s *Server) serveForm(w http.ResponseWriter, r *http.Request, d *pageData, tmpl, start string, ops formOps) {
+	if r.Method != http.MethodPost {
+		s.render(w, r, http.StatusOK, tmpl, d)
+		return
+	}
+	step, ok := ops[r.PostForm.Get("op")]
+	if !ok {
+		s.unreadableForm(w, r, start)
+		return
+	}
+	step(w, r, d)
+}
+
+// pageClient is ensureClient for a page step: on a store error it writes
+// the failure page and returns false.
+func (s *Server) pageClient(w http.ResponseWriter, r *http.Request) (*session.Client, bool) {
+	c, err := s.ensureClient(w, r)
+	if err != nil {
+		s.failPage(w, r, err)
+		return nil, false
+	}
+	return c, true
+}
+
+// renderErr shows err on the form tmpl (at its field when fields name it,
+// see showErr), or writes the failure page when it is not the user's.
+func (s *Server) renderErr(w http.ResponseWriter, r *http.Request, d *pageData, tmpl string, err error, fields ...string) {
+	if status := s.showErr(w, r, d, err, fields...); status != 0 {
+		s.render(w, r, status, tmpl, d)
+	}
+}
+
 // failPage answers an error that is not the user's, as errorFor maps it:
 // 503 with Retry-After when the store is down, 500 otherwise.
 func (s *Server) failPage(w http.ResponseWriter, r *http.Request, err error) {

@@ -16,22 +16,11 @@ func (s *Server) forgotPasswordPage(w http.ResponseWriter, r *http.Request) {
 	d := s.newPage(r, "Reset your password", redirectParam(r))
 	d.Lead = "Enter the email address or phone number of your account and we will send you a code."
 	d.Step = stepIdentify
-	if r.Method != http.MethodPost {
-		s.render(w, r, http.StatusOK, "forgot_password", d)
-		return
-	}
-	switch r.PostForm.Get("op") {
-	case "", "start":
-		s.forgotStart(w, r, d)
-	case "reset":
-		s.forgotReset(w, r, d)
-	case "set_password":
-		s.forgotSetPassword(w, r, d)
-	case "resend":
-		s.resend(w, r, d, s.forgotCodeStep())
-	default:
-		s.unreadableForm(w, r, d.ForgotURL)
-	}
+	resend := func(w http.ResponseWriter, r *http.Request, d *pageData) { s.resend(w, r, d, s.forgotCodeStep()) }
+	s.serveForm(w, r, d, "forgot_password", d.ForgotURL, formOps{
+		"": s.forgotStart, "start": s.forgotStart, "reset": s.forgotReset,
+		"set_password": s.forgotSetPassword, "resend": resend,
+	})
 }
 
 // resetStrategy is the reset strategy for an identifier typed on the
@@ -64,16 +53,13 @@ func (s *Server) forgotStart(w http.ResponseWriter, r *http.Request, d *pageData
 		s.render(w, r, http.StatusUnprocessableEntity, "forgot_password", d)
 		return
 	}
-	c, err := s.ensureClient(w, r)
-	if err != nil {
-		s.failPage(w, r, err)
+	c, ok := s.pageClient(w, r)
+	if !ok {
 		return
 	}
 	res, err := s.d.SignIn.Create(r.Context(), signInRequest(r, c), signin.CreateParams{Strategy: strategy, Identifier: ident})
 	if err != nil {
-		if status := s.showErr(w, r, d, err, "identifier"); status != 0 {
-			s.render(w, r, status, "forgot_password", d)
-		}
+		s.renderErr(w, r, d, "forgot_password", err, "identifier")
 		return
 	}
 	s.showForgotCode(d, res)

@@ -25,23 +25,16 @@ func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
 			s.goOn(w, r, id.Pending(), id.Tasks, d.Redirect)
 			return
 		}
-		s.render(w, r, http.StatusOK, "sign_in", d)
-		return
 	}
-	switch r.PostForm.Get("op") {
-	case "", "password":
-		s.signInPassword(w, r, d)
-	case "start_code":
-		s.signInStartCode(w, r, d)
-	case "code":
-		s.signInCode(w, r, d)
-	case "resend_code":
-		s.resend(w, r, d, s.signInCodeStep())
-	case "second_factor", "choose_factor", "resend_second":
+	resend := func(w http.ResponseWriter, r *http.Request, d *pageData) { s.resend(w, r, d, s.signInCodeStep()) }
+	second := func(w http.ResponseWriter, r *http.Request, d *pageData) {
 		s.secondFactorForm(w, r, d, r.PostForm.Get("op"))
-	default:
-		s.unreadableForm(w, r, d.SignInURL)
 	}
+	s.serveForm(w, r, d, "sign_in", d.SignInURL, formOps{
+		"": s.signInPassword, "password": s.signInPassword, "start_code": s.signInStartCode,
+		"code": s.signInCode, "resend_code": resend,
+		"second_factor": second, "choose_factor": second, "resend_second": second,
+	})
 }
 
 func (s *Server) signInPassword(w http.ResponseWriter, r *http.Request, d *pageData) {
@@ -58,9 +51,8 @@ func (s *Server) signInPassword(w http.ResponseWriter, r *http.Request, d *pageD
 		s.render(w, r, http.StatusUnprocessableEntity, "sign_in", d)
 		return
 	}
-	c, err := s.ensureClient(w, r)
-	if err != nil {
-		s.failPage(w, r, err)
+	c, ok := s.pageClient(w, r)
+	if !ok {
 		return
 	}
 	res, err := s.d.SignIn.Create(r.Context(), signInRequest(r, c), signin.CreateParams{
@@ -78,9 +70,7 @@ func (s *Server) signInPassword(w http.ResponseWriter, r *http.Request, d *pageD
 			s.render(w, r, e.Status, "sign_in", d)
 			return
 		}
-		if status := s.showErr(w, r, d, err, "identifier", "password"); status != 0 {
-			s.render(w, r, status, "sign_in", d)
-		}
+		s.renderErr(w, r, d, "sign_in", err, "identifier", "password")
 		return
 	}
 	s.finishSignIn(w, r, c, res, d.Redirect)
@@ -92,19 +82,14 @@ func (s *Server) signInStartCode(w http.ResponseWriter, r *http.Request, d *page
 	ctx := r.Context()
 	ident := strings.TrimSpace(r.PostForm.Get("identifier"))
 	d.Identifier = ident
-	fail := func(err error) {
-		if status := s.showErr(w, r, d, err, "identifier"); status != 0 {
-			s.render(w, r, status, "sign_in", d)
-		}
-	}
+	fail := func(err error) { s.renderErr(w, r, d, "sign_in", err, "identifier") }
 	kind, _, err := users.Classify(ident)
 	if err != nil {
 		fail(err)
 		return
 	}
-	c, err := s.ensureClient(w, r)
-	if err != nil {
-		s.failPage(w, r, err)
+	c, ok := s.pageClient(w, r)
+	if !ok {
 		return
 	}
 	rq := signInRequest(r, c)
