@@ -3,11 +3,8 @@ package redis
 import (
 	"context"
 	"errors"
-	"net"
 	"testing"
 	"time"
-
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/authgate/authgate/store"
 )
@@ -71,31 +68,13 @@ func TestParseURLTimeoutOverrides(t *testing.T) {
 // never answers at that deadline (ContextTimeoutEnabled), not at the
 // socket timeout. The gate relies on it to keep its total store budget.
 func TestContextDeadlineCutsRead(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { c.Close() })
-		}
-	}()
-	opts, err := ParseURL("redis://" + l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(goredis.NewUniversalClient(opts), "")
+	s := New(newClient(t, "redis://"+silentServer(t)), "")
 	defer s.Close()
 	const budget = 100 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 	start := time.Now()
-	_, err = s.Get(ctx, "k")
+	_, err := s.Get(ctx, "k")
 	took := time.Since(start)
 	if !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("Get from a silent server = %v, want ErrUnavailable", err)

@@ -45,6 +45,27 @@ func newClient(t testing.TB, url string) goredis.UniversalClient {
 	return goredis.NewUniversalClient(opts)
 }
 
+// silentServer is the address of a socket that accepts connections and
+// never answers, like a paused Redis; it closes when the test ends.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	return l.Addr().String()
+}
+
 func TestConformance(t *testing.T) {
 	srv := testenv.Redis(t)
 	storetest.Run(t, func(t *testing.T) store.Store {
@@ -189,28 +210,14 @@ func TestOutage(t *testing.T) {
 // never answers, like a paused Redis: calls end with ErrUnavailable at the
 // read timeout or the caller's deadline.
 func TestUnresponsiveServer(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { c.Close() })
-		}
-	}()
-	s := New(newClient(t, "redis://"+l.Addr().String()+"?read_timeout=200ms&dialer_retries=1&max_retries=-1&protocol=2"), "")
+	s := New(newClient(t, "redis://"+silentServer(t)+"?read_timeout=200ms&dialer_retries=1&max_retries=-1&protocol=2"), "")
 	defer s.Close()
 	if _, err := s.Get(context.Background(), "k"); !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("Get from a silent server = %v, want ErrUnavailable", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	err = s.CreateIndexed(ctx, "{u}:r", []byte("v"), map[string]string{"{u}:i": "r"})
+	err := s.CreateIndexed(ctx, "{u}:r", []byte("v"), map[string]string{"{u}:i": "r"})
 	if !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("CreateIndexed from a silent server = %v, want ErrUnavailable", err)
 	}
