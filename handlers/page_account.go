@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/authgate/authgate/apierr"
@@ -20,10 +21,12 @@ import (
 // accountNotices are the confirmations a change redirects back with
 // (?notice=key), so a reload does not send the form again.
 var accountNotices = map[string]string{
-	"password": "Your password was changed.",
-	"totp_off": "The authenticator app was removed.",
-	"revoked":  "That device was signed out.",
-	"others":   "All other devices were signed out.",
+	"password":  "Your password was changed.",
+	"totp_off":  "The authenticator app was removed.",
+	"revoked":   "That device was signed out.",
+	"phone_on":  "Sign-ins can now ask for a code sent to that phone.",
+	"phone_off": "That phone no longer receives sign-in codes.",
+	"others":    "All other devices were signed out.",
 }
 
 // account is one request of the account page: the signed-in browser.
@@ -82,7 +85,9 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // reverifiable are the ops the reverification prompt may do again.
-var reverifiable = map[string]bool{"enrol_totp": true, "disable_totp": true, "regenerate_codes": true}
+var reverifiable = map[string]bool{
+	"enrol_totp": true, "disable_totp": true, "regenerate_codes": true, "reserve_phone": true, "release_phone": true,
+}
 
 // accountOp does one change of the account page.
 func (s *Server) accountOp(w http.ResponseWriter, r *http.Request, d *pageData, a *account, op string) {
@@ -110,6 +115,10 @@ func (s *Server) accountOp(w http.ResponseWriter, r *http.Request, d *pageData, 
 		if err = e; err == nil {
 			d.MFA.BackupCodes = set.Codes
 			d.Notice = "Here are your new backup codes. The old ones no longer work."
+		}
+	case "reserve_phone", "release_phone":
+		if err = s.accountPhone(w, r, d, a, op == "reserve_phone"); err == nil {
+			return
 		}
 	case "revoke":
 		s.accountRevoke(w, r, d, a)
@@ -159,6 +168,38 @@ func (s *Server) accountVerifyTOTP(w http.ResponseWriter, r *http.Request, d *pa
 	d.MFA.URI, d.MFA.QR, d.MFA.Secret = "", "", ""
 	d.MFA.BackupCodes = added.BackupCodes
 	d.Notice = "The authenticator app is on: you will be asked for a code when you sign in."
+	return nil
+}
+
+// accountPhone makes one of the user's phones a second factor (on) or
+// stops it being one, as PATCH /v1/me/phone_numbers/{id} does
+// (reserved_for_second_factor). The first second factor comes with the
+// first backup codes, shown on the answer; otherwise the browser goes
+// back to the page with a notice. It answers the browser unless it
+// returns an error, which accountOp shows (a reverification included).
+func (s *Server) accountPhone(w http.ResponseWriter, r *http.Request, d *pageData, a *account, on bool) error {
+	id := r.PostForm.Get("phone_id")
+	d.MFA.ThenPhone = id
+	added, err := s.d.SignIn.ReservePhone(r.Context(), a.u, a.sess, id, on)
+	if err != nil {
+		return err
+	}
+	if err := s.sessionChanged(w, r, a.c, a.sess, added.Session); err != nil {
+		return err
+	}
+	s.sendRotated(w, r, a.c)
+	self := s.cfg.Prefix + pathAccount
+	switch {
+	case !on:
+		seeOther(w, r, self+"?notice=phone_off")
+	case len(added.BackupCodes) == 0:
+		seeOther(w, r, self+"?notice=phone_on")
+	default:
+		d.MFA.ThenPhone = ""
+		d.MFA.BackupCodes = added.BackupCodes
+		d.Notice = accountNotices["phone_on"]
+		s.renderAccount(w, r, http.StatusOK, d, a)
+	}
 	return nil
 }
 
@@ -225,12 +266,13 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, status in
 		m.TOTPSince = when(st.TOTPCreatedAt)
 	}
 	m.HasPassword = a.u.PasswordDigest != ""
+	m.PhonesOn = cfg.PhoneCode
 	m.Emails, m.Phones = nil, nil
 	for _, e := range a.u.Emails {
 		m.Emails = append(m.Emails, e.Value)
 	}
 	for _, p := range a.u.Phones {
-		m.Phones = append(m.Phones, p.Value)
+		m.Phones = append(m.Phones, phoneRow{ID: p.ID, Value: p.Value, Reserved: slices.Contains(st.Phones, p.ID)})
 	}
 	m.Sessions = nil
 	for _, o := range list {

@@ -34,15 +34,27 @@ type mfaData struct {
 	// done again: signin refuses a change when the first factor is old.
 	Reverify bool
 	Then     string
+	// ThenPhone is the phone Then is about (reserve_phone, release_phone).
+	ThenPhone string
 	// The account page's sections.
-	Emails, Phones []string
-	TOTPOn         bool
-	TOTP           bool
-	TOTPSince      string
-	BackupOn       bool
-	BackupLeft     int
-	HasPassword    bool
-	Sessions       []sessionRow
+	Emails []string
+	Phones []phoneRow
+	// PhonesOn: phone_code is on, so a phone may be a second factor.
+	PhonesOn    bool
+	TOTPOn      bool
+	TOTP        bool
+	TOTPSince   string
+	BackupOn    bool
+	BackupLeft  int
+	HasPassword bool
+	Sessions    []sessionRow
+}
+
+// phoneRow is one of the user's phone numbers on the account page.
+type phoneRow struct {
+	ID, Value string
+	// Reserved: the user made it a second factor.
+	Reserved bool
 }
 
 // sessionRow is one signed-in session on the account page.

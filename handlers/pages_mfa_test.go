@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authgate/authgate/users"
 )
 
 // Net/http tests of the second-factor pages for what the Chromium tests
@@ -88,4 +90,47 @@ func between(s, start, end string) string {
 	}
 	v, _, _ := strings.Cut(rest, end)
 	return v
+}
+
+// The account page's phone forms: CSRF, the user's own phones only, and
+// none of it while SMS codes are not a second factor.
+func TestPageAccountPhoneForms(t *testing.T) {
+	e := newEnv(t, withMFA(mfaAll))
+	u := e.createUser("alice@example.com", "+15555550100", alicePW)
+	other := e.createUser("bob@example.com", "+15555550199", alicePW)
+	p := e.pageBrowser()
+	pageLocation(t, p.signIn("alice@example.com", alicePW, pagePrefix+"/account"), pagePrefix+"/account")
+	got := p.get(pagePrefix + "/account")
+	pageStatus(t, got, http.StatusOK)
+	pageHas(t, got.body, `id="phone-codes"`, `value="reserve_phone"`, `name="phone_id" value="`+u.Phones[0].ID+`"`)
+	reserve := p.hidden(`value="reserve_phone"`)
+	theirs := p.hidden(`value="reserve_phone"`)
+	theirs.Set("phone_id", other.Phones[0].ID)
+
+	noToken := url.Values{"op": {"reserve_phone"}, "phone_id": {u.Phones[0].ID}}
+	pageStatus(t, p.post(pagePrefix+"/account", noToken), http.StatusForbidden)
+	pageStatus(t, p.post(pagePrefix+"/account", theirs), http.StatusNotFound)
+	for _, who := range []*users.User{u, other} {
+		if st, err := e.eng.SignIn.MFAStatus(t.Context(), who); err != nil || st.Enabled() {
+			t.Fatalf("%s after refused forms: %+v %v", who.ID, st, err)
+		}
+	}
+
+	got = p.post(pagePrefix+"/account", reserve)
+	pageStatus(t, got, http.StatusOK)
+	pageHas(t, got.body, `id="backup-codes"`, "Receives sign-in codes", `value="release_phone"`)
+	if st, err := e.eng.SignIn.MFAStatus(t.Context(), u); err != nil || len(st.Phones) != 1 || st.Phones[0] != u.Phones[0].ID {
+		t.Fatalf("after reserving: %+v %v", st, err)
+	}
+
+	// Without phone_code the page shows no phone forms.
+	e2 := newEnv(t, withMFA(mfaDefaults))
+	e2.createUser("alice@example.com", "+15555550100", alicePW)
+	p2 := e2.pageBrowser()
+	pageLocation(t, p2.signIn("alice@example.com", alicePW, pagePrefix+"/account"), pagePrefix+"/account")
+	got = p2.get(pagePrefix + "/account")
+	pageStatus(t, got, http.StatusOK)
+	if strings.Contains(got.body, "phone-codes") || strings.Contains(got.body, "reserve_phone") {
+		t.Fatalf("phone forms without phone_code:\n%s", got.body)
+	}
 }
