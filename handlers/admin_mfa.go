@@ -16,11 +16,7 @@ import (
 // required, the user's sessions get the setup-mfa task.
 func (a *Admin) disableMFA(w http.ResponseWriter, r *http.Request) {
 	u, err := a.d.SignIn.DisableMFA(r.Context(), r.PathValue("id"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.writeUser(w, r, u)
+	a.writeUser(w, r, u, err)
 }
 
 // userJSON renders a user with its second factors.
@@ -32,8 +28,13 @@ func (a *Admin) userJSON(ctx context.Context, u *users.User) (*userJSON, error) 
 	return userOf(u, st), nil
 }
 
-// writeUser answers a user with its second factors.
-func (a *Admin) writeUser(w http.ResponseWriter, r *http.Request, u *users.User) {
+// writeUser answers a user with its second factors, or err, the error of
+// the call that got the user, when that failed.
+func (a *Admin) writeUser(w http.ResponseWriter, r *http.Request, u *users.User, err error) {
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	j, err := a.userJSON(r.Context(), u)
 	if err != nil {
 		a.fail(w, r, err)

@@ -36,7 +36,7 @@ func (a *Admin) createUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.d.Events.Event(r.Context(), "user_created", zap.String("user_id", u.ID))
-	a.writeUser(w, r, u)
+	a.writeUser(w, r, u, nil)
 }
 
 // userQueries are the identifiers findUsers looks users up by.
@@ -94,11 +94,7 @@ func (a *Admin) findUsers(w http.ResponseWriter, r *http.Request) {
 
 func (a *Admin) getUser(w http.ResponseWriter, r *http.Request) {
 	u, err := a.d.Users.Get(r.Context(), r.PathValue("id"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.writeUser(w, r, u)
+	a.writeUser(w, r, u, err)
 }
 
 // deleteUser revokes the user's sessions, then deletes the user.
@@ -145,11 +141,7 @@ func (a *Admin) setCompromised(on bool) http.HandlerFunc {
 		}
 		revokeAll := b.RevokeAllSessions != nil && *b.RevokeAllSessions
 		u, err := a.d.SignIn.SetCompromised(r.Context(), r.PathValue("id"), on, revokeAll)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		a.writeUser(w, r, u)
+		a.writeUser(w, r, u, err)
 	}
 }
 
@@ -157,9 +149,5 @@ func (a *Admin) setCompromised(on bool) http.HandlerFunc {
 // without marking the password compromised.
 func (a *Admin) requireReset(w http.ResponseWriter, r *http.Request) {
 	u, err := a.d.SignIn.RequireReset(r.Context(), r.PathValue("id"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.writeUser(w, r, u)
+	a.writeUser(w, r, u, err)
 }
