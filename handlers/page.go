@@ -38,7 +38,7 @@ var pageCSP = "default-src 'none'; style-src '" + cssHash(pageCSS) + "'; " +
 // pageTemplates are the page templates by name, each with the layout.
 var pageTemplates = func() map[string]*template.Template {
 	out := map[string]*template.Template{}
-	for _, name := range []string{"sign_in", "forgot_password", "reset_password", "sign_out", "message", "setup_mfa", "account"} {
+	for _, name := range []string{"sign_in", "forgot_password", "reset_password", "sign_out", "message", "setup_mfa", "account", "sign_up"} {
 		out[name] = template.Must(template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 	}
 	return out
@@ -104,9 +104,13 @@ type pageData struct {
 	Choices       []factorChoice
 	// MFA is the setup-mfa and account pages' (page_mfa.go).
 	MFA *mfaData
+	// SignUp is the sign-up page's (page_sign_up.go).
+	SignUp *signUpData
 
 	SignInURL string
 	ForgotURL string
+	// SignUpURL is the sign-up page, "" while sign-up is off.
+	SignUpURL string
 	LinkURL   string
 	LinkText  string
 }
@@ -121,6 +125,7 @@ func (s *Server) newPage(r *http.Request, title, back string) *pageData {
 	}
 	d.SignInURL = withBack(s.cfg.Prefix+pathSignIn, back)
 	d.ForgotURL = withBack(s.cfg.Prefix+pathForgotPassword, back)
+	d.SignUpURL = s.signUpURL(back)
 	return d
 }
 

@@ -80,6 +80,7 @@ func (s *Server) routes() *http.ServeMux {
 		pathSignOut:        s.signOutPage,
 		pathSetupMFATask:   s.setupMFAPage,
 		pathAccount:        s.accountPage,
+		pathSignUp:         s.signUpPage,
 	} {
 		handle(http.MethodGet, path, s.page(h))
 		handle(http.MethodPost, path, s.page(h))
