@@ -324,3 +324,57 @@ func TestPhoneAsSecondFactor(t *testing.T) {
 		t.Fatalf("after the SMS code: %s", r.body)
 	}
 }
+
+// prepare_second_factor again after the wait texts a new code, which
+// replaces the first; too soon it is refused and nothing is sent.
+func TestSecondFactorSMSResend(t *testing.T) {
+	e := newEnv(t, withMFA(mfaAll))
+	u := e.createUser("alice@example.com", "+15555550100", alicePW)
+	b, _ := e.aliceBrowser()
+	expect(t, b.do(http.MethodPatch, "/__authgate/v1/me/phone_numbers/"+u.Phones[0].ID, form("reserved_for_second_factor", "true"), nil), 200, "")
+	nb := e.browser()
+	id, _ := nb.secondStep("alice@example.com", alicePW)
+	prepare := func() reply {
+		return nb.post("/v1/client/sign_ins/"+id+"/prepare_second_factor", form("strategy", "phone_code", "phone_number_id", u.Phones[0].ID))
+	}
+	expect(t, prepare(), 200, "")
+	first := e.sms.code(t, "+15555550100")
+	if r := prepare(); r.status != http.StatusTooManyRequests {
+		t.Fatalf("a resend at once: %d %s", r.status, r.body)
+	}
+	e.eng.Deliveries.Wait()
+	if n := e.sms.count("+15555550100"); n != 1 {
+		t.Fatalf("%d texts after a refused resend", n)
+	}
+	endResendWindow(t, e, id)
+	r := prepare()
+	expect(t, r, 200, "")
+	if v, _ := r.resp()["second_factor_verification"].(map[string]any); v["strategy"] != "phone_code" || v["status"] != "unverified" || v["attempts"] != 0.0 {
+		t.Fatalf("second_factor_verification after the resend: %v", r.resp()["second_factor_verification"])
+	}
+	e.eng.Deliveries.Wait()
+	second := e.sms.code(t, "+15555550100")
+	if n := e.sms.count("+15555550100"); n != 2 || second == first {
+		t.Fatalf("%d texts, codes %s then %s", n, first, second)
+	}
+	expect(t, nb.attemptSecond(id, "phone_code", first), 422, "form_code_incorrect")
+	r = nb.attemptSecond(id, "phone_code", second)
+	expect(t, r, 200, "")
+	if r.str("status") != "complete" {
+		t.Fatalf("after the resent code: %s", r.body)
+	}
+}
+
+// endResendWindow ends the wait before another SMS code of the sign-in's
+// second step may go out. The wait is a store key's TTL, which the store
+// counts in real time (the test clock does not move it): the test removes
+// the key rather than sleep.
+func endResendWindow(t *testing.T, e *env, signInID string) {
+	t.Helper()
+	if signInID == "" {
+		t.Fatal("no sign-in id")
+	}
+	if err := e.st.Delete(t.Context(), "2fa:resend:"+signInID); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -134,3 +134,41 @@ func TestPageAccountPhoneForms(t *testing.T) {
 		t.Fatalf("phone forms without phone_code:\n%s", got.body)
 	}
 }
+
+// A resend after the wait sends a new code, which replaces the first.
+func TestPageSecondStepSMSResend(t *testing.T) {
+	e := newEnv(t, withMFA(mfaAll))
+	u := e.createUser("dan@example.com", "+15555550123", alicePW)
+	api := e.browser()
+	api.signIn("dan@example.com", alicePW)
+	expect(t, api.do(http.MethodPatch, pagePrefix+"/v1/me/phone_numbers/"+u.Phones[0].ID, form("reserved_for_second_factor", "true"), nil), 200, "")
+
+	p := e.pageBrowser()
+	pageStatus(t, p.signIn("dan@example.com", alicePW, "/inbox"), http.StatusOK)
+	first := e.sms.code(t, "+15555550123")
+	e.eng.Deliveries.Wait()
+	if n := e.sms.count("+15555550123"); n != 1 {
+		t.Fatalf("%d texts after the first step", n)
+	}
+	endResendWindow(t, e, p.hidden("").Get("sign_in_id"))
+	got := p.submit(pagePrefix+"/sign-in", url.Values{"op": {"resend_second"}})
+	pageStatus(t, got, http.StatusOK)
+	pageHas(t, got.body, "We sent a new code.", "Two-step verification", `name="code"`, "Resend code")
+	e.eng.Deliveries.Wait()
+	if n := e.sms.count("+15555550123"); n != 2 {
+		t.Fatalf("%d texts after the resend, want 2", n)
+	}
+	second := e.sms.code(t, "+15555550123")
+	if second == first {
+		t.Fatalf("the resend sent the same code %s", first)
+	}
+	// The first code no longer works; the new one does.
+	got = p.submit(pagePrefix+"/sign-in", url.Values{"op": {"second_factor"}, "code": {first}})
+	pageStatus(t, got, http.StatusUnprocessableEntity)
+	pageHas(t, got.body, `id="code-error"`)
+	got = p.submit(pagePrefix+"/sign-in", url.Values{"op": {"second_factor"}, "code": {second}})
+	pageLocation(t, got, "/inbox")
+	if p.appUser() != u.ID {
+		t.Fatal("not signed in after the resent code")
+	}
+}
