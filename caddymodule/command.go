@@ -162,23 +162,24 @@ func userActionRun(method, path string, body func(*cobra.Command) any) func(*cob
 
 func keysCommand() *cobra.Command {
 	keys := &cobra.Command{Use: "keys", Short: "Session signing keys"}
-	keys.AddCommand(&cobra.Command{
-		Use:   "rotate",
-		Short: "Add a new signing key (published now, signing after the publish delay)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return adminCall(cmd, http.MethodPost, "/jwks/rotate", nil)
-		},
-	})
-	keys.AddCommand(&cobra.Command{
-		Use:   "rewrap",
-		Short: "Re-seal every stored secret with the first encryption_key (after a key rotation)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return adminCall(cmd, http.MethodPost, "/keys/rewrap", nil)
-		},
-	})
+	keys.AddCommand(
+		adminPost("rotate", "Add a new signing key (published now, signing after the publish delay)", "/jwks/rotate"),
+		adminPost("rewrap", "Re-seal every stored secret with the first encryption_key (after a key rotation)", "/keys/rewrap"),
+	)
 	return keys
+}
+
+// adminPost is a command without arguments that posts an empty body to
+// path of the admin API.
+func adminPost(use, short, path string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return adminCall(cmd, http.MethodPost, path, nil)
+		},
+	}
 }
 
 func breachCommand() *cobra.Command {

@@ -52,21 +52,9 @@ func (a *App) adminMaintenance(w http.ResponseWriter, r *http.Request) bool {
 
 func storeCommand() *cobra.Command {
 	st := &cobra.Command{Use: "store", Short: "Store maintenance (safe while serving, idempotent)"}
-	st.AddCommand(&cobra.Command{
-		Use:   "migrate",
-		Short: "Move users from the old one-slot key layout to the sharded one",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return adminCall(cmd, http.MethodPost, "/store/migrate", nil)
-		},
-	})
-	st.AddCommand(&cobra.Command{
-		Use:   "repair",
-		Short: "Clean identifier claims that interrupted writes left behind",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return adminCall(cmd, http.MethodPost, "/store/repair", nil)
-		},
-	})
+	st.AddCommand(
+		adminPost("migrate", "Move users from the old one-slot key layout to the sharded one", "/store/migrate"),
+		adminPost("repair", "Clean identifier claims that interrupted writes left behind", "/store/repair"),
+	)
 	return st
 }
