@@ -53,8 +53,6 @@ or works on files (breach build).
 }
 
 func usersCommand() *cobra.Command {
-	users := &cobra.Command{Use: "users", Short: "Manage users through the admin API"}
-
 	add := &cobra.Command{
 		Use:   "add --email ADDR [--phone NUMBER] [--username NAME] --password-stdin",
 		Short: "Create a user",
@@ -129,8 +127,15 @@ func usersCommand() *cobra.Command {
 			return importUsers(cmd, args[0])
 		},
 	}
-	users.AddCommand(add, list, compromise, uncompromise, requireReset, disableMFA, importCmd)
-	return users
+	return commandGroup("users", "Manage users through the admin API",
+		add, list, compromise, uncompromise, requireReset, disableMFA, importCmd)
+}
+
+// commandGroup is a command that only groups its subcommands.
+func commandGroup(use, short string, subs ...*cobra.Command) *cobra.Command {
+	group := &cobra.Command{Use: use, Short: short}
+	group.AddCommand(subs...)
+	return group
 }
 
 // userAction is a command on one user, given by id or identifier, that
@@ -161,12 +166,9 @@ func userActionRun(method, path string, body func(*cobra.Command) any) func(*cob
 }
 
 func keysCommand() *cobra.Command {
-	keys := &cobra.Command{Use: "keys", Short: "Session signing keys"}
-	keys.AddCommand(
+	return commandGroup("keys", "Session signing keys",
 		adminPost("rotate", "Add a new signing key (published now, signing after the publish delay)", "/jwks/rotate"),
-		adminPost("rewrap", "Re-seal every stored secret with the first encryption_key (after a key rotation)", "/keys/rewrap"),
-	)
-	return keys
+		adminPost("rewrap", "Re-seal every stored secret with the first encryption_key (after a key rotation)", "/keys/rewrap"))
 }
 
 // adminPost is a command without arguments that posts an empty body to
@@ -183,7 +185,6 @@ func adminPost(use, short, path string) *cobra.Command {
 }
 
 func breachCommand() *cobra.Command {
-	b := &cobra.Command{Use: "breach", Short: "Offline breached-password indexes"}
 	build := &cobra.Command{
 		Use:   "build <hibp-format text file> <index file>",
 		Short: "Build an index from a Pwned Passwords SHA1:COUNT list",
@@ -218,8 +219,7 @@ func breachCommand() *cobra.Command {
 			return nil
 		},
 	}
-	b.AddCommand(build)
-	return b
+	return commandGroup("breach", "Offline breached-password indexes", build)
 }
 
 // importUsers creates one user per JSON line of path through the admin

@@ -51,10 +51,7 @@ func (a *App) adminMaintenance(w http.ResponseWriter, r *http.Request) bool {
 }
 
 func storeCommand() *cobra.Command {
-	st := &cobra.Command{Use: "store", Short: "Store maintenance (safe while serving, idempotent)"}
-	st.AddCommand(
+	return commandGroup("store", "Store maintenance (safe while serving, idempotent)",
 		adminPost("migrate", "Move users from the old one-slot key layout to the sharded one", "/store/migrate"),
-		adminPost("repair", "Clean identifier claims that interrupted writes left behind", "/store/repair"),
-	)
-	return st
+		adminPost("repair", "Clean identifier claims that interrupted writes left behind", "/store/repair"))
 }
