@@ -76,7 +76,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		AppName:         h.app.AppName,
 		IdentityHeaders: h.IdentityHeaders,
 	}, handlers.Deps{
-		Users: e.Users, Sessions: e.Sessions, SignIn: e.SignIn, Tokens: e.Tokens,
+		Users: e.Users, Sessions: e.Sessions, SignIn: e.SignIn, SignUp: e.SignUp, Tokens: e.Tokens,
 		CSRFKey: e.CSRFKey,
 		Events:  e.Events, Logger: ctx.Logger(), PasswordMinLength: e.Passwords.MinLength(),
 	})
