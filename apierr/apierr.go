@@ -115,6 +115,7 @@ var (
 	SignedOut                         = newErr(401, "signed_out", "Signed out", "You are signed out")
 	OriginInvalid                     = newErr(400, "origin_invalid", "Invalid origin", "The Request HTTP Origin header must be equal to or a subdomain of the requesting URL.")
 	SessionTaskPending                = newErr(403, "session_task_pending", "Session task pending", "Your session has pending tasks that must be completed first.")
+	SessionReverificationRequired     = newErr(403, "session_reverification_required", "Reverification required", "You need to provide additional verification to perform this operation")
 	TooManyRequests                   = newErr(429, "too_many_requests", "Too many requests", "Too many requests, retry later")
 	ServiceUnavailable                = newErr(503, "service_unavailable", "Service unavailable", "The service is temporarily unavailable. Please try again shortly.")
 	DeliveryFailed                    = newErr(502, "delivery_failed", "Delivery failed", "We could not send the code. Please try again later.")

@@ -10,9 +10,9 @@ import (
 
 	qrcode "github.com/yeqown/go-qrcode/v2"
 
+	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/mfa"
 	"github.com/authgate/authgate/session"
-	"github.com/authgate/authgate/signin"
 	"github.com/authgate/authgate/users"
 )
 
@@ -137,7 +137,7 @@ func groupSecret(s string) string {
 // reverifyNeeded reports whether err asks for the password again; it sets
 // d up to ask for it before then is done again.
 func reverifyNeeded(err error, d *pageData, then string) bool {
-	if !errors.Is(err, signin.ErrReverificationRequired) {
+	if !errors.Is(err, apierr.SessionReverificationRequired) {
 		return false
 	}
 	d.MFA.Reverify, d.MFA.Then = true, then

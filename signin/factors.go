@@ -20,13 +20,6 @@ import (
 // codes) and the session as it is afterwards (adding a factor completes
 // the setup-mfa task).
 
-// ErrReverificationRequired is Clerk's answer when a sensitive change
-// needs the user to prove a first factor again (Reverify).
-var ErrReverificationRequired = &apierr.Error{
-	Status: 403, Code: "session_reverification_required", Message: "Reverification required",
-	LongMessage: "You need to provide additional verification to perform this operation",
-}
-
 // MFAConfig is the deployment's second-factor configuration.
 func (s *Service) MFAConfig() mfa.Config { return s.mfa.Config() }
 
@@ -44,7 +37,7 @@ func (s *Service) MFAStatus(ctx context.Context, u *users.User) (mfa.Status, err
 // mayChange checks that sess may change its user's second factors: the
 // session is active, or (to add one) its next task is setup-mfa; and its
 // user proved a first factor within defaults.ReverificationWindow (else
-// ErrReverificationRequired: Reverify, then try again).
+// apierr.SessionReverificationRequired: Reverify, then try again).
 func (s *Service) mayChange(sess *session.Session, adding bool) error {
 	setup := len(sess.Tasks) > 0 && sess.Tasks[0] == tasks.SetupMFA
 	switch {
@@ -55,7 +48,7 @@ func (s *Service) mayChange(sess *session.Session, adding bool) error {
 		return apierr.SessionTaskPending.WithMeta("tasks", sess.Tasks)
 	}
 	if s.now().Sub(sess.FirstFactorVerifiedAt()) > defaults.ReverificationWindow {
-		return ErrReverificationRequired
+		return apierr.SessionReverificationRequired
 	}
 	return nil
 }

@@ -74,7 +74,7 @@ func TestReverification(t *testing.T) {
 	sess := e.sessionOf(e.svc, adaEmail)
 	e.clock.Advance(10*time.Minute + time.Second)
 	_, err := e.svc.EnrollTOTP(e.ctx, u, sess)
-	got := wantErr(t, err, ErrReverificationRequired, "")
+	got := wantErr(t, err, apierr.SessionReverificationRequired, "")
 	if got.Status != 403 {
 		t.Fatalf("status %d, want 403", got.Status)
 	}
