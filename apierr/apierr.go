@@ -122,8 +122,6 @@ var (
 	BreachCheckUnavailable            = newErr(503, "password_check_unavailable", "Password check unavailable", "We could not check this password against known breaches right now. Please try again shortly.")
 	RequestBodyInvalid                = newErr(400, "request_body_invalid", "Request body invalid", "The request body could not be read.")
 	SignUpDisabled                    = newErr(403, "sign_up_disabled", "Sign-up is disabled", "Sign-up is disabled for this application: accounts are created by an administrator.")
-	PhoneCountryNotSupported          = newErr(422, "phone_number_country_not_supported", "is not supported", "Phone numbers from this country are currently not supported.")
-	PhoneTypeNotSupported             = newErr(422, "form_param_format_invalid", "is invalid", "Only mobile phone numbers can sign up.")
 	CSRFInvalid                       = newErr(403, "csrf_invalid", "Invalid form", "The form expired or came from another site. Please try again.")
 	Internal                          = newErr(500, "internal_error", "Internal error", "Something went wrong on our side.")
 )

@@ -243,5 +243,8 @@ func (s *Server) renderClient(ctx context.Context, r *http.Request, c *session.C
 			return nil, err
 		}
 	}
+	if j.SignUp, err = s.currentSignUp(ctx, c); err != nil {
+		return nil, err
+	}
 	return j, nil
 }

@@ -72,7 +72,7 @@ type SignUps interface {
 	AttemptVerification(ctx context.Context, rq signup.Request, id string, p signup.AttemptParams) (*signup.Result, error)
 	// Current is the client's sign-up in progress (nil: none), shown as
 	// the client JSON's sign_up.
-	Current(ctx context.Context, rq signup.Request) (*signup.Attempt, error)
+	Current(ctx context.Context, rq signup.Request) (*signup.Result, error)
 }
 
 // SecondFactors is the second step of a sign-in and a signed-in user's

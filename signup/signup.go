@@ -31,6 +31,7 @@ import (
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/signin"
 	"github.com/authgate/authgate/store"
+	"github.com/authgate/authgate/tasks"
 	"github.com/authgate/authgate/users"
 )
 
@@ -55,6 +56,7 @@ type Store interface {
 // Users finds and creates accounts (users.Service).
 type Users interface {
 	Find(ctx context.Context, k users.Kind, normalized string) (*users.User, error)
+	Get(ctx context.Context, id string) (*users.User, error)
 	Create(ctx context.Context, nu users.NewUser) (*users.User, error)
 }
 
@@ -96,6 +98,9 @@ type Deps struct {
 	Events    Events
 	Logger    *zap.Logger
 	Now       func() time.Time
+	// Policy is the deployment's rule for new sessions (a required second
+	// factor gives a new user's session the setup-mfa task, as a sign-in's).
+	Policy tasks.Policy
 	// Pool runs the deliveries in the background (the sign-in's,
 	// app.Services.Deliveries), so known and new identifiers answer in
 	// the same time; nil: a pool of its own.
@@ -149,6 +154,9 @@ const (
 // completed it: the handler issues the session token then).
 type Result struct {
 	Attempt *Attempt
+	// Fields are the attempt's required, optional, missing and unverified
+	// fields (Clerk's required_fields, ...).
+	Fields  Fields
 	User    *users.User
 	Session *session.Session
 }
@@ -217,6 +225,8 @@ type Service struct {
 	log      *zap.Logger
 	now      func() time.Time
 	pool     *signin.Pool
+	policy   tasks.Policy
+	limits   *limits
 }
 
 // New returns a sign-up service; Config's zero fields take their defaults
@@ -232,10 +242,12 @@ func New(cfg Config, d Deps) *Service {
 	if d.Pool == nil {
 		d.Pool = signin.NewPool(signin.DefaultPoolSize, d.Logger)
 	}
-	return &Service{
+	s := &Service{
 		cfg: cfg, st: d.Store, users: d.Users, sessions: d.Sessions, pw: d.Passwords, keys: d.CodeKey,
-		deliver: d.Deliver, events: d.Events, log: d.Logger, now: d.Now, pool: d.Pool,
+		deliver: d.Deliver, events: d.Events, log: d.Logger, now: d.Now, pool: d.Pool, policy: d.Policy,
 	}
+	s.limits = &limits{st: d.Store, l: &s.cfg.Limits, now: d.Now, log: d.Logger}
+	return s
 }
 
 // Config returns the effective configuration (defaults filled in).

@@ -21,6 +21,7 @@ import (
 	"github.com/authgate/authgate/signin"
 	"github.com/authgate/authgate/signup"
 	"github.com/authgate/authgate/store"
+	"github.com/authgate/authgate/tasks"
 	"github.com/authgate/authgate/token"
 	"github.com/authgate/authgate/users"
 )
@@ -164,6 +165,7 @@ func New(cfg Config, st store.Store, logger *zap.Logger) (*Services, error) {
 		Store: st, Users: s.Users, Sessions: s.Sessions, Passwords: pw, CodeKey: secret.New(st, signin.CodeKeyName),
 		Deliver: &notify.Deliverer{Email: cfg.Emailer, SMS: cfg.Texter, AppName: cfg.AppName},
 		Events:  cfg.Events, Logger: logger, Now: cfg.Now, Pool: s.Deliveries,
+		Policy: tasks.Policy{RequireSecondFactor: cfg.MFA.Required},
 	})
 	return s, nil
 }
