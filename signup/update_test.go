@@ -1,0 +1,59 @@
+package signup
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/authgate/authgate/users"
+)
+
+func TestPatchBeforeVerification(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Enabled = true; c.Username = UsernameRequired })
+	e.user(users.NewUser{Emails: []string{"taken@example.com"}, Username: "taken", Password: goodPass})
+	rq := e.client()
+	res, err := e.svc.Create(e.ctx, rq, CreateParams{EmailAddress: "first@example.com", Password: goodPass})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Attempt.ID
+	if !slices.Contains(res.Fields.Missing, "username") || !slices.Contains(res.Fields.Required, "username") {
+		t.Fatalf("fields %+v", res.Fields)
+	}
+	if _, err := e.svc.PrepareVerification(e.ctx, rq, id, PrepareParams{Strategy: StrategyEmailCode}); err != nil {
+		t.Fatal(err)
+	}
+	old := e.out.lastCode(t, e.pool)
+	// A taken username is told at once (usernames are public names).
+	taken := "Taken"
+	_, err = e.svc.Update(e.ctx, rq, id, UpdateParams{Username: &taken})
+	wantCode(t, err, "form_identifier_exists")
+	name, email := "ada.l", "second@example.com"
+	res, err = e.svc.Update(e.ctx, rq, id, UpdateParams{Username: &name, EmailAddress: &email})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := res.Attempt; a.Username != "ada.l" || a.EmailAddress != email || a.Email.Prepared || len(res.Fields.Missing) != 0 {
+		t.Fatalf("after PATCH %+v %+v", a, res.Fields)
+	}
+	// The old address's code is bound to it: it verifies nothing now.
+	_, err = e.svc.AttemptVerification(e.ctx, rq, id, AttemptParams{Strategy: StrategyEmailCode, Code: old})
+	wantCode(t, err, "verification_not_sent")
+	e.clock.Advance(31e9)
+	if _, err := e.svc.PrepareVerification(e.ctx, rq, id, PrepareParams{Strategy: StrategyEmailCode}); err != nil {
+		t.Fatal(err)
+	}
+	n := e.out.last(t, e.pool)
+	if n.To != email {
+		t.Fatalf("code went to %s", n.To)
+	}
+	res, err = e.svc.AttemptVerification(e.ctx, rq, id, AttemptParams{Strategy: StrategyEmailCode, Code: n.Code})
+	if err != nil || res.User == nil || res.User.Username != "ada.l" || res.User.PrimaryEmail() != email {
+		t.Fatalf("completed %+v %v", res, err)
+	}
+	// Complete: no more changes.
+	_, err = e.svc.Update(e.ctx, rq, id, UpdateParams{Username: &name})
+	wantCode(t, err, "client_state_invalid")
+	// Another client cannot see the attempt.
+	_, err = e.svc.Get(e.ctx, e.client(), id)
+	wantCode(t, err, "resource_not_found")
+}
