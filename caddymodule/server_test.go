@@ -128,6 +128,7 @@ type siteOpts struct {
 	tokenLifetime string // "" = default
 	global        string // more lines for the authgate global option
 	public        string // more public path patterns of the site
+	email         string // arguments (and block) of the `email` option; "" = log
 }
 
 // testCaddyfile is the Caddyfile of the test server: authgate in the
@@ -144,6 +145,9 @@ func testCaddyfile(o siteOpts, port int, upstreamAddr string) string {
 	if o.public != "" {
 		o.public = " " + o.public
 	}
+	if o.email == "" {
+		o.email = "log"
+	}
 	return fmt.Sprintf(`{
 	admin %s
 	persist_config off
@@ -152,7 +156,7 @@ func testCaddyfile(o siteOpts, port int, upstreamAddr string) string {
 	}
 	authgate {
 		storage %s%s
-		email log
+		email %s
 		sms log
 	}
 }
@@ -167,7 +171,7 @@ http://127.0.0.1:%d {
 		header_up X-Who-Email {http.auth.user.email}
 	}
 }
-`, testAdminAddr, o.storage, extra, port, o.public, upstreamAddr)
+`, testAdminAddr, o.storage, extra, o.email, port, o.public, upstreamAddr)
 }
 
 // startServer adapts the test Caddyfile and loads it, like `caddy run
