@@ -82,3 +82,41 @@ func TestBrowserMFAPhoneFromAccountPage(t *testing.T) {
 	b.expectUpstream("/inbox")
 	b.cleanConsole()
 }
+
+// required on where SMS codes are the only second factor: the setup-mfa
+// task page offers the user's phones; choosing one completes the task,
+// and the next sign-in asks for a texted code.
+func TestBrowserMFARequiredTaskByPhone(t *testing.T) {
+	e := newEnv(t, withMFA(mfa.Config{PhoneCode: true, BackupCodes: true, Required: true}))
+	e.createUser("alice@example.com", "+15555550100", alicePW)
+	b := e.tab(testenv.Browser(t))
+	const back = "/orders?page=2"
+	b.open(back)
+	b.signIn("alice@example.com", alicePW)
+	b.expectPage("/__authgate/tasks/setup-mfa", "Set up two-step verification", back)
+	if got := b.text("#phone-codes li"); !strings.Contains(got, "+15555550100") {
+		b.fail("phones offered: %q", got)
+	}
+	// While the task is pending the app stays closed.
+	b.open("/orders")
+	b.expectPage("/__authgate/tasks/setup-mfa", "Set up two-step verification", "/orders")
+	b.open(back)
+	if res := b.press("Send codes here"); res.Status != 200 {
+		b.fail("choosing the phone: status %d", res.Status)
+	}
+	if h := b.text("h1"); h != "Save your backup codes" {
+		b.fail("after choosing the phone: heading %q", h)
+	}
+	b.backupCodes()
+	b.follow("Continue")
+	b.expectUpstream(back)
+
+	b.open("/__authgate/sign-out")
+	b.press("Sign out")
+	b.open("/inbox")
+	b.signIn("alice@example.com", alicePW)
+	b.expectPage("/__authgate/sign-in", "Two-step verification", "/inbox")
+	b.enterCode(e.sms.code(t, "+15555550100"), "Continue", 200)
+	b.expectUpstream("/inbox")
+	b.cleanConsole()
+}

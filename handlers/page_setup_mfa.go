@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/authgate/authgate/session"
+	"github.com/authgate/authgate/signin"
 	"github.com/authgate/authgate/tasks"
 	"github.com/authgate/authgate/users"
 )
@@ -11,7 +12,8 @@ import (
 // The setup-mfa task page: a session pending because the deployment
 // requires a second factor sets up an authenticator app (QR code and
 // secret, then its first code), sees its backup codes once, and goes on
-// to redirect_url.
+// to redirect_url. Where SMS codes are the only second factor offered
+// (totp off, phone_code on), the user picks one of their phones instead.
 
 func (s *Server) setupMFAPage(w http.ResponseWriter, r *http.Request) {
 	back := redirectParam(r)
@@ -29,11 +31,12 @@ func (s *Server) setupMFAPage(w http.ResponseWriter, r *http.Request) {
 	d.Account = accountLabel(u)
 	d.SignOutURL = s.cfg.Prefix + pathSignOut
 	d.MFA = &mfaData{}
-	switch r.PostForm.Get("op") {
-	case "verify_totp":
-		s.setupVerify(w, r, d, c, sess, u)
-		return
-	case "reverify":
+	phoneOnly := !s.d.SignIn.MFAConfig().TOTP
+	if phoneOnly {
+		d.Lead = "Your account needs a second step at sign-in: a code we send by text message. Choose the phone that gets it."
+	}
+	op := r.PostForm.Get("op")
+	if op == "reverify" {
 		ns, status := s.reverifyForm(w, r, d, u, sess)
 		if ns == nil {
 			if status != 0 {
@@ -41,13 +44,54 @@ func (s *Server) setupMFAPage(w http.ResponseWriter, r *http.Request) {
 			}
 			return
 		}
-		sess = ns
-	case "":
+		sess, op = ns, d.MFA.Then
+		d.MFA.Reverify = false
+	}
+	switch {
+	case op == "verify_totp":
+		s.setupVerify(w, r, d, c, sess, u)
+	case op == "reserve_phone" && phoneOnly:
+		s.setupPhone(w, r, d, c, sess, u)
+	case op == "" && phoneOnly, op == "enrol" && phoneOnly:
+		s.setupPhones(d, u, true)
+		s.render(w, r, http.StatusOK, "setup_mfa", d)
+	case op == "", op == "enrol":
+		s.setupEnrol(w, r, d, sess, u)
 	default:
 		s.unreadableForm(w, r, withBack(r.URL.Path, back))
+	}
+}
+
+// setupPhones lists the user's phones to choose from (phoneOnly: SMS
+// codes are the only second factor offered).
+func (s *Server) setupPhones(d *pageData, u *users.User, phoneOnly bool) {
+	if !phoneOnly {
 		return
 	}
-	s.setupEnrol(w, r, d, sess, u)
+	d.MFA.PhonesOn, d.MFA.Phones = true, nil
+	for _, p := range u.Phones {
+		d.MFA.Phones = append(d.MFA.Phones, phoneRow{ID: p.ID, Value: p.Value})
+	}
+}
+
+// setupPhone makes the chosen phone the user's second factor; it
+// completes the task.
+func (s *Server) setupPhone(w http.ResponseWriter, r *http.Request, d *pageData, c *session.Client, sess *session.Session, u *users.User) {
+	id := r.PostForm.Get("phone_id")
+	d.MFA.ThenPhone = id
+	added, err := s.d.SignIn.ReservePhone(r.Context(), u, sess, id, true)
+	if reverifyNeeded(err, d, "reserve_phone") {
+		s.render(w, r, http.StatusForbidden, "setup_mfa", d)
+		return
+	}
+	if err != nil {
+		if status := s.showErr(w, r, d, err); status != 0 {
+			s.setupPhones(d, u, true)
+			s.render(w, r, status, "setup_mfa", d)
+		}
+		return
+	}
+	s.setupDone(w, r, d, c, sess, added)
 }
 
 // setupEnrol shows a new authenticator app set-up.
@@ -92,6 +136,13 @@ func (s *Server) setupVerify(w http.ResponseWriter, r *http.Request, d *pageData
 		}
 		return
 	}
+	s.setupDone(w, r, d, c, sess, added)
+}
+
+// setupDone goes on after the second factor was added: the session's
+// next task or redirect_url, through the backup codes when there are new
+// ones to show.
+func (s *Server) setupDone(w http.ResponseWriter, r *http.Request, d *pageData, c *session.Client, sess *session.Session, added *signin.FactorAdded) {
 	if err := s.sessionChanged(w, r, c, sess, added.Session); err != nil {
 		s.failPage(w, r, err)
 		return

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authgate/authgate/mfa"
 	"github.com/authgate/authgate/users"
 )
 
@@ -171,4 +172,56 @@ func TestPageSecondStepSMSResend(t *testing.T) {
 	if p.appUser() != u.ID {
 		t.Fatal("not signed in after the resent code")
 	}
+}
+
+// The setup-mfa task page where SMS codes are the only second factor:
+// CSRF, the user's own phones only, a user without a phone told what to
+// do, and an old first factor asked for again before the phone is taken.
+func TestPageSetupMFAByPhone(t *testing.T) {
+	e := newEnv(t, withMFA(mfa.Config{PhoneCode: true, BackupCodes: true, Required: true}))
+	u := e.createUser("alice@example.com", "+15555550100", alicePW)
+	other := e.createUser("bob@example.com", "+15555550199", alicePW)
+	e.createUser("carol@example.com", "", alicePW)
+	task := pagePrefix + "/tasks/setup-mfa"
+
+	p := e.pageBrowser()
+	pageLocation(t, p.signIn("alice@example.com", alicePW, "/app"), task+"?redirect_url=%2Fapp")
+	got := p.get(task + "?redirect_url=%2Fapp")
+	pageStatus(t, got, http.StatusOK)
+	pageHas(t, got.body, "Send codes here", `name="phone_id" value="`+u.Phones[0].ID+`"`)
+	if strings.Contains(got.body, "totp-secret") {
+		t.Fatal("an authenticator set-up with totp off")
+	}
+	mine := p.hidden(`value="reserve_phone"`)
+	theirs := p.hidden(`value="reserve_phone"`)
+	theirs.Set("phone_id", other.Phones[0].ID)
+	pageStatus(t, p.post(task, url.Values{"op": {"reserve_phone"}, "phone_id": {u.Phones[0].ID}}), http.StatusForbidden)
+	pageStatus(t, p.post(task, theirs), http.StatusNotFound)
+
+	// Long on the page: the password first, then the phone.
+	e.clock.Advance(11 * time.Minute)
+	got = p.post(task, mine)
+	pageStatus(t, got, http.StatusForbidden)
+	pageHas(t, got.body, `name="then" value="reserve_phone"`, `name="phone_id" value="`+u.Phones[0].ID+`"`)
+	form := p.hidden(`name="reverify_password"`)
+	form.Set("reverify_password", alicePW)
+	got = p.post(task, form)
+	pageStatus(t, got, http.StatusOK)
+	pageHas(t, got.body, "Save your backup codes", `id="backup-codes"`, `href="/app"`)
+	if st, err := e.eng.SignIn.MFAStatus(t.Context(), u); err != nil || len(st.Phones) != 1 {
+		t.Fatalf("after the task: %+v %v", st, err)
+	}
+	if st, _ := e.eng.SignIn.MFAStatus(t.Context(), other); st.Enabled() {
+		t.Fatal("bob's phone was reserved")
+	}
+	if p.appUser() != u.ID {
+		t.Fatal("the upstream is still closed after the task")
+	}
+
+	// Without a phone the page says what to do.
+	c := e.pageBrowser()
+	pageLocation(t, c.signIn("carol@example.com", alicePW, "/app"), task+"?redirect_url=%2Fapp")
+	got = c.get(task + "?redirect_url=%2Fapp")
+	pageStatus(t, got, http.StatusOK)
+	pageHas(t, got.body, `id="no-phone"`)
 }
