@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -280,4 +281,92 @@ func TestBrowserSignInLinksToSignUpOnlyWhenOn(t *testing.T) {
 		b.fail("heading %q", h)
 	}
 	b.cleanConsole()
+}
+
+// TestPageSignUpByPhoneWithUsername: with email and phone, a required
+// username and US open to SMS, a US mobile number signs up with the code
+// texted to it and lands on redirect_url signed in as the new user, who
+// has that number and username; a number of a country not named is
+// refused at the identifier field, and no text goes out for it.
+func TestPageSignUpByPhoneWithUsername(t *testing.T) {
+	e := signUpEnv(t, signup.Config{
+		Enabled: true, Identifiers: []users.Kind{users.KindEmail, users.KindPhone},
+		Username: signup.UsernameRequired, PhoneCountries: []string{"US"},
+	})
+	p := e.pageBrowser()
+	const back = "/inbox?folder=2"
+	path := pagePrefix + "/sign-up"
+	start := pagePrefix + "/sign-up?redirect_url=" + url.QueryEscape(back)
+	fields := func(ident, username string) url.Values {
+		return url.Values{"identifier": {ident}, "username": {username},
+			"password": {"a-fine-new-passphrase"}, "confirm_password": {"a-fine-new-passphrase"}}
+	}
+	pageStatus(t, p.get(start), http.StatusOK)
+	r := p.submit(path, fields("+12015550123", ""))
+	pageStatus(t, r, http.StatusUnprocessableEntity)
+	pageHas(t, html.UnescapeString(r.body), `id="username-error">Choose a username.`, `value="+12015550123"`)
+
+	pageStatus(t, p.get(start), http.StatusOK)
+	r = p.submit(path, fields("+447400123456", "newbie"))
+	if r.status < 400 || !strings.Contains(r.body, `id="identifier-error"`) || strings.Contains(r.body, `name="code"`) {
+		t.Fatalf("a GB number with only US open: status %d\n%s", r.status, r.body)
+	}
+	e.eng.Deliveries.Wait()
+	if n := e.sms.count("+447400123456"); n != 0 {
+		t.Fatalf("%d texts to a country not open to sign-up", n)
+	}
+
+	pageStatus(t, p.get(start), http.StatusOK)
+	r = p.submit(path, fields("+12015550123", "newbie"))
+	pageStatus(t, r, http.StatusOK)
+	pageHas(t, html.UnescapeString(r.body), "Verify your phone number", "<strong>+12015550123</strong>", `name="strategy" value="phone_code"`,
+		`name="redirect_url" value="`+back+`"`)
+	code := e.sms.code(t, "+12015550123")
+	r = p.submit(path, url.Values{"code": {code}, "op": {"verify"}})
+	pageLocation(t, r, back)
+	u, err := e.eng.Users.Find(context.Background(), users.KindPhone, "+12015550123")
+	if err != nil || u == nil || u.Username != "newbie" || len(u.Phones) != 1 {
+		t.Fatalf("the new user: %+v, %v", u, err)
+	}
+	if got := p.appUser(); got != u.ID {
+		t.Fatalf("the upstream sees %q, want the new user %s", got, u.ID)
+	}
+}
+
+// TestPageSignUpResend: the code step's Resend code is refused within the
+// resend wait (429, shown on the step, nothing sent), and sends a new
+// code after it, which then creates the account.
+func TestPageSignUpResend(t *testing.T) {
+	e := signUpEnv(t, emailSignUp)
+	p := e.pageBrowser()
+	path := pagePrefix + "/sign-up"
+	pageStatus(t, p.get(path), http.StatusOK)
+	r := p.submit(path, url.Values{"identifier": {"resend@example.com"}, "password": {"a-fine-new-passphrase"}, "confirm_password": {"a-fine-new-passphrase"}})
+	pageStatus(t, r, http.StatusOK)
+	e.eng.Deliveries.Wait()
+	r = p.submit(path, url.Values{"op": {"resend"}})
+	if r.status != http.StatusTooManyRequests || !strings.Contains(r.body, `role="alert"`) || !strings.Contains(r.body, `name="sign_up_id"`) {
+		t.Fatalf("resend at once: status %d\n%s", r.status, r.body)
+	}
+	if n := e.mail.Count(t, "resend@example.com"); n != 1 {
+		t.Fatalf("%d messages after a refused resend, want 1", n)
+	}
+	// The wait is a store key's TTL, counted in real time (the test clock
+	// does not move it): the test removes the key rather than sleep.
+	if err := e.st.Delete(t.Context(), "suaresend:"+p.hidden("").Get("sign_up_id")+":email_address"); err != nil {
+		t.Fatal(err)
+	}
+	r = p.submit(path, url.Values{"op": {"resend"}})
+	pageStatus(t, r, http.StatusOK)
+	pageHas(t, r.body, "We sent a new code.")
+	e.eng.Deliveries.Wait()
+	if n := e.mail.Count(t, "resend@example.com"); n != 2 {
+		t.Fatalf("%d messages after a resend, want 2", n)
+	}
+	second := e.pageCode("resend@example.com")
+	r = p.submit(path, url.Values{"op": {"verify"}, "code": {second}})
+	pageLocation(t, r, "/")
+	if p.appUser() == "" {
+		t.Fatal("not signed in after the resent code")
+	}
 }
