@@ -205,7 +205,7 @@ func TestBrowserSignUpByEmail(t *testing.T) {
 	b.expectPage("/__authgate/sign-in", "Sign in", back)
 	b.follow("Create an account")
 	b.expectPage("/__authgate/sign-up", "Create your account", back)
-	b.screenshot("sign-up.png")
+	b.docShot("sign-up.png")
 
 	fill := func(password, confirm string) {
 		b.fill("identifier", email)
