@@ -225,3 +225,36 @@ func TestPageSetupMFAByPhone(t *testing.T) {
 	pageStatus(t, got, http.StatusOK)
 	pageHas(t, got.body, `id="no-phone"`)
 }
+
+// Both tasks through the pages: reset-password first, then setup-mfa,
+// then the upstream.
+func TestPageResetThenSetupMFATasks(t *testing.T) {
+	e, u := aliceEnv(t, withMFA(mfaRequired))
+	if _, err := e.eng.Users.Update(t.Context(), u.ID, func(u *users.User) error { u.ResetRequired = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	p := e.pageBrowser()
+	pageLocation(t, p.signIn("alice@example.com", alicePW, "/work"), pagePrefix+"/tasks/reset-password?redirect_url=%2Fwork")
+	pageStatus(t, p.get(pagePrefix+"/tasks/reset-password?redirect_url=%2Fwork"), http.StatusOK)
+	const newPW = "a brand new secret"
+	got := p.submit(pagePrefix+"/tasks/reset-password", url.Values{"password": {newPW}, "confirm_password": {newPW}})
+	pageLocation(t, got, pagePrefix+"/tasks/setup-mfa?redirect_url=%2Fwork")
+	// Still pending: the upstream stays closed.
+	pageLocation(t, p.get("/work"), pagePrefix+"/tasks/setup-mfa?redirect_url=%2Fwork")
+
+	got = p.get(pagePrefix + "/tasks/setup-mfa?redirect_url=%2Fwork")
+	pageStatus(t, got, http.StatusOK)
+	secret := strings.ReplaceAll(between(got.body, `<code id="totp-secret">`, "</code>"), " ", "")
+	verify := p.hidden(`name="totp_uri"`)
+	verify.Set("op", "verify_totp") // the button's value
+	verify.Set("code", e.totp(secret))
+	got = p.post(pagePrefix+"/tasks/setup-mfa", verify)
+	pageStatus(t, got, http.StatusOK)
+	pageHas(t, got.body, "Save your backup codes", `id="backup-codes"`, `href="/work"`)
+	if p.appUser() != u.ID {
+		t.Fatal("the upstream is closed after both tasks")
+	}
+	if nu, err := e.eng.Users.Get(t.Context(), u.ID); err != nil || nu.ResetRequired {
+		t.Fatalf("reset still required (%v)", err)
+	}
+}
