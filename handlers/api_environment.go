@@ -5,6 +5,7 @@ import (
 
 	"github.com/authgate/authgate/mfa"
 	"github.com/authgate/authgate/signin"
+	"github.com/authgate/authgate/users"
 )
 
 // What a client reads before it signs in: the keys that verify session
@@ -31,13 +32,16 @@ func (s *Server) environment(w http.ResponseWriter, r *http.Request) {
 		"display_config": map[string]any{
 			"object": "display_config", "application_name": s.cfg.AppName,
 			"sign_in_url": s.cfg.SignInURL, "after_sign_in_url": s.cfg.AfterSignInURL,
+			"sign_up_url": s.signUpURL(""), "after_sign_up_url": s.cfg.AfterSignInURL,
 		},
 		"user_settings": map[string]any{
 			"attributes": map[string]any{
-				"email_address": map[string]any{"enabled": true, "used_for_first_factor": true, "first_factors": []string{"email_code"}},
+				"email_address": map[string]any{"enabled": true, "used_for_first_factor": true, "first_factors": []string{"email_code"},
+					"verify_at_sign_up": s.signUpWith(users.KindEmail), "verifications": []string{"email_code"}},
 				"phone_number": map[string]any{
 					"enabled": true, "used_for_first_factor": true, "first_factors": []string{"phone_code"},
 					"used_for_second_factor": second.phone, "second_factors": second.of(second.phone, signin.StrategyPhoneCode),
+					"verify_at_sign_up": s.signUpWith(users.KindPhone), "verifications": []string{"phone_code"},
 				},
 				"username":          map[string]any{"enabled": true, "used_for_first_factor": true},
 				"password":          map[string]any{"enabled": true, "required": false},
@@ -48,6 +52,7 @@ func (s *Server) environment(w http.ResponseWriter, r *http.Request) {
 				"min_length": s.d.PasswordMinLength, "max_length": 256, "disable_hibp": false,
 				"enforce_hibp_on_sign_in": cfg.BreachOnSignIn,
 			},
+			"sign_up": s.signUpSettings(),
 			"attack_protection": map[string]any{
 				"enumeration_protection": map[string]any{"enabled": cfg.EnumerationProtection},
 				"user_lockout": map[string]any{

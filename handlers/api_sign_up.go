@@ -8,6 +8,7 @@ import (
 	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/signup"
+	"github.com/authgate/authgate/users"
 )
 
 // The sign-up endpoints (Clerk's /v1/client/sign_ups): each runs one call
@@ -221,4 +222,29 @@ func (s *Server) currentSignUp(ctx context.Context, c *session.Client) (any, err
 		return nil, err
 	}
 	return renderSignUp(res), nil
+}
+
+// signUpWith reports whether a new user can sign up with an identifier of
+// kind k (the environment's verify_at_sign_up): sign-up on, the kind
+// configured, and for a phone some country open to it.
+func (s *Server) signUpWith(k users.Kind) bool {
+	if !s.signUpOn() {
+		return false
+	}
+	cfg := s.d.SignUp.Config()
+	return cfg.Allows(k) && (k != users.KindPhone || len(cfg.PhoneCountries) > 0)
+}
+
+// signUpSettings is the environment's user_settings.sign_up: Clerk's
+// "public" mode when sign-up is on, "restricted" (no self-service
+// sign-up) when off; no captcha, no custom action, no legal consent.
+func (s *Server) signUpSettings() map[string]any {
+	mode := "restricted"
+	if s.signUpOn() {
+		mode = "public"
+	}
+	return map[string]any{
+		"mode": mode, "progressive": true, "captcha_enabled": false, "captcha_widget_type": "smart",
+		"custom_action_required": false, "legal_consent_enabled": false,
+	}
 }

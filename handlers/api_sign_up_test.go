@@ -370,3 +370,29 @@ func (e *env) instance(t *testing.T) *env {
 	t.Cleanup(o.http.Close)
 	return &o
 }
+
+func TestSignUpAPIEnvironment(t *testing.T) {
+	env := func(e *env) map[string]any {
+		t.Helper()
+		r := e.browser().get("/__authgate/v1/environment", nil)
+		if r.status != 200 {
+			t.Fatalf("environment: %d", r.status)
+		}
+		return r.json
+	}
+	off := env(newEnv(t))
+	if su := off["user_settings"].(map[string]any)["sign_up"].(map[string]any); su["mode"] != "restricted" {
+		t.Fatalf("off: sign_up %v", su)
+	}
+	if email := off["user_settings"].(map[string]any)["attributes"].(map[string]any)["email_address"].(map[string]any); email["verify_at_sign_up"] != false {
+		t.Fatalf("off: email %v", email)
+	}
+	on := env(suEnv(t, signup.Config{Enabled: true, Identifiers: []users.Kind{users.KindEmail, users.KindPhone}}))
+	us := on["user_settings"].(map[string]any)
+	attrs := us["attributes"].(map[string]any)
+	if us["sign_up"].(map[string]any)["mode"] != "public" || on["display_config"].(map[string]any)["sign_up_url"] != "/__authgate/sign-up" ||
+		attrs["email_address"].(map[string]any)["verify_at_sign_up"] != true ||
+		attrs["phone_number"].(map[string]any)["verify_at_sign_up"] != false { // no phone_countries: no phone sign-up
+		t.Fatalf("on: %v / %v", us["sign_up"], attrs)
+	}
+}
