@@ -85,22 +85,28 @@ func (s *Server) createSessionToken(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	jwt, err := s.issueToken(w, r, sess)
+	// A token refresh changes nothing of the sign-in: __client_uat stays
+	// unless it cannot go with the new token (renewedAt).
+	jwt, iat, err := s.mintAt(r.Context(), r, sess)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
+	s.renewedAt(w, r, jwt, iat)
 	writeJSON(w, http.StatusOK, tokenJSON{Object: "token", JWT: jwt})
 }
 
-// issueToken mints a token for sess and sets it as the __session cookie;
-// it returns the token for the bodies that carry it too.
+// issueToken mints a token for sess after a change of the client's
+// sign-in state (a sign-in or sign-up completed, a session made active,
+// a task done) and sets it as the __session cookie, with __client_uat
+// saying when the change happened; it returns the token for the bodies
+// that carry it too.
 func (s *Server) issueToken(w http.ResponseWriter, r *http.Request, sess *session.Session) (string, error) {
-	jwt, err := s.mint(r.Context(), r, sess)
+	jwt, iat, err := s.mintAt(r.Context(), r, sess)
 	if err != nil {
 		return "", err
 	}
-	s.setSessionCookie(w, r, jwt)
+	s.signedInAt(w, r, jwt, iat)
 	return jwt, nil
 }
 

@@ -3,6 +3,7 @@ package handlers
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,12 +14,25 @@ import (
 const (
 	CookieSession = "__session"
 	CookieClient  = "__client"
+	// CookieClientUAT is Clerk's __client_uat: the Unix second of the
+	// client's last sign-in change, "0" once signed out. Clerk's backend
+	// SDKs (@clerk/backend's authenticateRequest, under clerkMiddleware)
+	// read a __session without it as "signed out, handshake needed", and
+	// one issued before it as stale; so it is set wherever the sign-in
+	// state changes, and the gate hands the upstream a pair that agrees
+	// (upstream_cookies.go).
+	CookieClientUAT = "__client_uat"
 )
+
+// clientUATMaxAge is the lifetime of __client_uat: a year, as clerk-js
+// gives it. It may outlive the session; the value is a time, and "0" or
+// a stale one tells the SDKs nothing that the gate does not correct.
+const clientUATMaxAge = 365 * 24 * 60 * 60
 
 func secure(r *http.Request) bool { return r.TLS != nil }
 
 func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, jwt string) {
-	http.SetCookie(w, &http.Cookie{
+	replaceCookie(w, &http.Cookie{
 		Name: CookieSession, Value: jwt, Path: "/", HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteLaxMode,
 	})
 }
@@ -58,11 +72,67 @@ func (s *Server) sendRotated(w http.ResponseWriter, r *http.Request, c *session.
 	s.newCSRFCookie(w, r)
 }
 
+// clearSessionCookie signs the browser out: __session goes and
+// __client_uat says "0" (signed out), as Clerk's cookies do after a
+// sign-out.
 func (s *Server) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{
+	replaceCookie(w, &http.Cookie{
 		Name: CookieSession, Value: "", Path: "/", HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteLaxMode, MaxAge: -1,
 	})
+	s.setClientUAT(w, r, 0)
 }
+
+// setClientUAT sets __client_uat to the Unix second uat (0: signed out).
+// It is not HttpOnly: clerk-js writes and reads it from scripts, and it
+// holds no secret. SameSite=Strict as clerk-js sets it: a cross-site
+// navigation then arrives without it, which the gate corrects for the
+// upstream.
+func (s *Server) setClientUAT(w http.ResponseWriter, r *http.Request, uat int64) {
+	replaceCookie(w, &http.Cookie{
+		Name: CookieClientUAT, Value: strconv.FormatInt(uat, 10), Path: "/", Secure: secure(r), SameSite: http.SameSiteStrictMode,
+		MaxAge: clientUATMaxAge,
+	})
+}
+
+// signedInAt sets the cookies of a sign-in change that issued jwt at
+// iat: a new sign-in, a session made active, a task completed. The
+// client's last change is now, and the token goes with it.
+func (s *Server) signedInAt(w http.ResponseWriter, r *http.Request, jwt string, iat int64) {
+	s.setSessionCookie(w, r, jwt)
+	s.setClientUAT(w, r, iat)
+}
+
+// renewedAt sets the cookies of a token renewed without a sign-in change
+// (clerk-js's token refresh, the gate's refresh from __client): the new
+// __session, and __client_uat only when the browser's value cannot go
+// with a token issued at iat (absent, not a number, "0", or later than
+// iat on an instance whose clock is behind); a browser that holds a good
+// one gets no second Set-Cookie on every refresh.
+func (s *Server) renewedAt(w http.ResponseWriter, r *http.Request, jwt string, iat int64) {
+	s.setSessionCookie(w, r, jwt)
+	if !uatFits(browserUAT(r), iat) {
+		s.setClientUAT(w, r, iat)
+	}
+}
+
+// browserUAT is the browser's __client_uat, or -1 when it sent none or
+// one that is not a number.
+func browserUAT(r *http.Request) int64 {
+	v := rawCookieValue(r, CookieClientUAT)
+	if v == "" {
+		return -1
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
+}
+
+// uatFits reports whether a __client_uat of uat goes with a session
+// token issued at iat, as @clerk/backend checks it: signed in (not 0)
+// and not after the token.
+func uatFits(uat, iat int64) bool { return uat > 0 && uat <= iat }
 
 // sessionToken reads the JWT from the __session cookie or a Bearer header.
 func sessionToken(r *http.Request) string {
@@ -144,11 +214,40 @@ func clientToken(r *http.Request) string { return cookieValue(r, CookieClient) }
 // privateCookie reports whether name is a cookie that only authgate
 // reads: the __client refresh credential and the CSRF cookie. The
 // upstream has no use for them and must not be able to leak or replay
-// them; __session stays, the upstream may verify it.
+// them; __session and __client_uat stay, the upstream may verify them
+// (Clerk's SDKs need both).
 func privateCookie(name string) bool {
 	switch trimBlanks(name) {
 	case CookieClient, CookieCSRF, CookieCSRFSecure:
 		return true
+	}
+	return false
+}
+
+// drop says which cookies leave a request on its way upstream besides
+// the private ones, which always do: the gate replaces __client_uat
+// (dropUAT), and __session too (dropSession), when what the browser sent
+// is not what it decided.
+type drop uint8
+
+const (
+	dropUAT drop = 1 << iota
+	dropSession
+)
+
+// dropped reports whether the cookie name leaves the upstream request.
+func (d drop) dropped(name string) bool {
+	if privateCookie(name) {
+		return true
+	}
+	if d == 0 {
+		return false
+	}
+	switch trimBlanks(name) {
+	case CookieClientUAT:
+		return d&dropUAT != 0
+	case CookieSession:
+		return d&dropSession != 0
 	}
 	return false
 }
@@ -177,15 +276,19 @@ func trimLeftBlanks(s string) string {
 // were; a line left empty goes, and so does the header. It runs on every
 // gated request: a line without a private cookie is scanned in place
 // and not copied.
-func stripPrivateCookies(h http.Header) {
+func stripPrivateCookies(h http.Header) { stripCookies(h, 0) }
+
+// stripCookies is stripPrivateCookies that removes the cookies d names
+// as well.
+func stripCookies(h http.Header, d drop) {
 	lines, ok := h["Cookie"]
 	if !ok {
 		return
 	}
 	kept := lines[:0]
 	for _, line := range lines {
-		if i := firstPrivatePair(line); i >= 0 {
-			line = withoutPrivatePairs(line, i)
+		if i := firstPrivatePair(line, d); i >= 0 {
+			line = withoutPrivatePairs(line, i, d)
 		}
 		if trimBlanks(line) != "" {
 			kept = append(kept, line)
@@ -199,11 +302,11 @@ func stripPrivateCookies(h http.Header) {
 }
 
 // firstPrivatePair is the offset of the first "name=value" pair of line
-// (pairs are separated by ';') whose name is private, or -1.
-func firstPrivatePair(line string) int {
+// (pairs are separated by ';') whose name is dropped, or -1.
+func firstPrivatePair(line string, d drop) int {
 	for start := 0; start <= len(line); {
 		end := pairEnd(line, start)
-		if privatePair(line[start:end]) {
+		if privatePair(line[start:end], d) {
 			return start
 		}
 		start = end + 1
@@ -220,10 +323,10 @@ func pairEnd(line string, start int) int {
 	return len(line)
 }
 
-// privatePair reports whether the "name=value" pair has a private name.
-func privatePair(pair string) bool {
+// privatePair reports whether the "name=value" pair has a dropped name.
+func privatePair(pair string, d drop) bool {
 	name, _, _ := strings.Cut(pair, "=")
-	return privateCookie(name)
+	return d.dropped(name)
 }
 
 // withoutPrivatePairs is line without its private pairs, the first of
@@ -234,7 +337,7 @@ func privatePair(pair string) bool {
 // pairs all at the end, as browsers order a cookie set after the
 // others, or all at the start) the result is a substring, with no
 // allocation.
-func withoutPrivatePairs(line string, from int) string {
+func withoutPrivatePairs(line string, from int, d drop) string {
 	// Everything before from is kept as is, without its trailing ';'.
 	head := strings.TrimSuffix(line[:from], ";")
 	lo, hi := -1, -1           // the stretch of pairs kept after from
@@ -242,7 +345,7 @@ func withoutPrivatePairs(line string, from int) string {
 	for start := from; start <= len(line); {
 		end := pairEnd(line, start)
 		switch pair := line[start:end]; {
-		case privatePair(pair):
+		case privatePair(pair, d):
 			gap = lo >= 0
 		case lo < 0 && head == "" && pair == "":
 			// Written as nothing, and no ';' follows it: as if dropped.
@@ -265,7 +368,7 @@ func withoutPrivatePairs(line string, from int) string {
 	b.WriteString(head)
 	for start := from; start <= len(line); {
 		end := pairEnd(line, start)
-		if !privatePair(line[start:end]) {
+		if !privatePair(line[start:end], d) {
 			if b.Len() > 0 {
 				b.WriteByte(';')
 			}

@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	cryptotls "crypto/tls"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 )
@@ -65,5 +67,68 @@ func TestStripPrivateCookiesAllocatesNothingWithoutThem(t *testing.T) {
 	}
 	if !slices.Equal(h["Cookie"], want) {
 		t.Fatalf("Cookie changed to %q", h["Cookie"])
+	}
+}
+
+// __client_uat is Secure over https, and never HttpOnly (clerk-js reads
+// it from scripts).
+func TestClientUATCookieAttributes(t *testing.T) {
+	for _, tls := range []bool{false, true} {
+		r := httptest.NewRequest(http.MethodGet, "http://app.example.com/", nil)
+		if tls {
+			r.TLS = &cryptotls.ConnectionState{}
+		}
+		w := httptest.NewRecorder()
+		(&Server{}).setClientUAT(w, r, 1700000000)
+		cs := w.Result().Cookies()
+		if len(cs) != 1 {
+			t.Fatalf("tls %v: cookies %v", tls, cs)
+		}
+		c := cs[0]
+		if c.Name != CookieClientUAT || c.Value != "1700000000" || c.Secure != tls || c.HttpOnly ||
+			c.SameSite != http.SameSiteStrictMode || c.Path != "/" || c.MaxAge != clientUATMaxAge {
+			t.Fatalf("tls %v: %s", tls, c)
+		}
+	}
+}
+
+// The sign-in cookies the gate replaces leave the line; the pairs it
+// sends go on the last line, as one Cookie line.
+func TestStripAndAppendSignInCookies(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		d    drop
+		in   []string
+		want []string
+	}{
+		{"uat only", dropUAT, []string{"a=1; __client_uat=5; __session=t; __client=c"}, []string{"a=1; __session=t; __client_uat=9"}},
+		{"both", dropUAT | dropSession, []string{"__session=t; a=1", "__client_uat=5"}, []string{"a=1; __client_uat=9"}},
+		{"nothing left", dropUAT | dropSession, []string{"__session=t; __client_uat=5"}, []string{"__client_uat=9"}},
+		{"no header", dropUAT, nil, []string{"__client_uat=9"}},
+		{"look-alikes stay", dropUAT | dropSession, []string{"__session_x=1; __client_uat_abc=2"}, []string{"__session_x=1; __client_uat_abc=2; __client_uat=9"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{}
+			if tc.in != nil {
+				h["Cookie"] = slices.Clone(tc.in)
+			}
+			stripCookies(h, tc.d)
+			appendCookie(h, "__client_uat=9")
+			if !slices.Equal(h["Cookie"], tc.want) {
+				t.Fatalf("Cookie = %q, want %q", h["Cookie"], tc.want)
+			}
+		})
+	}
+}
+
+// uatFits is @clerk/backend's test: signed in, and not after the token.
+func TestUATFits(t *testing.T) {
+	for _, tc := range []struct {
+		uat, iat int64
+		want     bool
+	}{{-1, 10, false}, {0, 10, false}, {1, 10, true}, {10, 10, true}, {11, 10, false}} {
+		if got := uatFits(tc.uat, tc.iat); got != tc.want {
+			t.Errorf("uatFits(%d, %d) = %v", tc.uat, tc.iat, got)
+		}
 	}
 }

@@ -32,6 +32,12 @@ type Identity struct {
 
 	// ph are the fields as placeholder values, made with the identity.
 	ph *Placeholders
+	// iat is the issue time (Unix seconds) of the session token the
+	// identity comes from, and minted is that token when the gate minted
+	// it for this request (a refresh from __client): the upstream gets
+	// it, and a __client_uat that goes with it (upstream_cookies.go).
+	iat    int64
+	minted string
 }
 
 // Placeholders are an identity's values as the interface values that a
@@ -91,28 +97,40 @@ const gateStoreBudget = 500 * time.Millisecond
 // passes goes upstream without the cookies only authgate reads (the
 // __client refresh credential and the CSRF cookie); __session stays, the
 // upstream may verify it.
+//
+// The sign-in cookies the upstream gets say what the gate decided, in
+// the pair Clerk's backend SDKs read (__session and __client_uat, see
+// forwardSignInCookies): a signed-in or pending caller's token, a
+// signed-out caller's "0".
 func (s *Server) Gate(w http.ResponseWriter, r *http.Request) Verdict {
-	v := s.decide(w, r)
+	v, id := s.decide(w, r)
 	if v.Pass {
-		stripPrivateCookies(r.Header)
+		s.forwardSignInCookies(w, r, id)
 	}
 	return v
 }
 
-// decide is the gate's decision (see Gate).
-func (s *Server) decide(w http.ResponseWriter, r *http.Request) Verdict {
+// decide is the gate's decision (see Gate), with the identity it found
+// (also for a pending session on its task page, which passes without
+// one; nil when anonymous or the store could not say).
+func (s *Server) decide(w http.ResponseWriter, r *http.Request) (Verdict, *Identity) {
 	StripIdentity(r)
 	public := s.isPublic(r.URL)
 	id, err := s.identify(w, r)
 	if err != nil {
 		if public {
 			s.d.Events.Gate("public")
-			return Verdict{Pass: true}
+			return Verdict{Pass: true}, nil
 		}
 		s.d.Events.Gate("unavailable")
 		s.writeErr(w, r, err)
-		return Verdict{}
+		return Verdict{}, nil
 	}
+	return s.decideFor(w, r, id, public), id
+}
+
+// decideFor is decide once the identity is known.
+func (s *Server) decideFor(w http.ResponseWriter, r *http.Request, id *Identity, public bool) Verdict {
 	switch {
 	case id == nil && public:
 		s.d.Events.Gate("public")
@@ -258,8 +276,20 @@ func (s *Server) identifyInStore(ctx context.Context, w http.ResponseWriter, r *
 	return s.refresh(ctx, w, r)
 }
 
-// refresh mints a new session JWT from the __client cookie.
+// refresh mints a new session JWT from the __client cookie. When it
+// finds the caller signed out (no client, no session left, the user
+// gone: a revocation, a sign-out elsewhere), the browser's sign-in
+// cookies are cleared, as a sign-out here would (signedOutSeen).
 func (s *Server) refresh(ctx context.Context, w http.ResponseWriter, r *http.Request) (*Identity, error) {
+	id, err := s.refreshFromClient(ctx, w, r)
+	if id == nil && err == nil {
+		s.signedOutSeen(w, r)
+	}
+	return id, err
+}
+
+// refreshFromClient is refresh before its signed-out cleanup.
+func (s *Server) refreshFromClient(ctx context.Context, w http.ResponseWriter, r *http.Request) (*Identity, error) {
 	c, err := s.loadClient(ctx, r)
 	if err != nil || c == nil {
 		return nil, err
@@ -278,15 +308,17 @@ func (s *Server) refresh(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if err != nil {
 		return nil, err
 	}
-	jwt, err := s.mint(ctx, r, sess)
+	jwt, iat, err := s.mintAt(ctx, r, sess)
 	if err != nil {
 		return nil, err
 	}
-	s.setSessionCookie(w, r, jwt)
+	s.renewedAt(w, r, jwt, iat)
 	if c := s.d.Logger.Check(zap.DebugLevel, "session token refreshed"); c != nil {
 		c.Write(zap.String("session_id", sess.ID), zap.String("user_id", sess.UserID))
 	}
-	return identityOf(sess, u), nil
+	id := identityOf(sess, u)
+	id.iat, id.minted = iat, jwt
+	return id, nil
 }
 
 func identityOf(sess *session.Session, u *users.User) *Identity {
@@ -309,6 +341,7 @@ func (s *Server) identityFromClaims(ctx context.Context, cl token.Claims) (*Iden
 	id := &Identity{
 		UserID: u.ID, SessionID: cl.SessionID, Status: cl.Status,
 		Email: u.PrimaryEmail(), Phone: u.PrimaryPhone(), Username: u.Username,
+		iat: cl.IssuedAt.Unix(),
 	}
 	if id.Pending() {
 		sess, err := s.d.Sessions.Get(ctx, cl.SessionID)

@@ -35,19 +35,22 @@ func newGateSite(e *env, b *browser, identityHeaders []string) *gateSite {
 	if err != nil {
 		e.tb.Fatal(err)
 	}
-	var session, client string
+	var session, client, uat string
 	for _, c := range b.jar.Cookies(root) {
 		switch c.Name {
 		case handlers.CookieSession:
 			session = c.Value
 		case handlers.CookieClient:
 			client = c.Value
+		case handlers.CookieClientUAT:
+			uat = c.Value
 		}
 	}
-	if session == "" || client == "" {
-		e.tb.Fatalf("the browser is not signed in (session %q, client %q)", session, client)
+	if session == "" || client == "" || uat == "" {
+		e.tb.Fatalf("the browser is not signed in (session %q, client %q, client_uat %q)", session, client, uat)
 	}
-	site.cookie = handlers.CookieSession + "=" + session + "; " + handlers.CookieClient + "=" + client
+	// As a browser sends them: __client_uat too (set with the token).
+	site.cookie = handlers.CookieSession + "=" + session + "; " + handlers.CookieClientUAT + "=" + uat + "; " + handlers.CookieClient + "=" + client
 	return site
 }
 

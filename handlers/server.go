@@ -227,13 +227,20 @@ func signInRequest(r *http.Request, c *session.Client) signin.Request {
 // (active or pending): an ended, revoked or expired session never gets a
 // token again (signed_out).
 func (s *Server) mint(ctx context.Context, r *http.Request, sess *session.Session) (string, error) {
+	jwt, _, err := s.mintAt(ctx, r, sess)
+	return jwt, err
+}
+
+// mintAt is mint that also returns the token's iat (Unix seconds): the
+// __client_uat set with the token must not be later (cookies.go).
+func (s *Server) mintAt(ctx context.Context, r *http.Request, sess *session.Session) (string, int64, error) {
 	if !sess.SignedIn(s.d.Now()) {
-		return "", apierr.SignedOut
+		return "", 0, apierr.SignedOut
 	}
-	jwt, _, err := s.d.Tokens.Mint(ctx, token.Claims{
+	jwt, cl, err := s.d.Tokens.Mint(ctx, token.Claims{
 		Issuer: s.issuer(r), Subject: sess.UserID, SessionID: sess.ID, Status: tokenStatus(sess), AuthorizedParty: origin(r),
 	})
-	return jwt, err
+	return jwt, cl.IssuedAt.Unix(), err
 }
 
 // tokenStatus is the sts claim of a session's tokens.

@@ -20,7 +20,7 @@
 #       forward_auth forward_auth to the auth endpoint (copy_headers of
 #                    the three headers) + reverse_proxy
 # wrk sends every front the same request, with the same header
-# `Cookie: __session=...; __client=...`. Before measuring, each front is
+# `Cookie: __session=...; __client_uat=...; __client=...`. Before measuring, each front is
 # checked: the upstream's 200, and the three identity headers with
 # alice's values (authgate: the Cookie without __client).
 #
@@ -283,8 +283,10 @@ grep -q '"status":"complete"' "$WORK/signin.json" || die "sign-in not complete: 
 cookie_value() { awk -v n="$1" -F'\t' 'NF >= 7 && $6 == n {v = $7} END {print v}' "$WORK/cookies.txt"; }
 SESSION=$(cookie_value __session)
 CLIENT=$(cookie_value __client)
-[[ -n "$SESSION" && -n "$CLIENT" ]] || die "sign-in did not set __session and __client"
-COOKIE="Cookie: __session=$SESSION; __client=$CLIENT"
+CLIENT_UAT=$(cookie_value __client_uat)
+[[ -n "$SESSION" && -n "$CLIENT" && -n "$CLIENT_UAT" ]] || die "sign-in did not set __session, __client and __client_uat"
+# As a browser sends them after the sign-in (__client_uat with the token).
+COOKIE="Cookie: __session=$SESSION; __client_uat=$CLIENT_UAT; __client=$CLIENT"
 
 # What the upstream receives through authgate: alice's identity headers.
 echo_via() { curl -s --max-time 5 -H 'Accept: text/html' -H "$COOKIE" "$1/__bench/echo"; }
@@ -292,7 +294,8 @@ got=$(echo_via "${SITE[authgate]}")
 IFS='|' read -r USER_ID SESSION_ID EMAIL_SEEN UP_COOKIE <<<"$got"
 [[ "$USER_ID" == user_* && -n "$SESSION_ID" && "$EMAIL_SEEN" == "$EMAIL" ]] ||
 	die "authgate: the upstream got identity headers '$got'"
-[[ "$UP_COOKIE" == "__session=$SESSION" ]] || die "authgate: the upstream got Cookie '$UP_COOKIE', want only __session"
+[[ "$UP_COOKIE" == "__session=$SESSION; __client_uat=$CLIENT_UAT" ]] ||
+	die "authgate: the upstream got Cookie '$UP_COOKIE', want only __session and __client_uat"
 
 # --- header_up and forward_auth send alice's values as constants.
 start_caddy header_up "{

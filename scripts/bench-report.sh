@@ -133,7 +133,7 @@ fi
 	echo "- **authgate**: \`authgate\` + \`reverse_proxy\`, signed in (cached session token);"
 	echo "- **forward_auth**: \`forward_auth\` to an auth endpoint that costs nothing (a caddy answering 200 with the three headers, copied with \`copy_headers\`) + \`reverse_proxy\`: the Authelia / oauth2-proxy / Authentik pattern."
 	echo
-	echo "Every front is sent the same \`Cookie: __session=…; __client=…\` header. wrk, the fronts and the backends share the machine's CPUs. CPU per request is user+sys of the process from \`/proc/<pid>/stat\` over the run divided by the requests; allocations per request are the front's \`Mallocs\` (\`/debug/vars\`) over the run; *other load* is CPU time the machine spent on anything else (other processes, steal) during the run. Medians of the rounds; each ratio is the median of the per-round ratios (the fronts of a round ran next to each other, odd rounds in the order above, even rounds in reverse)."
+	echo "Every front is sent the same \`Cookie: __session=…; __client_uat=…; __client=…\` header. wrk, the fronts and the backends share the machine's CPUs. CPU per request is user+sys of the process from \`/proc/<pid>/stat\` over the run divided by the requests; allocations per request are the front's \`Mallocs\` (\`/debug/vars\`) over the run; *other load* is CPU time the machine spent on anything else (other processes, steal) during the run. Medians of the rounds; each ratio is the median of the per-round ratios (the fronts of a round ran next to each other, odd rounds in the order above, even rounds in reverse)."
 	echo
 	cat "$WORK/gate/summary.md"
 	echo
