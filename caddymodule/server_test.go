@@ -6,8 +6,6 @@ package caddymodule
 // browser_test.go).
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -266,27 +264,9 @@ type apiResult struct {
 }
 
 // errCode returns the first error code of a Clerk error envelope.
-func (r apiResult) errCode() string {
-	var env struct {
-		Errors []struct {
-			Code string `json:"code"`
-			Meta struct {
-				ParamName string `json:"param_name"`
-			} `json:"meta"`
-		} `json:"errors"`
-	}
-	if json.Unmarshal(r.body, &env) != nil || len(env.Errors) == 0 {
-		return ""
-	}
-	return env.Errors[0].Code
-}
+func (r apiResult) errCode() string { return testenv.ErrorCode(r.body) }
 
-func (r apiResult) decode(t *testing.T, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.body, v); err != nil {
-		t.Fatalf("decode %s: %v", r.body, err)
-	}
-}
+func (r apiResult) decode(t *testing.T, v any) { testenv.DecodeJSON(t, r.body, v) }
 
 var plainClient = &http.Client{
 	Timeout:       30 * time.Second,
@@ -320,38 +300,16 @@ func newRequest(t *testing.T, method, u string, body io.Reader) *http.Request {
 // adminJSON calls the admin API with a JSON body (nil: none).
 func adminJSON(t *testing.T, method, path string, body any) apiResult {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		data, err := json.Marshal(body)
-		if err != nil {
-			t.Fatalf("encode admin body: %v", err)
-		}
-		rd = bytes.NewReader(data)
-	}
-	req := newRequest(t, method, testAdminURL+path, rd)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	req, err := testenv.JSONRequest(method, testAdminURL+path, body)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return do(t, plainClient, req)
 }
 
-// userJSON is the admin API's user object (DESIGN.md §8).
-type userJSON struct {
-	ID             string `json:"id"`
-	EmailAddresses []struct {
-		ID           string `json:"id"`
-		EmailAddress string `json:"email_address"`
-	} `json:"email_addresses"`
-	PasswordEnabled     bool  `json:"password_enabled"`
-	PasswordCompromised bool  `json:"password_compromised"`
-	CreatedAt           int64 `json:"created_at"`
-	// Second factors (issue 11).
-	TwoFactorEnabled  bool `json:"two_factor_enabled"`
-	TOTPEnabled       bool `json:"totp_enabled"`
-	BackupCodeEnabled bool `json:"backup_code_enabled"`
-}
+// userJSON is the admin API's user object.
+type userJSON = testenv.AdminUser
 
-// createUser creates a user with an email and the test password.
 func createUser(t *testing.T, email string) userJSON {
 	t.Helper()
 	r := adminJSON(t, http.MethodPost, "/users", map[string]any{"email_address": []string{email}, "password": testPassword})

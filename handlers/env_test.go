@@ -350,13 +350,7 @@ type reply struct {
 	json   map[string]any
 }
 
-func (r reply) errCode() string {
-	errs, _ := r.json["errors"].([]any)
-	if len(errs) == 0 {
-		return ""
-	}
-	return errs[0].(map[string]any)["code"].(string)
-}
+func (r reply) errCode() string { return testenv.ErrorCode(r.body) }
 
 func (r reply) resp() map[string]any {
 	m, _ := r.json["response"].(map[string]any)

@@ -233,24 +233,9 @@ func (r reply) String() string {
 }
 
 // errCode is the first code of a Clerk error envelope.
-func (r reply) errCode() string {
-	var env struct {
-		Errors []struct {
-			Code string `json:"code"`
-		} `json:"errors"`
-	}
-	if json.Unmarshal(r.body, &env) != nil || len(env.Errors) == 0 {
-		return ""
-	}
-	return env.Errors[0].Code
-}
+func (r reply) errCode() string { return testenv.ErrorCode(r.body) }
 
-func (r reply) decode(t *testing.T, v any) {
-	t.Helper()
-	if err := json.Unmarshal(r.body, v); err != nil {
-		t.Fatalf("decode %s: %v", r, err)
-	}
-}
+func (r reply) decode(t *testing.T, v any) { testenv.DecodeJSON(t, r.body, v) }
 
 func send(c *http.Client, req *http.Request) reply {
 	resp, err := c.Do(req)
@@ -297,33 +282,15 @@ func apiPost(t testing.TB, c *http.Client, base, path string, form url.Values) r
 // ---- admin API ----
 
 func (in *instance) adminDo(method, path string, body any) reply {
-	var rd io.Reader
-	if body != nil {
-		data, err := json.Marshal(body)
-		if err != nil {
-			return reply{err: err}
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequest(method, in.admin+path, rd)
+	req, err := testenv.JSONRequest(method, in.admin+path, body)
 	if err != nil {
 		return reply{err: err}
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
 	}
 	return send(plainClient, req)
 }
 
-type userJSON struct {
-	ID             string `json:"id"`
-	EmailAddresses []struct {
-		ID           string `json:"id"`
-		EmailAddress string `json:"email_address"`
-	} `json:"email_addresses"`
-	PasswordEnabled bool  `json:"password_enabled"`
-	CreatedAt       int64 `json:"created_at"`
-}
+// userJSON is the admin API's user object.
+type userJSON = testenv.AdminUser
 
 type sessionJSON struct {
 	ID     string `json:"id"`
