@@ -58,7 +58,7 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 	d.Lead = "Signed in as " + d.Account
 	d.LinkURL, d.LinkText = s.afterSignIn(""), "Back to "+s.cfg.AppName
 	d.SignOutURL = s.cfg.Prefix + pathSignOut
-	d.MFA = &mfaData{}
+	d.MFA = &mfaData{HasPassword: u.PasswordDigest != ""}
 	d.Notice = accountNotices[r.URL.Query().Get("notice")]
 	if r.Method != http.MethodPost {
 		s.renderAccount(w, r, http.StatusOK, d, a)

@@ -135,13 +135,17 @@ func groupSecret(s string) string {
 }
 
 // reverifyNeeded reports whether err asks for the password again; it sets
-// d up to ask for it before then is done again.
+// d up to ask for it before then is done again (d.MFA.HasPassword: a
+// user without one is asked to sign in again instead).
 func reverifyNeeded(err error, d *pageData, then string) bool {
 	if !errors.Is(err, apierr.SessionReverificationRequired) {
 		return false
 	}
 	d.MFA.Reverify, d.MFA.Then = true, then
 	d.Error = "For your security, enter your password again to continue."
+	if !d.MFA.HasPassword {
+		d.Error = "For your security, sign in again to continue."
+	}
 	return true
 }
 

@@ -30,7 +30,7 @@ func (s *Server) setupMFAPage(w http.ResponseWriter, r *http.Request) {
 	d.Lead = "Your account needs a second step at sign-in. Scan the QR code with an authenticator app (such as 1Password, Google Authenticator or Authy), then enter the code it shows."
 	d.Account = accountLabel(u)
 	d.SignOutURL = s.cfg.Prefix + pathSignOut
-	d.MFA = &mfaData{}
+	d.MFA = &mfaData{HasPassword: u.PasswordDigest != ""}
 	phoneOnly := !s.d.SignIn.MFAConfig().TOTP
 	if phoneOnly {
 		d.Lead = "Your account needs a second step at sign-in: a code we send by text message. Choose the phone that gets it."

@@ -258,3 +258,30 @@ func TestPageResetThenSetupMFATasks(t *testing.T) {
 		t.Fatalf("reset still required (%v)", err)
 	}
 }
+
+// A user without a password who must reverify is asked to sign in again,
+// not for a password they do not have.
+func TestPageAccountReverifyWithoutPassword(t *testing.T) {
+	e := newEnv(t, withMFA(mfaDefaults))
+	e.createUser("", "+15555550177", "")
+	p := e.pageBrowser()
+	r := p.b.post("/v1/client/sign_ins", form("identifier", "+15555550177"))
+	expect(t, r, 200, "")
+	id := r.str("id")
+	expect(t, p.b.post("/v1/client/sign_ins/"+id+"/prepare_first_factor", form("strategy", "phone_code")), 200, "")
+	r = p.b.post("/v1/client/sign_ins/"+id+"/attempt_first_factor", form("strategy", "phone_code", "code", e.sms.code(t, "+15555550177")))
+	expect(t, r, 200, "")
+	if r.str("status") != "complete" {
+		t.Fatalf("code sign-in: %s", r.body)
+	}
+	got := p.get(pagePrefix + "/account")
+	pageStatus(t, got, http.StatusOK)
+	enrol := p.hidden(`value="enrol_totp"`)
+	e.clock.Advance(11 * time.Minute)
+	got = p.post(pagePrefix+"/account", enrol)
+	pageStatus(t, got, http.StatusForbidden)
+	pageHas(t, got.body, "For your security, sign in again to continue.", `id="reverify-sign-in"`, `action="/__authgate/sign-out"`)
+	if strings.Contains(got.body, `name="reverify_password"`) {
+		t.Fatal("a password prompt for a user without a password")
+	}
+}
