@@ -200,9 +200,23 @@ func undone(err, undoErr error) error {
 	return fmt.Errorf("%w; undoing it failed too, Repair cleans what is left: %v", err, undoErr)
 }
 
-// insert stores the new user u with the identifiers list (keyed): claim
-// each, check layout 1 does not hold it, write the record, hold each.
-func (s *Service) insert(ctx context.Context, u *User, list []ident) (err error) {
+// insert stores the new user u with the identifiers list (keyed).
+func (s *Service) insert(ctx context.Context, u *User, list []ident) error {
+	data, err := json.Marshal(u)
+	if err != nil {
+		return fmt.Errorf("encoding user: %w", err)
+	}
+	return s.claimAndWrite(ctx, u.ID, list,
+		func(ctx context.Context) error { return s.createRecord(ctx, u.ID, data) },
+		func(ctx context.Context) error { return s.st.Delete(ctx, recordKey(u.ID)) })
+}
+
+// claimAndWrite gives the identifiers list to user owner: claim each,
+// check layout 1 does not hold it, write the record (write), hold each.
+// On failure it undoes its own steps: releases its claims and, once
+// write succeeded, calls undo (both on a cleanup context, so a cancelled
+// caller does not leave them half done).
+func (s *Service) claimAndWrite(ctx context.Context, owner string, list []ident, write, undo func(context.Context) error) (err error) {
 	var claimed []ident
 	written := false
 	defer func() {
@@ -213,12 +227,12 @@ func (s *Service) insert(ctx context.Context, u *User, list []ident) (err error)
 		defer cancel()
 		var undoErr error
 		if written {
-			undoErr = s.st.Delete(cctx, recordKey(u.ID))
+			undoErr = undo(cctx)
 		}
-		err = undone(err, errors.Join(undoErr, s.release(cctx, u.ID, claimed)))
+		err = undone(err, errors.Join(undoErr, s.release(cctx, owner, claimed)))
 	}()
 	for _, id := range list {
-		mine, err := s.claim(ctx, id, u.ID)
+		mine, err := s.claim(ctx, id, owner)
 		if err != nil {
 			return err
 		}
@@ -226,19 +240,15 @@ func (s *Service) insert(ctx context.Context, u *User, list []ident) (err error)
 			claimed = append(claimed, id)
 		}
 	}
-	if err := s.legacyFree(ctx, u.ID, list); err != nil {
+	if err := s.legacyFree(ctx, owner, list); err != nil {
 		return err
 	}
-	data, err := json.Marshal(u)
-	if err != nil {
-		return fmt.Errorf("encoding user: %w", err)
-	}
-	if err := s.createRecord(ctx, u.ID, data); err != nil {
+	if err := write(ctx); err != nil {
 		return err
 	}
 	written = true
 	for _, id := range list {
-		if err := s.hold(ctx, id, u.ID); err != nil {
+		if err := s.hold(ctx, id, owner); err != nil {
 			return err
 		}
 	}

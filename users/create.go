@@ -174,42 +174,20 @@ func (s *Service) currentRecord(ctx context.Context, id string) (*User, error) {
 }
 
 // changeIdentifiers claims added, writes next over cur and holds added,
-// undoing its own steps on failure.
-func (s *Service) changeIdentifiers(ctx context.Context, cur, next *User, added []ident) (out *User, err error) {
-	var claimed []ident
-	written := false
-	defer func() {
-		if err == nil {
-			return
-		}
-		cctx, cancel := cleanupContext(ctx)
-		defer cancel()
-		var undoErr error
-		if written {
-			_, undoErr = s.writeIdentifiers(cctx, next, cur)
-		}
-		err = undone(err, errors.Join(undoErr, s.release(cctx, cur.ID, claimed)))
-	}()
-	for _, id := range added {
-		mine, err := s.claim(ctx, id, cur.ID)
-		if err != nil {
-			return nil, err
-		}
-		if mine {
-			claimed = append(claimed, id)
-		}
-	}
-	if err := s.legacyFree(ctx, cur.ID, added); err != nil {
+// undoing its own steps on failure (claimAndWrite).
+func (s *Service) changeIdentifiers(ctx context.Context, cur, next *User, added []ident) (*User, error) {
+	var out *User
+	err := s.claimAndWrite(ctx, cur.ID, added,
+		func(ctx context.Context) (err error) {
+			out, err = s.writeIdentifiers(ctx, cur, next)
+			return err
+		},
+		func(ctx context.Context) error {
+			_, err := s.writeIdentifiers(ctx, next, cur)
+			return err
+		})
+	if err != nil {
 		return nil, err
-	}
-	if out, err = s.writeIdentifiers(ctx, cur, next); err != nil {
-		return nil, err
-	}
-	written = true
-	for _, id := range added {
-		if err := s.hold(ctx, id, cur.ID); err != nil {
-			return nil, err
-		}
 	}
 	return out, nil
 }
