@@ -161,13 +161,35 @@ func New(cfg Config, st store.Store, logger *zap.Logger) (*Services, error) {
 		Deliver: &notify.Deliverer{Email: cfg.Emailer, SMS: cfg.Texter, AppName: cfg.AppName},
 		Events:  cfg.Events, Logger: logger, Now: cfg.Now, Pool: s.Deliveries,
 	})
-	s.SignUp = signup.New(cfg.SignUp, signup.Deps{
+	s.SignUp = signup.New(signUpConfig(cfg.SignUp, s.SignIn.Config()), signup.Deps{
 		Store: st, Users: s.Users, Sessions: s.Sessions, Passwords: pw, CodeKey: secret.New(st, signin.CodeKeyName),
 		Deliver: &notify.Deliverer{Email: cfg.Emailer, SMS: cfg.Texter, AppName: cfg.AppName},
 		Events:  cfg.Events, Logger: logger, Now: cfg.Now, Pool: s.Deliveries,
 		Policy: tasks.Policy{RequireSecondFactor: cfg.MFA.Required},
 	})
 	return s, nil
+}
+
+// signUpConfig gives sign-up the code rules of sign-in and reset
+// (code_ttl, code_max_attempts, resend and send limits) unless its own
+// limits set them: a code is a code, whichever flow sent it.
+func signUpConfig(c signup.Config, in signin.Config) signup.Config {
+	l := &c.Limits
+	for _, f := range []struct{ v, d *time.Duration }{
+		{&l.CodeTTL, &in.CodeTTL}, {&l.ResendAfter, &in.ResendAfter}, {&l.SendWindow, &in.SendWindow},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.d
+		}
+	}
+	for _, f := range []struct{ v, d *int }{
+		{&l.CodeMaxAttempts, &in.CodeMaxAttempts}, {&l.SendsPerIdentifier, &in.SendsPerIdentifier}, {&l.SendsPerIP, &in.SendsPerIP},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.d
+		}
+	}
+	return c
 }
 
 // Load reads (or creates) the signing keys. It needs the store.
