@@ -137,16 +137,9 @@ func (s *Service) Get(ctx context.Context, rq Request, id string) (*Result, erro
 	if !ids.Valid("sia", id) {
 		return nil, ErrNotFound
 	}
-	data, err := s.st.Get(ctx, attemptKey(id))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrNotFound
-	}
+	a, err := store.GetJSON[Attempt](ctx, s.st, attemptKey(id), ErrNotFound, "sign-in")
 	if err != nil {
-		return nil, fmt.Errorf("reading sign-in: %w", err)
-	}
-	a := new(Attempt)
-	if err := json.Unmarshal(data, a); err != nil {
-		return nil, fmt.Errorf("decoding sign-in: %w", err)
+		return nil, err
 	}
 	if a.ClientID != rq.Client.ID || !s.now().Before(a.AbandonAt) {
 		return nil, ErrNotFound

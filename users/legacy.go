@@ -110,16 +110,9 @@ func legacyToken(k Kind, user, value string) string {
 
 // legacyRecord reads a layout 1 record, with tokens filled in.
 func (s *Service) legacyRecord(ctx context.Context, id string) (*User, error) {
-	data, err := s.st.Get(ctx, legacyRecordKey(id))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrNotFound
-	}
+	u, err := store.GetJSON[User](ctx, s.st, legacyRecordKey(id), ErrNotFound, "user "+id)
 	if err != nil {
-		return nil, fmt.Errorf("reading user: %w", err)
-	}
-	u := new(User)
-	if err := json.Unmarshal(data, u); err != nil {
-		return nil, fmt.Errorf("decoding user %s: %w", id, err)
+		return nil, err
 	}
 	for i, e := range u.Emails {
 		if e.ID == "" {
@@ -183,16 +176,12 @@ func (s *Service) legacyFree(ctx context.Context, user string, list []ident) err
 // deleteLegacy removes the user's layout 1 record and indexes, if any
 // (one slot, so in one call).
 func (s *Service) deleteLegacy(ctx context.Context, id string) error {
-	data, err := s.st.Get(ctx, legacyRecordKey(id))
-	if errors.Is(err, store.ErrNotFound) {
+	u, err := s.legacyRecord(ctx, id)
+	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("reading user: %w", err)
-	}
-	u := new(User)
-	if err := json.Unmarshal(data, u); err != nil {
-		return fmt.Errorf("decoding user %s: %w", id, err)
+		return err
 	}
 	var index []string
 	for _, x := range u.idents() {
