@@ -151,11 +151,15 @@ func wantCode(t testing.TB, err error, code string) {
 type outbox struct {
 	mu      sync.Mutex
 	notices []notify.Notice
+	fail    error
 }
 
 func (o *outbox) Deliver(_ context.Context, n notify.Notice) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.fail != nil {
+		return o.fail
+	}
 	o.notices = append(o.notices, n)
 	return nil
 }

@@ -2,6 +2,7 @@ package signup
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"slices"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/session"
+	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/users"
 )
 
@@ -241,5 +243,20 @@ func TestOneFailureBudgetPerAddress(t *testing.T) {
 	codeC := e.out.lastCode(t, e.pool)
 	if res, err := e.svc.AttemptVerification(e.ctx, rqC, c.Attempt.ID, AttemptParams{Strategy: StrategyEmailCode, Code: codeC}); err != nil || res.Attempt.Status != StatusComplete {
 		t.Fatalf("after the window: %+v %v", res, err)
+	}
+}
+
+// A code that could not be delivered is deleted: nobody has it, so
+// nobody may guess it.
+func TestUndeliveredCodeIsUnusable(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Enabled = true })
+	e.out.mu.Lock()
+	e.out.fail = errors.New("smtp down")
+	e.out.mu.Unlock()
+	rq := e.client()
+	res := e.start(rq, newEmail)
+	e.pool.Wait()
+	if _, err := e.st.Get(e.ctx, codeKey(res.Attempt.ID, users.KindEmail)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the undelivered code is still stored: %v", err)
 	}
 }

@@ -176,19 +176,32 @@ func (s *Service) deliverCode(a *Attempt, k users.Kind, ident, code string, take
 		n = notify.Notice{Channel: ch, Kind: notify.KindSignUpExisting, To: ident}
 	}
 	id := a.ID
-	s.pool.Go(func() {
+	started := s.pool.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), deliveryTimeout)
 		defer cancel()
 		if err := s.deliver.Deliver(ctx, n); err != nil {
-			if derr := s.st.Delete(ctx, codeKey(id, k)); derr != nil {
-				s.log.Warn("deleting an undelivered sign-up code failed", zap.String("sign_up_id", id), zap.Error(derr))
-			}
+			s.undeliverable(ctx, id, k)
 			s.log.Error("delivering sign-up code failed", zap.String("sign_up_id", id), zap.Error(err))
 			s.emit(ctx, "code_delivery_failed", zap.String("flow", "sign_up"))
 			return
 		}
 		s.emit(ctx, "code_sent", zap.String("flow", "sign_up"), zap.String("channel", string(ch)))
 	})
+	if !started {
+		// The pool is full (a stalled mail or SMS server): nothing is sent.
+		ctx, cancel := context.WithTimeout(context.Background(), deliveryTimeout)
+		defer cancel()
+		s.undeliverable(ctx, id, k)
+		s.emit(ctx, "delivery_dropped", zap.String("flow", "sign_up"))
+	}
+}
+
+// undeliverable deletes a code that reached no one.
+func (s *Service) undeliverable(ctx context.Context, id string, k users.Kind) {
+	if err := s.st.Delete(ctx, codeKey(id, k)); err != nil {
+		// Logged only: nobody has the code, and it expires with its TTL.
+		s.log.Warn("deleting an undelivered sign-up code failed", zap.String("sign_up_id", id), zap.Error(err))
+	}
 }
 
 // AttemptVerification checks a code. A try is counted twice before the
