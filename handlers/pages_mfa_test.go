@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -285,3 +286,45 @@ func TestPageAccountReverifyWithoutPassword(t *testing.T) {
 		t.Fatal("a password prompt for a user without a password")
 	}
 }
+
+// The account page's backup codes and removal: a new set replaces the
+// old one (old codes stop working), and removing the app removes the
+// second step and the codes.
+func TestPageAccountNewBackupCodesThenRemove(t *testing.T) {
+	e, u := aliceEnv(t, withMFA(mfaDefaults))
+	p := e.pageBrowser()
+	expect(t, p.b.signIn("alice@example.com", alicePW), 200, "")
+	_, old := p.b.enrolTOTP()
+	got := p.get(pagePrefix + "/account")
+	pageStatus(t, got, http.StatusOK)
+	pageHas(t, got.body, "10 unused backup codes left.", "Remove authenticator app")
+
+	got = p.post(pagePrefix+"/account", p.hidden(`value="regenerate_codes"`))
+	pageStatus(t, got, http.StatusOK)
+	pageHas(t, got.body, `id="backup-codes"`, "The old ones no longer work.")
+	fresh := strings.Fields(stripTags(between(got.body, `<ul class="codes" id="backup-codes">`, "</ul>")))
+	if len(fresh) != 10 {
+		t.Fatalf("new codes %q", fresh)
+	}
+	nb := e.browser()
+	id, _ := nb.secondStep("alice@example.com", alicePW)
+	expect(t, nb.attemptSecond(id, "backup_code", old[0]), 422, "form_code_incorrect")
+	expect(t, nb.attemptSecond(id, "backup_code", fresh[0]), 200, "")
+
+	p.get(pagePrefix + "/account")
+	pageLocation(t, p.post(pagePrefix+"/account", p.hidden(`value="disable_totp"`)), pagePrefix+"/account?notice=totp_off")
+	got = p.get(pagePrefix + "/account?notice=totp_off")
+	pageHas(t, got.body, "The authenticator app was removed.", "Set up authenticator app")
+	if strings.Contains(got.body, `id="backup"`) {
+		t.Fatal("backup codes offered without a second factor")
+	}
+	if st, err := e.eng.SignIn.MFAStatus(t.Context(), u); err != nil || st.Enabled() || st.BackupCodes != 0 {
+		t.Fatalf("after removing: %+v %v", st, err)
+	}
+	if r := e.browser().signIn("alice@example.com", alicePW); r.str("status") != "complete" {
+		t.Fatalf("the password alone after removing: %s", r.body)
+	}
+}
+
+// stripTags drops the markup of an HTML fragment.
+func stripTags(s string) string { return regexp.MustCompile(`<[^>]*>`).ReplaceAllString(s, " ") }
