@@ -349,56 +349,68 @@ func (b *breachList) set(pw string, err error) {
 
 func zapString(k, v string) zap.Field { return zap.String(k, v) }
 
+// injected is a failure a test sets and a hook reads, safe for the
+// goroutines a flow runs.
+type injected[T any] struct {
+	mu sync.Mutex
+	v  T
+}
+
+func (f *injected[T]) set(v T) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.v = v
+}
+
+func (f *injected[T]) get() T {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.v
+}
+
+// take returns the value and clears it (a failure injected once).
+func (f *injected[T]) take() T {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v := f.v
+	var zero T
+	f.v = zero
+	return v
+}
+
 // sessionHooks is the session manager with a failure to inject: the next
 // Create returns failCreate (once).
 type sessionHooks struct {
 	*session.Manager
-	mu         sync.Mutex
-	failCreate error
+	failCreate injected[error]
 }
 
 func (h *sessionHooks) Create(ctx context.Context, c *session.Client, ns session.NewSession) (*session.Session, error) {
-	h.mu.Lock()
-	err := h.failCreate
-	h.failCreate = nil
-	h.mu.Unlock()
-	if err != nil {
+	if err := h.failCreate.take(); err != nil {
 		return nil, err
 	}
 	return h.Manager.Create(ctx, c, ns)
 }
 
-func (h *sessionHooks) failNextCreate(err error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.failCreate = err
-}
+func (h *sessionHooks) failNextCreate(err error) { h.failCreate.set(err) }
 
 // storeHooks is the store with a failure to inject: Put fails for keys
 // with the prefix failPut.
 type storeHooks struct {
 	*bolt.Store
-	mu      sync.Mutex
-	failPut string
+	failPut injected[string]
 }
 
 var errStoreDown = errors.New("store down")
 
 func (h *storeHooks) Put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	h.mu.Lock()
-	prefix := h.failPut
-	h.mu.Unlock()
-	if prefix != "" && strings.HasPrefix(key, prefix) {
+	if prefix := h.failPut.get(); prefix != "" && strings.HasPrefix(key, prefix) {
 		return errStoreDown
 	}
 	return h.Store.Put(ctx, key, value, ttl)
 }
 
-func (h *storeHooks) failPutsOf(prefix string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.failPut = prefix
-}
+func (h *storeHooks) failPutsOf(prefix string) { h.failPut.set(prefix) }
 
 // hasherHooks is the password service whose pool can be made busy.
 type hasherHooks struct {
