@@ -65,6 +65,7 @@ func (s *Service) Get(ctx context.Context, rq Request, id string) (*Result, erro
 // Update changes the fields of an attempt that is not complete (PATCH).
 // A changed email address or phone number starts its verification over:
 // a code sent to the old one is bound to it and verifies nothing else.
+// When nothing is missing any more it completes the sign-up (complete.go).
 func (s *Service) Update(ctx context.Context, rq Request, id string, p UpdateParams) (*Result, error) {
 	if !s.cfg.Enabled {
 		return nil, ErrDisabled
@@ -88,14 +89,33 @@ func (s *Service) Update(ctx context.Context, rq Request, id string, p UpdatePar
 		if cur.Status == StatusComplete {
 			return errComplete
 		}
-		next.UpdatedAt = cur.UpdatedAt
-		*cur = next
+		changed(a, &next, cur)
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.result(out), nil
+	// A PATCH that brings the last missing field (a required username
+	// after the code) completes the sign-up, as Clerk's does.
+	return s.finish(ctx, rq, out)
+}
+
+// changed copies into cur (the stored attempt) the fields that next
+// changed from a (what the PATCH read), and only those: a code verified
+// meanwhile by a concurrent request stays verified.
+func changed(a, next, cur *Attempt) {
+	if next.EmailAddress != a.EmailAddress {
+		cur.EmailAddress, cur.Email = next.EmailAddress, next.Email
+	}
+	if next.PhoneNumber != a.PhoneNumber {
+		cur.PhoneNumber, cur.Phone = next.PhoneNumber, next.Phone
+	}
+	if next.Username != a.Username {
+		cur.Username = next.Username
+	}
+	if next.PasswordDigest != a.PasswordDigest {
+		cur.PasswordDigest = next.PasswordDigest
+	}
 }
 
 var errComplete = apierr.ClientStateInvalid.WithLongMessage("This sign-up is already complete.")

@@ -57,3 +57,22 @@ func TestPatchBeforeVerification(t *testing.T) {
 	_, err = e.svc.Get(e.ctx, e.client(), id)
 	wantCode(t, err, "resource_not_found")
 }
+
+// The code first, then the missing username by PATCH: the PATCH keeps the
+// verification and completes the sign-up.
+func TestPatchTheLastFieldCompletes(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Enabled = true; c.Username = UsernameRequired })
+	rq := e.client()
+	res := e.start(rq, newEmail)
+	code := e.out.lastCode(t, e.pool)
+	got, err := e.svc.AttemptVerification(e.ctx, rq, res.Attempt.ID, AttemptParams{Strategy: StrategyEmailCode, Code: code})
+	if err != nil || got.Attempt.Status != StatusMissingRequirements || got.Attempt.Email.Status != VerVerified ||
+		!slices.Equal(got.Fields.Missing, []string{"username"}) || got.Session != nil {
+		t.Fatalf("verified, username missing: %+v %v", got, err)
+	}
+	name := "ada"
+	got, err = e.svc.Update(e.ctx, rq, res.Attempt.ID, UpdateParams{Username: &name})
+	if err != nil || got.Attempt.Status != StatusComplete || got.Session == nil || got.User.Username != "ada" || got.User.PrimaryEmail() != newEmail {
+		t.Fatalf("after PATCH: %+v %v", got, err)
+	}
+}
