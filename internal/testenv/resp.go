@@ -52,12 +52,9 @@ func readReply(rd *bufio.Reader, depth int) (any, error) {
 	case '-':
 		return nil, fmt.Errorf("redis error reply: %s", body)
 	case '$':
-		n, err := strconv.Atoi(body)
-		if err != nil {
-			return nil, fmt.Errorf("bad bulk length %q", body)
-		}
-		if n < 0 {
-			return nil, nil
+		n, err := replyLength(body, "bulk")
+		if n < 0 || err != nil {
+			return nil, err
 		}
 		buf := make([]byte, n+2)
 		if _, err := io.ReadFull(rd, buf); err != nil {
@@ -65,12 +62,9 @@ func readReply(rd *bufio.Reader, depth int) (any, error) {
 		}
 		return string(buf[:n]), nil
 	case '*':
-		n, err := strconv.Atoi(body)
-		if err != nil {
-			return nil, fmt.Errorf("bad array length %q", body)
-		}
-		if n < 0 {
-			return nil, nil
+		n, err := replyLength(body, "array")
+		if n < 0 || err != nil {
+			return nil, err
 		}
 		out := make([]any, 0, n)
 		for i := 0; i < n; i++ {
@@ -83,6 +77,16 @@ func readReply(rd *bufio.Reader, depth int) (any, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("unsupported reply %q", line)
+}
+
+// replyLength parses the length of a bulk string or array reply; -1 is a
+// null reply.
+func replyLength(body, kind string) (int, error) {
+	n, err := strconv.Atoi(body)
+	if err != nil {
+		return -1, fmt.Errorf("bad %s length %q", kind, body)
+	}
+	return n, nil
 }
 
 // pairs turns a flat array reply [k1 v1 k2 v2 ...] into a map.
