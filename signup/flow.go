@@ -139,8 +139,21 @@ func given(v string) *string {
 }
 
 // apply sets the changed fields of a, each checked: identifiers first, so
-// that a new password is compared with the identifiers it goes with.
+// that a new password is compared with the identifiers it goes with. A
+// password kept from before is only a hash, which cannot be compared with
+// a new email address or phone number (the rules compare
+// case-insensitively, with an email's local part, and rate the strength
+// against the identifiers): changing either without a new password drops
+// it, and it is asked for again (missing_fields). A username added later
+// (Clerk's progressive sign-up: the code first, then the missing
+// username) keeps the password; that one pair goes unchecked.
 func (s *Service) apply(ctx context.Context, a *Attempt, ch changes) error {
+	before := [2]string{a.EmailAddress, a.PhoneNumber}
+	defer func() {
+		if ch.password == nil && before != [2]string{a.EmailAddress, a.PhoneNumber} {
+			a.PasswordDigest = ""
+		}
+	}()
 	if ch.email != nil {
 		if err := s.setIdentifier(a, users.KindEmail, *ch.email); err != nil {
 			return err

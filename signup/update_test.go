@@ -27,13 +27,23 @@ func TestPatchBeforeVerification(t *testing.T) {
 	taken := "Taken"
 	_, err = e.svc.Update(e.ctx, rq, id, UpdateParams{Username: &taken})
 	wantCode(t, err, "form_identifier_exists")
-	name, email := "ada.l", "second@example.com"
+	name, email, pw := "ada.l", "second@example.com", "another fine passphrase"
+	// A new address without a new password drops the password: its hash
+	// cannot be compared with the new address.
 	res, err = e.svc.Update(e.ctx, rq, id, UpdateParams{Username: &name, EmailAddress: &email})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a := res.Attempt; a.Username != "ada.l" || a.EmailAddress != email || a.Email.Prepared || len(res.Fields.Missing) != 0 {
+	if a := res.Attempt; a.Username != "ada.l" || a.EmailAddress != email || a.Email.Prepared || a.HasPassword() ||
+		!slices.Equal(res.Fields.Missing, []string{"password"}) {
 		t.Fatalf("after PATCH %+v %+v", a, res.Fields)
+	}
+	second := "second"
+	_, err = e.svc.Update(e.ctx, rq, id, UpdateParams{Password: &second})
+	wantCode(t, err, "form_password_length_too_short")
+	res, err = e.svc.Update(e.ctx, rq, id, UpdateParams{Password: &pw})
+	if err != nil || !res.Attempt.HasPassword() || len(res.Fields.Missing) != 0 {
+		t.Fatalf("after the password: %+v %v", res, err)
 	}
 	// The old address's code is bound to it: it verifies nothing now.
 	_, err = e.svc.AttemptVerification(e.ctx, rq, id, AttemptParams{Strategy: StrategyEmailCode, Code: old})
