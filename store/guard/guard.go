@@ -277,12 +277,9 @@ func classify(ctx, cctx context.Context, err error) outcome {
 
 // Get reads through the guard with ReadTimeout.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
-	var v []byte
-	err := s.run(ctx, "get", s.opts.ReadTimeout, func(ctx context.Context) (err error) {
-		v, err = s.inner.Get(ctx, key)
-		return err
+	return runValue(ctx, s, "get", s.opts.ReadTimeout, func(ctx context.Context) ([]byte, error) {
+		return s.inner.Get(ctx, key)
 	})
-	return v, err
 }
 
 // Put writes through the guard with WriteTimeout.
@@ -308,12 +305,9 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 
 // CompareAndDelete writes through the guard with WriteTimeout.
 func (s *Store) CompareAndDelete(ctx context.Context, key string, expected []byte) (bool, error) {
-	var ok bool
-	err := s.run(ctx, "compare and delete", s.opts.WriteTimeout, func(ctx context.Context) (err error) {
-		ok, err = s.inner.CompareAndDelete(ctx, key, expected)
-		return err
+	return runValue(ctx, s, "compare and delete", s.opts.WriteTimeout, func(ctx context.Context) (bool, error) {
+		return s.inner.CompareAndDelete(ctx, key, expected)
 	})
-	return ok, err
 }
 
 // Update writes through the guard with WriteTimeout. The error of fn comes
@@ -326,12 +320,9 @@ func (s *Store) Update(ctx context.Context, key string, fn store.UpdateFunc) err
 
 // Incr writes through the guard with WriteTimeout.
 func (s *Store) Incr(ctx context.Context, key string, ttl time.Duration) (int64, error) {
-	var n int64
-	err := s.run(ctx, "incr", s.opts.WriteTimeout, func(ctx context.Context) (err error) {
-		n, err = s.inner.Incr(ctx, key, ttl)
-		return err
+	return runValue(ctx, s, "incr", s.opts.WriteTimeout, func(ctx context.Context) (int64, error) {
+		return s.inner.Incr(ctx, key, ttl)
 	})
-	return n, err
 }
 
 // CreateIndexed writes through the guard with WriteTimeout.
@@ -364,29 +355,33 @@ func (s *Store) RemoveMember(ctx context.Context, key string, members ...string)
 
 // Members reads through the guard with ReadTimeout.
 func (s *Store) Members(ctx context.Context, key string) ([]string, error) {
-	var m []string
-	err := s.run(ctx, "members", s.opts.ReadTimeout, func(ctx context.Context) (err error) {
-		m, err = s.inner.Members(ctx, key)
-		return err
+	return runValue(ctx, s, "members", s.opts.ReadTimeout, func(ctx context.Context) ([]string, error) {
+		return s.inner.Members(ctx, key)
 	})
-	return m, err
 }
 
 // Allow goes through the guard with ReadTimeout: although it writes, it
 // runs on the gate path (rate limits), whose budget is ReadTimeout.
 func (s *Store) Allow(ctx context.Context, key string, limit int, period time.Duration) (store.RateResult, error) {
-	var res store.RateResult
-	err := s.run(ctx, "allow", s.opts.ReadTimeout, func(ctx context.Context) (err error) {
-		res, err = s.inner.Allow(ctx, key, limit, period)
-		return err
+	return runValue(ctx, s, "allow", s.opts.ReadTimeout, func(ctx context.Context) (store.RateResult, error) {
+		return s.inner.Allow(ctx, key, limit, period)
 	})
-	return res, err
 }
 
 // Ping goes through the guard with ReadTimeout, so a health check sees an
 // open breaker as the outage it stands for.
 func (s *Store) Ping(ctx context.Context) error {
 	return s.run(ctx, "ping", s.opts.ReadTimeout, s.inner.Ping)
+}
+
+// runValue is run for a call that returns a value besides its error.
+func runValue[T any](ctx context.Context, s *Store, op string, timeout time.Duration, call func(context.Context) (T, error)) (T, error) {
+	var v T
+	err := s.run(ctx, op, timeout, func(ctx context.Context) (err error) {
+		v, err = call(ctx)
+		return err
+	})
+	return v, err
 }
 
 // Close closes the guarded store, whatever the breaker's state: releasing
