@@ -33,7 +33,8 @@ func TestDemoCaddyfileAdapts(t *testing.T) {
 	if err := json.Unmarshal(cfg.Apps["authgate"], &app); err != nil {
 		t.Fatalf("authgate app: %v", err)
 	}
-	if app.Storage == nil || app.Storage.Backend != "file" || app.Email == nil || app.Email.Sender != "log" {
+	if app.Storage == nil || app.Storage.Backend != "file" || app.Email == nil || app.Email.Sender != "log" ||
+		!app.SignUp.resolved().Enabled {
 		t.Fatalf("demo app config: %s", cfg.Apps["authgate"])
 	}
 	if err := app.Validate(); err != nil {
