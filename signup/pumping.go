@@ -24,7 +24,9 @@ import (
 //  3. SMS sends to a country are budgeted per IP and for everyone
 //     (Limits.SMSPerIPPerCountry, Limits.SMSPerCountry per SMSWindow): a
 //     bot that rotates numbers within one country is capped even when it
-//     rotates IPs too.
+//     rotates IPs too. Sends to numbers that share all but their last
+//     prefixKeep digits (one operator's range: the pumping pattern) are
+//     budgeted too (Limits.SMSPerPrefix per SMSWindow).
 //
 // 1 and 2 are checked when the number is given (create or PATCH), so the
 // caller hears at once; 3 when a code is sent.
@@ -51,13 +53,22 @@ func (s *Service) phoneRegion(e164 string) (string, error) {
 		WithLongMessage("This phone number cannot receive sign-up codes: use a mobile number.")
 }
 
-// smsBudget applies rule 3 before an SMS code (or notice) is sent to a
-// number of region.
-func (s *Service) smsBudget(ctx context.Context, region, ip string) error {
+// prefixKeep is how many trailing digits a number range leaves out: a
+// range is the number without its last prefixKeep digits.
+const prefixKeep = 4
+
+// smsBudget applies rule 3 before an SMS code (or notice) is sent to the
+// E.164 number e164 of region.
+func (s *Service) smsBudget(ctx context.Context, region, e164, ip string) error {
 	deny := apierr.VerificationCodeTooManyRequests
 	l := s.cfg.Limits
 	if ip != "" {
 		if err := s.limits.allow(ctx, "signup:sms:"+region+":ip:"+ip, l.SMSPerIPPerCountry, l.SMSWindow, deny); err != nil {
+			return err
+		}
+	}
+	if len(e164) > prefixKeep+1 {
+		if err := s.limits.allow(ctx, "signup:sms:range:"+e164[:len(e164)-prefixKeep], l.SMSPerPrefix, l.SMSWindow, deny); err != nil {
 			return err
 		}
 	}

@@ -96,3 +96,26 @@ func TestSMSBudgetPerCountry(t *testing.T) {
 		t.Fatalf("after the window: %v", err)
 	}
 }
+
+func TestSMSBudgetPerNumberRange(t *testing.T) {
+	e := newEnv(t, on, func(c *Config) { c.Limits.SMSPerPrefix = 2 })
+	send := func(number string) error {
+		t.Helper()
+		rq := e.client() // a new IP each time: only the range counts
+		res, err := e.svc.Create(e.ctx, rq, CreateParams{PhoneNumber: number, Password: goodPass})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.PrepareVerification(e.ctx, rq, res.Attempt.ID, PrepareParams{Strategy: StrategyPhoneCode})
+		return err
+	}
+	for _, n := range []string{"+12015550101", "+12015550102"} {
+		if err := send(n); err != nil {
+			t.Fatalf("%s: %v", n, err)
+		}
+	}
+	wantCode(t, send("+12015550199"), "verification_code_too_many_requests")
+	if err := send("+12025550123"); err != nil {
+		t.Fatalf("another range: %v", err)
+	}
+}

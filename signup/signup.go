@@ -185,7 +185,10 @@ type Limits struct {
 	// to one country from one IP, and to one country from everyone.
 	SMSPerIPPerCountry int
 	SMSPerCountry      int
-	SMSWindow          time.Duration
+	// SMSPerPrefix bounds SMS sends to one number range (all but the
+	// last 4 digits) per SMSWindow.
+	SMSPerPrefix int
+	SMSWindow    time.Duration
 }
 
 func (l *Limits) defaults() {
@@ -203,6 +206,7 @@ func (l *Limits) defaults() {
 	setDefault(&l.FailureWindow, defaults.SignUpFailureWindow)
 	setDefault(&l.SMSPerIPPerCountry, defaults.SignUpSMSPerIPPerCountry)
 	setDefault(&l.SMSPerCountry, defaults.SignUpSMSPerCountry)
+	setDefault(&l.SMSPerPrefix, defaults.SignUpSMSPerPrefix)
 	setDefault(&l.SMSWindow, defaults.SignUpSMSWindow)
 }
 

@@ -116,7 +116,7 @@ func (s *Service) sendLimits(ctx context.Context, rq Request, k users.Kind, iden
 		if err != nil {
 			return err
 		}
-		if err := s.smsBudget(ctx, region, rq.IP); err != nil {
+		if err := s.smsBudget(ctx, region, ident, rq.IP); err != nil {
 			return err
 		}
 	}

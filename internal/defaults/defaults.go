@@ -130,7 +130,8 @@ const (
 // attempt_verification 3 per 10 s). An address or number takes at most
 // SignUpFailuresPerIdentifier wrong codes per SignUpFailureWindow over
 // all its attempts, so new attempts buy no fresh guesses. SMS sends are
-// bounded per IP per country and per country overall (SMS pumping).
+// bounded per IP per country, per number range (all but the last 4
+// digits) and per country overall (SMS pumping).
 const (
 	SignUpLifetime              = 24 * time.Hour
 	SignUpCreatesPerIP          = 5
@@ -140,5 +141,6 @@ const (
 	SignUpFailureWindow         = 24 * time.Hour
 	SignUpSMSPerIPPerCountry    = 3
 	SignUpSMSPerCountry         = 100
+	SignUpSMSPerPrefix          = 5
 	SignUpSMSWindow             = time.Hour
 )
