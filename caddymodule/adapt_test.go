@@ -264,14 +264,30 @@ func containsAll(list []string, want ...string) bool {
 // TestAdaptDesignExampleDecodes checks that the JSON adapted from the
 // design's example decodes into the config structs with every value set.
 func TestAdaptDesignExampleDecodes(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(adaptDir, "design_example.caddyfiletest"))
+	raw := adaptedJSON(t, "design_example.caddyfiletest")
+	app := decodeApp(t, raw)
+	if app.Storage == nil || app.Storage.Path != "./data/authgate.db" ||
+		app.Email == nil || app.Email.Password != "{env.SMTP_PASSWORD}" ||
+		app.SMS == nil || app.SMS.AuthToken != "{env.TWILIO_TOKEN}" ||
+		app.Password == nil || app.Password.Breach == nil || app.Password.Breach.Source != "hibp" ||
+		app.Lockout == nil || app.Lockout.Attempts != 10 ||
+		app.EnumerationProtection == nil || !*app.EnumerationProtection {
+		t.Fatalf("decoded app misses values: %s", raw)
+	}
+}
+
+// adaptedJSON adapts the Caddyfile of the golden file name (the part
+// before the separator) and returns the JSON of its authgate app.
+func adaptedJSON(t *testing.T, name string) json.RawMessage {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(adaptDir, name))
 	if err != nil {
 		t.Fatalf("read golden file: %v", err)
 	}
 	cf, _, _ := strings.Cut(strings.ReplaceAll(string(data), "\r\n", "\n"), adaptSeparator)
 	out, _, err := adapt(cf)
 	if err != nil {
-		t.Fatalf("adapt: %v", err)
+		t.Fatalf("adapt %s: %v", name, err)
 	}
 	var cfg struct {
 		Apps struct {
@@ -281,18 +297,17 @@ func TestAdaptDesignExampleDecodes(t *testing.T) {
 	if err := json.Unmarshal(out, &cfg); err != nil {
 		t.Fatalf("decode adapted JSON: %v", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(cfg.Apps.Authgate))
+	return cfg.Apps.Authgate
+}
+
+// decodeApp decodes the JSON of an authgate app, refusing unknown fields.
+func decodeApp(t *testing.T, raw json.RawMessage) App {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	var app App
 	if err := dec.Decode(&app); err != nil {
-		t.Fatalf("decode authgate app %s: %v", cfg.Apps.Authgate, err)
+		t.Fatalf("decode authgate app %s: %v", raw, err)
 	}
-	if app.Storage == nil || app.Storage.Path != "./data/authgate.db" ||
-		app.Email == nil || app.Email.Password != "{env.SMTP_PASSWORD}" ||
-		app.SMS == nil || app.SMS.AuthToken != "{env.TWILIO_TOKEN}" ||
-		app.Password == nil || app.Password.Breach == nil || app.Password.Breach.Source != "hibp" ||
-		app.Lockout == nil || app.Lockout.Attempts != 10 ||
-		app.EnumerationProtection == nil || !*app.EnumerationProtection {
-		t.Fatalf("decoded app misses values: %s", cfg.Apps.Authgate)
-	}
+	return app
 }

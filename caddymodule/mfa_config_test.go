@@ -3,9 +3,6 @@ package caddymodule
 import (
 	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/authgate/authgate/mfa"
@@ -15,29 +12,8 @@ import (
 // decodes into the app (no unknown field), gives the services exactly
 // what it says, and encodes back to the same JSON.
 func TestMFAConfigRoundTrip(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(adaptDir, "global_mfa.caddyfiletest"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, _, _ := strings.Cut(string(data), adaptSeparator)
-	out, _, err := adapt(cf)
-	if err != nil {
-		t.Fatalf("adapt: %v", err)
-	}
-	var cfg struct {
-		Apps struct {
-			Authgate json.RawMessage `json:"authgate"`
-		} `json:"apps"`
-	}
-	if err := json.Unmarshal(out, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(cfg.Apps.Authgate))
-	dec.DisallowUnknownFields()
-	var app App
-	if err := dec.Decode(&app); err != nil {
-		t.Fatalf("decode %s: %v", cfg.Apps.Authgate, err)
-	}
+	raw := adaptedJSON(t, "global_mfa.caddyfiletest")
+	app := decodeApp(t, raw)
 	want := mfa.Config{TOTP: true, BackupCodes: true, Issuer: "Acme Portal"}
 	if got := *app.MFA.resolved(); got != want {
 		t.Fatalf("services get %+v, want %+v", got, want)
@@ -46,8 +22,8 @@ func TestMFAConfigRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !jsonEqual(t, again, cfg.Apps.Authgate) {
-		t.Fatalf("re-encoded %s, adapted %s", again, cfg.Apps.Authgate)
+	if !jsonEqual(t, again, raw) {
+		t.Fatalf("re-encoded %s, adapted %s", again, raw)
 	}
 }
 
