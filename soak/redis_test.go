@@ -28,42 +28,24 @@ func faultSite(storage string, key string) site {
 // kill is still there.
 func TestRedisKill(t *testing.T) {
 	rs := testenv.StartRedisNode(t, testenv.RedisNodeOptions{AOF: true})
-	up := newUpstream(t)
-	in := startInstance(t, "A", up, faultSite("redis "+rs.URL(), newEncryptionKey(t)))
-	users := signInUsers(t, in, in.site, "kill", 6)
-	warmTokens(t, in, users)
-	in.createUser(t, "counter@example.com", true)
-	countFailures(t, in, "counter@example.com", lockoutAttempts-1)
+	f := startFaultSuite(t, "redis "+rs.URL(), "kill", true, loadOpts{workers: 6, total: 400})
 
-	before := startLoad(loadOpts{workers: 6, total: 400}, faultMix(in, users)).wait(t, time.Minute)
-	requireAllOK(t, "load before the kill", before)
-	acked := ackedUsers(t, before)
-
-	const total, killAfter = 600, 100
-	l := startLoad(loadOpts{workers: 6, total: total}, faultMix(in, users))
-	l.waitCount(t, killAfter, time.Minute)
-	rs.Kill()
-	down := outage{from: time.Now()}
-	during := l.wait(t, time.Minute)
-	down.to = time.Now()
-	n503 := checkOutage(t, up, "load across the kill", during, down)
-	acked = append(acked, ackedUsers(t, during)...)
-	t.Logf("across the kill: %s (503s: %d)", tally(during), n503)
+	during, _, n503 := f.loadAcross(t, "the kill", 600, 100, rs.Kill)
 	if n503 == 0 {
 		t.Fatal("no request answered 503 while redis was dead")
 	}
 
 	rs.Start()
-	took := awaitRecovery(t, in, users[0], 10*time.Second)
+	took := awaitRecovery(t, f.in, f.users[0], 10*time.Second)
 	t.Logf("recovered %v after redis answered PING again (AOF %d bytes)", took.Round(time.Millisecond), rs.AOFBytes())
 	if took > 2*time.Second {
 		t.Fatalf("recovery took %v after redis came back, want at most 2 s", took)
 	}
-	after := startLoad(loadOpts{workers: 6, total: 400}, faultMix(in, users)).wait(t, time.Minute)
+	after := startLoad(loadOpts{workers: 6, total: 400}, faultMix(f.in, f.users)).wait(t, time.Minute)
 	requireAllOK(t, "load after the restart", after)
 
-	checkKept(t, in, users, acked)
-	checkCounterKept(t, in, "counter@example.com")
+	checkKept(t, f.in, f.users, append(f.acked, ackedUsers(t, during)...))
+	checkCounterKept(t, f.in, "counter@example.com")
 }
 
 // TestRedisHung: redis-server is stopped with SIGSTOP (hung: connections
@@ -73,41 +55,72 @@ func TestRedisKill(t *testing.T) {
 // hung store; after SIGCONT it serves again.
 func TestRedisHung(t *testing.T) {
 	rs := testenv.StartRedisNode(t, testenv.RedisNodeOptions{})
-	up := newUpstream(t)
-	in := startInstance(t, "A", up, faultSite("redis "+rs.URL(), newEncryptionKey(t)))
-	users := signInUsers(t, in, in.site, "hung", 6)
-	warmTokens(t, in, users)
+	f := startFaultSuite(t, "redis "+rs.URL(), "hung", false, loadOpts{workers: 6, total: 300})
+	g0 := settledGoroutines(t, f.in, 0)
 
-	before := startLoad(loadOpts{workers: 6, total: 300}, faultMix(in, users)).wait(t, time.Minute)
-	requireAllOK(t, "load before the pause", before)
-	acked := ackedUsers(t, before)
-	g0 := settledGoroutines(t, in, 0)
-
-	const total, pauseAfter = 800, 100
-	l := startLoad(loadOpts{workers: 6, total: total}, faultMix(in, users))
-	l.waitCount(t, pauseAfter, time.Minute)
-	rs.Pause()
-	down := outage{from: time.Now()}
-	during := l.wait(t, time.Minute)
-	down.to = time.Now()
-	n503 := checkOutage(t, up, "load across the pause", during, down)
-	acked = append(acked, ackedUsers(t, during)...)
-	t.Logf("across the pause: %s (503s: %d)", tally(during), n503)
+	during, down, n503 := f.loadAcross(t, "the pause", 800, 100, rs.Pause)
 	logLatencies(t, during, down)
 	if n503 == 0 {
 		t.Fatal("no request answered 503 while redis was hung")
 	}
-	g1 := settledGoroutines(t, in, g0)
+	g1 := settledGoroutines(t, f.in, g0)
 	t.Logf("goroutines: %d before the pause, %d after %d requests met the hung store", g0, g1, n503)
 
 	rs.Resume()
-	took := awaitRecovery(t, in, users[0], 10*time.Second)
+	took := awaitRecovery(t, f.in, f.users[0], 10*time.Second)
 	t.Logf("recovered %v after SIGCONT", took.Round(time.Millisecond))
-	after := startLoad(loadOpts{workers: 6, total: 300}, faultMix(in, users)).wait(t, time.Minute)
+	after := startLoad(loadOpts{workers: 6, total: 300}, faultMix(f.in, f.users)).wait(t, time.Minute)
 	requireAllOK(t, "load after the resume", after)
-	g2 := settledGoroutines(t, in, g0)
+	g2 := settledGoroutines(t, f.in, g0)
 	t.Logf("goroutines after the resume and %d more requests: %d", len(after), g2)
-	checkKept(t, in, users, acked)
+	checkKept(t, f.in, f.users, append(f.acked, ackedUsers(t, during)...))
+}
+
+// faultSuite is the start every store-fault suite shares: an upstream,
+// instance A on the storage under test, six users signed in with their
+// tokens cached, and a first load that must all succeed.
+type faultSuite struct {
+	up    *upstream
+	in    *instance
+	users []signedIn
+	// acked are the users whose create the first load acknowledged.
+	acked []string
+}
+
+// startFaultSuite starts a fault suite named name on storage; counter
+// also leaves counter@example.com one failure short of lockout, for
+// checkCounterKept.
+func startFaultSuite(t *testing.T, storage, name string, counter bool, before loadOpts) *faultSuite {
+	t.Helper()
+	f := &faultSuite{up: newUpstream(t)}
+	f.in = startInstance(t, "A", f.up, faultSite(storage, newEncryptionKey(t)))
+	f.users = signInUsers(t, f.in, f.in.site, name, 6)
+	warmTokens(t, f.in, f.users)
+	if counter {
+		f.in.createUser(t, "counter@example.com", true)
+		countFailures(t, f.in, "counter@example.com", lockoutAttempts-1)
+	}
+	rs := startLoad(before, faultMix(f.in, f.users)).wait(t, time.Minute)
+	requireAllOK(t, "load before the fault ("+name+")", rs)
+	f.acked = ackedUsers(t, rs)
+	return f
+}
+
+// loadAcross runs total requests of the fault mix and calls fault once
+// after have been answered; it checks the answers against the outage
+// (from the fault to the end of the load) and returns them, the outage
+// and the number of 503s.
+func (f *faultSuite) loadAcross(t *testing.T, what string, total, after int, fault func()) ([]result, outage, int) {
+	t.Helper()
+	l := startLoad(loadOpts{workers: 6, total: total}, faultMix(f.in, f.users))
+	l.waitCount(t, after, time.Minute)
+	fault()
+	down := outage{from: time.Now()}
+	during := l.wait(t, time.Minute)
+	down.to = time.Now()
+	n503 := checkOutage(t, f.up, "load across "+what, during, down)
+	t.Logf("across %s: %s (503s: %d)", what, tally(during), n503)
+	return during, down, n503
 }
 
 // goroutineSlack is how many goroutines above the baseline count as no

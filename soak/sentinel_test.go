@@ -30,16 +30,8 @@ const failoverLoadCap = 120000
 // is still there.
 func TestSentinelFailover(t *testing.T) {
 	ss := testenv.StartSentinel(t, testenv.RedisNodeOptions{})
-	up := newUpstream(t)
-	in := startInstance(t, "A", up, faultSite("redis "+ss.URL(), newEncryptionKey(t)))
-	users := signInUsers(t, in, in.site, "sentinel", 6)
-	warmTokens(t, in, users)
-	in.createUser(t, "counter@example.com", true)
-	countFailures(t, in, "counter@example.com", lockoutAttempts-1)
-
-	before := startLoad(loadOpts{workers: 4, total: 300}, faultMix(in, users)).wait(t, time.Minute)
-	requireAllOK(t, "load before the failovers", before)
-	acked := ackedUsers(t, before)
+	f := startFaultSuite(t, "redis "+ss.URL(), "sentinel", true, loadOpts{workers: 4, total: 300})
+	in, users, acked := f.in, f.users, f.acked
 
 	t.Run("crash", func(t *testing.T) {
 		acked = append(acked, failover(t, ss, in, users, func(old *testenv.RedisNode) {
