@@ -13,6 +13,13 @@ GOCYCLO_VERSION ?= v0.6.0
 CLERKJS_VERSION ?= 6.40.0
 CLERKJS_DIR     := $(CURDIR)/.cache/clerkjs
 CLERK_JS_BUNDLE := $(CLERKJS_DIR)/node_modules/@clerk/clerk-js/dist/clerk.browser.js
+# The Express app of the @clerk/express test (caddymodule/clerk_express_test.go)
+# is installed with `npm ci` from its lock file (exact versions, checked
+# integrity) into .cache/clerkexpress; the test finds the packages
+# through CLERK_EXPRESS_MODULES.
+CLERKEXPRESS_SRC     := $(CURDIR)/caddymodule/testdata/clerkexpress
+CLERKEXPRESS_DIR     := $(CURDIR)/.cache/clerkexpress
+CLERK_EXPRESS_MODULES := $(CLERKEXPRESS_DIR)/node_modules
 GOBIN          := $(shell go env GOPATH)/bin
 SUDO           := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PATH    := $(GOBIN):$(PATH)
@@ -31,9 +38,12 @@ run: build
 	bin/caddy run --config Caddyfile
 
 # deps installs the real servers the tests use: redis-server and chromium
-# from Debian's packages, mailpit from the Go module proxy, and clerk-js
+# from Debian's packages, mailpit from the Go module proxy, clerk-js
 # (its browser bundle, for the test that runs Clerk's own client code)
-# from the npm registry into .cache/clerkjs, without install scripts.
+# from the npm registry into .cache/clerkjs, and the Express app's
+# packages (@clerk/express, for the test of Clerk's backend SDK behind
+# the gate) from its lock file into .cache/clerkexpress, both without
+# install scripts.
 deps:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
@@ -46,6 +56,11 @@ deps:
 	@command -v mailpit >/dev/null || go install github.com/axllent/mailpit@$(MAILPIT_VERSION)
 	@grep -qs '"version": "$(CLERKJS_VERSION)"' $(CLERKJS_DIR)/node_modules/@clerk/clerk-js/package.json || \
 		npm install --prefix $(CLERKJS_DIR) --ignore-scripts --no-audit --no-fund --no-save @clerk/clerk-js@$(CLERKJS_VERSION)
+	@cmp -s $(CLERKEXPRESS_SRC)/package-lock.json $(CLERKEXPRESS_DIR)/package-lock.json && \
+		test -f $(CLERK_EXPRESS_MODULES)/@clerk/express/package.json || { \
+		mkdir -p $(CLERKEXPRESS_DIR) && \
+		cp $(CLERKEXPRESS_SRC)/package.json $(CLERKEXPRESS_SRC)/package-lock.json $(CLERKEXPRESS_DIR)/ && \
+		npm ci --prefix $(CLERKEXPRESS_DIR) --ignore-scripts --no-audit --no-fund; }
 
 vet:
 	@command -v gocyclo >/dev/null || go install github.com/fzipp/gocyclo/cmd/gocyclo@$(GOCYCLO_VERSION)
@@ -54,7 +69,7 @@ vet:
 	go vet ./...
 
 test: deps vet
-	CLERK_JS_BUNDLE=$(CLERK_JS_BUNDLE) go test -count=1 -timeout 20m ./...
+	CLERK_JS_BUNDLE=$(CLERK_JS_BUNDLE) CLERK_EXPRESS_MODULES=$(CLERK_EXPRESS_MODULES) go test -count=1 -timeout 20m ./...
 
 # bench runs every benchmark once (about 6 minutes) and writes
 # BENCHMARKS.md from it: scripts/bench-report.sh (Go micro-benchmarks,

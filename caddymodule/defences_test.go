@@ -131,7 +131,7 @@ func TestIntegrationPlantedClientDiesAtSignIn(t *testing.T) {
 		t.Fatalf("signed-in request: %d %s", r.status, r.body)
 	}
 	cookie := strings.Join(s.upstream.last(t, "/app/cookies").Values("Cookie"), "; ")
-	if strings.Contains(cookie, "__client") || strings.Contains(cookie, "csrf") {
+	if strings.Contains(cookie, "__client=") || strings.Contains(cookie, "csrf") {
 		t.Fatalf("upstream Cookie header holds a gateway credential: %q", cookie)
 	}
 	if !strings.Contains(cookie, "__session=") || !strings.Contains(cookie, "app_pref=dark") {

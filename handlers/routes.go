@@ -39,6 +39,8 @@ func (s *Server) routes() *http.ServeMux {
 	}
 	handle(http.MethodGet, "/.well-known/jwks.json", http.HandlerFunc(s.jwks))
 	handle(http.MethodGet, "/v1/jwks", http.HandlerFunc(s.jwks))
+	// Clerk's backend SDKs with proxyUrl at the prefix (api_handshake.go).
+	handle(http.MethodGet, "/v1/client/handshake", http.HandlerFunc(s.handshake))
 	api("GET /v1/environment", s.environment)
 	// clerk-js with a development key (pk_test_) PATCHes the environment
 	// at load; nothing in it is writable, so the answer is the same.
