@@ -1,10 +1,7 @@
 package caddymodule
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,36 +9,6 @@ import (
 	"github.com/authgate/authgate/signup"
 	"github.com/authgate/authgate/users"
 )
-
-// adaptedApp adapts the golden file name and decodes its authgate app,
-// refusing unknown fields.
-func adaptedApp(t *testing.T, name string) App {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(adaptDir, name+".caddyfiletest"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, _, _ := strings.Cut(string(data), adaptSeparator)
-	out, _, err := adapt(cf)
-	if err != nil {
-		t.Fatalf("adapt: %v", err)
-	}
-	var cfg struct {
-		Apps struct {
-			Authgate json.RawMessage `json:"authgate"`
-		} `json:"apps"`
-	}
-	if err := json.Unmarshal(out, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(cfg.Apps.Authgate))
-	dec.DisallowUnknownFields()
-	var app App
-	if err := dec.Decode(&app); err != nil {
-		t.Fatalf("decode %s: %v", cfg.Apps.Authgate, err)
-	}
-	return app
-}
 
 // TestSignUpConfigResolved: what each sign_up form gives the services.
 // No block is off; a bare line is email alone, no username, no phone
@@ -63,7 +30,7 @@ func TestSignUpConfigResolved(t *testing.T) {
 			Username: signup.UsernameRequired, PhoneCountries: []string{"US", "GB"},
 		}},
 	} {
-		app := adaptedApp(t, tc.golden)
+		app := decodeApp(t, adaptedJSON(t, tc.golden+".caddyfiletest"))
 		if got := app.SignUp.resolved(); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s: services get %+v, want %+v", tc.golden, got, tc.want)
 		}
