@@ -115,8 +115,12 @@ func TestSignUpAPIByEmail(t *testing.T) {
 			if cl["last_active_session_id"] != sid || cl["sign_up"] != nil {
 				t.Fatalf("client after sign-up: %v", cl)
 			}
-			if !hasCookie(r, handlers.CookieSession) {
-				t.Fatalf("no session cookie: %v", r.header.Values("Set-Cookie"))
+			// Signed in as by a sign-in: the session token, a new client
+			// handle, and __client_uat for Clerk's backend SDKs.
+			for _, name := range []string{handlers.CookieSession, handlers.CookieClient, handlers.CookieClientUAT} {
+				if !hasCookie(r, name) {
+					t.Fatalf("no %s cookie: %v", name, r.header.Values("Set-Cookie"))
+				}
 			}
 			if got := b.get("/app", navigation).status; got != 200 {
 				t.Fatalf("the new user does not pass the gate: %d", got)
