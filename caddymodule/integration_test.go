@@ -10,8 +10,6 @@ package caddymodule
 // stopped and started again, which the persistence tests need.
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,7 +17,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -355,32 +352,28 @@ func TestIntegrationHashingPoolBusy(t *testing.T) {
 // createUsersAtOnce sends n user creates through the admin API, released
 // together, and returns the answers in order.
 func createUsersAtOnce(client *http.Client, n int, emailOf func(i int) string) []apiResult {
-	var wg sync.WaitGroup
-	start := make(chan struct{})
 	results := make([]apiResult, n)
+	reqs := make([]*http.Request, n)
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			data, _ := json.Marshal(map[string]any{"email_address": []string{emailOf(i)}, "password": testPassword})
-			req, err := http.NewRequest(http.MethodPost, testAdminURL+"/users", bytes.NewReader(data))
-			if err != nil {
-				results[i] = apiResult{status: -1, body: []byte(err.Error())}
-				return
-			}
-			req.Header.Set("Content-Type", "application/json")
-			<-start
-			resp, err := client.Do(req)
-			if err != nil {
-				results[i] = apiResult{status: -1, body: []byte(err.Error())}
-				return
-			}
-			body, _ := io.ReadAll(resp.Body)
-			_ = resp.Body.Close()
-			results[i] = apiResult{status: resp.StatusCode, header: resp.Header, body: body}
-		}()
+		body := map[string]any{"email_address": []string{emailOf(i)}, "password": testPassword}
+		req, err := testenv.JSONRequest(http.MethodPost, testAdminURL+"/users", body)
+		if err != nil {
+			results[i] = apiResult{status: -1, body: []byte(err.Error())}
+		}
+		reqs[i] = req
 	}
-	close(start)
-	wg.Wait()
+	testenv.Together(n, func(i int) {
+		if reqs[i] == nil {
+			return
+		}
+		resp, err := client.Do(reqs[i])
+		if err != nil {
+			results[i] = apiResult{status: -1, body: []byte(err.Error())}
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		results[i] = apiResult{status: resp.StatusCode, header: resp.Header, body: body}
+	})
 	return results
 }

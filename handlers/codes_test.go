@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/authgate/authgate/internal/app"
+	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/notify"
 )
 
@@ -125,25 +126,15 @@ func TestFiftyConcurrentRightCodesSucceedOnce(t *testing.T) {
 	for _, tc := range storeBackends {
 		t.Run(tc.name, func(t *testing.T) {
 			_, b, id, code := aliceResetting(t, tc.opts...)
-			var wg sync.WaitGroup
 			var mu sync.Mutex
 			ok := 0
-			start := make(chan struct{})
-			for range 50 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					<-start
-					r := b.attemptReset(id, code)
-					if r.status == 200 {
-						mu.Lock()
-						ok++
-						mu.Unlock()
-					}
-				}()
-			}
-			close(start)
-			wg.Wait()
+			testenv.Together(50, func(int) {
+				if r := b.attemptReset(id, code); r.status == 200 {
+					mu.Lock()
+					ok++
+					mu.Unlock()
+				}
+			})
 			if ok != 1 {
 				t.Fatalf("%d successes, want exactly 1", ok)
 			}

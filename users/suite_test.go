@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/authgate/authgate/internal/ids"
+	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/store"
 )
 
@@ -45,29 +46,20 @@ func testConcurrentCreates(t *testing.T, b backend) {
 	var mu sync.Mutex
 	var created []*User
 	taken := 0
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			email := []string{"alice@example.com", " Alice@Example.COM "}[i%2]
-			<-start
-			u, err := svcs[i%2].Create(bg(), NewUser{Emails: []string{email}, Password: "long-enough-pw"})
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				created = append(created, u)
-			case publicCode(err) == "form_identifier_exists":
-				taken++
-			default:
-				t.Errorf("create: %v", err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	testenv.Together(20, func(i int) {
+		email := []string{"alice@example.com", " Alice@Example.COM "}[i%2]
+		u, err := svcs[i%2].Create(bg(), NewUser{Emails: []string{email}, Password: "long-enough-pw"})
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err == nil:
+			created = append(created, u)
+		case publicCode(err) == "form_identifier_exists":
+			taken++
+		default:
+			t.Errorf("create: %v", err)
+		}
+	})
 	if len(created) != 1 || taken != 19 {
 		t.Fatalf("%d created, %d taken; want 1 and 19", len(created), taken)
 	}
@@ -163,21 +155,12 @@ func testConcurrentSetIdentifiers(t *testing.T, b backend) {
 	sa, sb := b.pair(t)
 	svcs := []*Service{newTestService(b, sa), newTestService(b, sb)}
 	u := mustCreate(t, svcs[0], NewUser{Emails: []string{"dave@example.com"}})
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range 10 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			_, err := svcs[i%2].SetIdentifiers(bg(), u.ID, []string{fmt.Sprintf("dave%d@example.com", i)}, nil, "")
-			if err != nil && !errors.Is(err, store.ErrConflict) {
-				t.Errorf("SetIdentifiers #%d: %v", i, err)
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	testenv.Together(10, func(i int) {
+		_, err := svcs[i%2].SetIdentifiers(bg(), u.ID, []string{fmt.Sprintf("dave%d@example.com", i)}, nil, "")
+		if err != nil && !errors.Is(err, store.ErrConflict) {
+			t.Errorf("SetIdentifiers #%d: %v", i, err)
+		}
+	})
 	final, err := svcs[1].Get(bg(), u.ID)
 	if err != nil || len(final.Emails) != 1 {
 		t.Fatalf("after the changes: %+v, %v", final, err)

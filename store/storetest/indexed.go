@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/store"
 )
 
@@ -57,7 +58,7 @@ func testCreateIndexedRace(t *testing.T, s store.Store) {
 	const index = "{u}:email:race@example.com"
 	errs := make([]error, n)
 	c := ctx(t)
-	race(n, func(i int) {
+	testenv.Together(n, func(i int) {
 		id := "user_" + strconv.Itoa(i)
 		errs[i] = s.CreateIndexed(c, "{u}:user:"+id, []byte(id), map[string]string{index: id})
 	})

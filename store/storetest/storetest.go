@@ -19,10 +19,10 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/store"
 )
 
@@ -117,23 +117,6 @@ func wantMembers(t *testing.T, s store.Store, key string, want ...string) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("Members(%q) = %q, want %q", key, got, want)
 	}
-}
-
-// race starts n goroutines that wait on a common start signal, runs fn(i)
-// in each and waits for all of them.
-func race(n int, fn func(i int)) {
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			fn(i)
-		}()
-	}
-	close(start)
-	wg.Wait()
 }
 
 func testGetPutDelete(t *testing.T, s store.Store) {
@@ -245,7 +228,7 @@ func testCompareAndDeleteRace(t *testing.T, s store.Store) {
 	results := make([]bool, n)
 	errs := make([]error, n)
 	c := ctx(t)
-	race(n, func(i int) {
+	testenv.Together(n, func(i int) {
 		results[i], errs[i] = s.CompareAndDelete(c, "once", []byte("v"))
 	})
 	wins := 0
@@ -291,7 +274,7 @@ func testIncrRace(t *testing.T, s store.Store) {
 	got := make([]int64, n)
 	errs := make([]error, n)
 	c := ctx(t)
-	race(n, func(i int) { got[i], errs[i] = s.Incr(c, "hits", time.Hour) })
+	testenv.Together(n, func(i int) { got[i], errs[i] = s.Incr(c, "hits", time.Hour) })
 	for i, err := range errs {
 		if err != nil {
 			t.Fatalf("goroutine %d: %v", i, err)
@@ -366,7 +349,7 @@ func testUpdateRace(t *testing.T, s store.Store) {
 	const n = 50
 	errs := make([]error, n)
 	c := ctx(t)
-	race(n, func(i int) {
+	testenv.Together(n, func(i int) {
 		errs[i] = s.Update(c, "counter", func(cur []byte, exists bool) ([]byte, time.Duration, error) {
 			v := 0
 			if exists {
