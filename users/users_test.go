@@ -35,18 +35,25 @@ func TestNormalizeEmail(t *testing.T) {
 		{"alice@@example.com", ""},
 		{"", ""},
 	} {
-		got, err := users.NormalizeEmail(tc.in)
-		if tc.want == "" {
-			if err == nil {
-				t.Errorf("NormalizeEmail(%q) = %q, want an error", tc.in, got)
-			} else if e := apierr.From(err); e.Code != "form_param_format_invalid" {
-				t.Errorf("NormalizeEmail(%q): code %s", tc.in, e.Code)
-			}
-			continue
+		checkNormalizeCase(t, "NormalizeEmail", users.NormalizeEmail, tc.in, tc.want)
+	}
+}
+
+// checkNormalizeCase checks that normalize turns in into want, or refuses
+// it with form_param_format_invalid when want is "".
+func checkNormalizeCase(t *testing.T, name string, normalize func(string) (string, error), in, want string) {
+	t.Helper()
+	got, err := normalize(in)
+	if want == "" {
+		if err == nil {
+			t.Errorf("%s(%q) = %q, want an error", name, in, got)
+		} else if e := apierr.From(err); e.Code != "form_param_format_invalid" {
+			t.Errorf("%s(%q): code %s", name, in, e.Code)
 		}
-		if err != nil || got != tc.want {
-			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
-		}
+		return
+	}
+	if err != nil || got != want {
+		t.Errorf("%s(%q) = %q, %v; want %q", name, in, got, err, want)
 	}
 }
 
@@ -65,16 +72,7 @@ func TestNormalizePhone(t *testing.T) {
 		{"+", ""},
 		{"", ""},
 	} {
-		got, err := users.NormalizePhone(tc.in)
-		if tc.want == "" {
-			if err == nil {
-				t.Errorf("NormalizePhone(%q) = %q, want an error", tc.in, got)
-			}
-			continue
-		}
-		if err != nil || got != tc.want {
-			t.Errorf("NormalizePhone(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
-		}
+		checkNormalizeCase(t, "NormalizePhone", users.NormalizePhone, tc.in, tc.want)
 	}
 }
 
