@@ -8,6 +8,7 @@ import (
 
 	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/notify"
+	"github.com/authgate/authgate/users"
 )
 
 func TestPhoneSignUpOnlyToMobilesInTheListedCountries(t *testing.T) {
@@ -117,5 +118,24 @@ func TestSMSBudgetPerNumberRange(t *testing.T) {
 	wantCode(t, send("+12015550199"), "verification_code_too_many_requests")
 	if err := send("+12025550123"); err != nil {
 		t.Fatalf("another range: %v", err)
+	}
+}
+
+// A number that has an account gets the notice by SMS, not a code, and
+// the same answers as a new number.
+func TestKnownNumberGetsTheNotice(t *testing.T) {
+	e := newEnv(t, on)
+	e.user(users.NewUser{Phones: []string{gbMobile}, Password: goodPass})
+	rq := e.client()
+	res, err := e.svc.Create(e.ctx, rq, CreateParams{PhoneNumber: gbMobile, Password: goodPass})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.PrepareVerification(e.ctx, rq, res.Attempt.ID, PrepareParams{Strategy: StrategyPhoneCode}); err != nil {
+		t.Fatal(err)
+	}
+	n := e.out.last(t, e.pool)
+	if n.Channel != notify.ChannelSMS || n.Kind != notify.KindSignUpExisting || n.To != gbMobile || n.Code != "" {
+		t.Fatalf("sent %+v, want the SMS notice", n)
 	}
 }
