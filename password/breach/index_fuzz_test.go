@@ -208,15 +208,7 @@ func FuzzBuildIndex(f *testing.F) {
 		if st.Indexed != len(keys) {
 			t.Fatalf("Build indexed %d keys, want %d", st.Indexed, len(keys))
 		}
-		path := filepath.Join(t.TempDir(), "index")
-		if err := os.WriteFile(path, out.Bytes(), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		idx, err := Open(path)
-		if err != nil {
-			t.Fatalf("Open of what Build wrote: %v", err)
-		}
-		defer idx.Close()
+		idx := openBuilt(t, out.Bytes())
 		if idx.Len() != len(keys) {
 			t.Fatalf("index holds %d keys, want %d", idx.Len(), len(keys))
 		}

@@ -62,6 +62,22 @@ func writeHashFile(tb testing.TB, dir string, n int, next func() [20]byte) strin
 	return path
 }
 
+// openBuilt writes what Build wrote to a file and opens it as an Index,
+// closed when the test ends.
+func openBuilt(tb testing.TB, built []byte) *Index {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "index")
+	if err := os.WriteFile(path, built, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	idx, err := Open(path)
+	if err != nil {
+		tb.Fatalf("Open of what Build wrote: %v", err)
+	}
+	tb.Cleanup(func() { idx.Close() })
+	return idx
+}
+
 // buildIndexFile builds an index from a hash file and returns its path.
 func buildIndexFile(tb testing.TB, src string) (string, int) {
 	tb.Helper()
@@ -191,15 +207,7 @@ func TestIndexBreachedAndInputFormats(t *testing.T) {
 	if st != want {
 		t.Fatalf("stats = %+v, want %+v", st, want)
 	}
-	path := filepath.Join(t.TempDir(), "small.idx")
-	if err := os.WriteFile(path, out.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	idx, err := Open(path)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	defer idx.Close()
+	idx := openBuilt(t, out.Bytes())
 	ctx := context.Background()
 	for _, pw := range pws {
 		if ok, err := idx.Breached(ctx, pw); err != nil || !ok {
@@ -333,19 +341,12 @@ func TestOpenRejectsBadFiles(t *testing.T) {
 }
 
 func TestIndexClose(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "idx")
 	var out bytes.Buffer
 	s := sha1.Sum([]byte("password"))
 	if _, err := Build(strings.NewReader(hex.EncodeToString(s[:])), &out); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, out.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	idx, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	idx := openBuilt(t, out.Bytes())
 	if !idx.Contains(s) {
 		t.Fatal("single hash not found")
 	}
