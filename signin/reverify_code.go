@@ -1,0 +1,212 @@
+package signin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/notify"
+	"github.com/authgate/authgate/session"
+	"github.com/authgate/authgate/store"
+	"github.com/authgate/authgate/users"
+)
+
+// Reverification by a code (Clerk's session.prepareFirstFactorVerification
+// and attemptFirstFactorVerification with email_code or phone_code), for
+// a user without a password or one who prefers a code. The code is bound
+// to the session (its HMAC names the session, the user and the strategy)
+// and gets what a sign-in code gets: the code lifetime, the resend wait,
+// the send limits per address and per IP, code_max_attempts, and the
+// account's code budget. It is used once: one atomic compare-and-delete.
+
+func reverifyCodeKey(sid string) string   { return "reverify:code:" + sid }
+func reverifyMetaKey(sid string) string   { return "reverify:meta:" + sid }
+func reverifyFailKey(sid string) string   { return "reverify:fail:" + sid }
+func reverifyResendKey(sid string) string { return "reverify:resend:" + sid }
+
+// reverifyMACName binds a reverification code's HMAC: it never verifies
+// as a sign-in code, nor a sign-in code as one of these.
+func reverifyMACName(strategy string) string { return "reverify:" + strategy }
+
+// ReverifyCode is a reverification code sent.
+type ReverifyCode struct {
+	Strategy string `json:"strategy"`
+	// TargetID and Target are the email address or phone it went to.
+	TargetID string    `json:"target_id"`
+	Target   string    `json:"target"`
+	ExpireAt time.Time `json:"expire_at"`
+}
+
+// reverifyTarget is the user's email (email_code) or phone (phone_code)
+// with id targetID, or the first one when targetID is empty.
+func reverifyTarget(u *users.User, strategy, targetID string) (users.Identification, error) {
+	var list []users.Identification
+	switch strategy {
+	case StrategyEmailCode:
+		list = u.Emails
+	case StrategyPhoneCode:
+		list = u.Phones
+	default:
+		return users.Identification{}, apierr.StrategyForUserInvalid.WithParam("strategy")
+	}
+	for _, id := range list {
+		if targetID == "" || id.ID == targetID {
+			return id, nil
+		}
+	}
+	if targetID != "" {
+		return users.Identification{}, apierr.ResourceNotFound.WithLongMessage("No email address or phone number was found with this id.")
+	}
+	return users.Identification{}, apierr.StrategyForUserInvalid.WithParam("strategy")
+}
+
+// PrepareReverifyCode sends a reverification code for sess to the user's
+// email address or phone (strategy email_code or phone_code; targetID the
+// identification, empty for the first one).
+func (s *Service) PrepareReverifyCode(ctx context.Context, rq Request, u *users.User, sess *session.Session, strategy, targetID string) (*ReverifyCode, error) {
+	if !sess.SignedIn(s.now()) {
+		return nil, apierr.SignedOut
+	}
+	if strategy == "" {
+		return nil, paramMissing("strategy")
+	}
+	target, err := reverifyTarget(u, strategy, targetID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.st.Create(ctx, reverifyResendKey(sess.ID), []byte("1"), s.cfg.ResendAfter); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			return nil, apierr.VerificationCodeTooManyRequests.WithRetryAfter(s.cfg.ResendAfter)
+		}
+		return nil, err
+	}
+	if err := s.throttle.send(ctx, target.Value, rq.IP); err != nil {
+		return nil, err
+	}
+	key, err := s.keys.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	code, err := NewCode()
+	if err != nil {
+		return nil, err
+	}
+	rc := &ReverifyCode{Strategy: strategy, TargetID: target.ID, Target: target.Value,
+		ExpireAt: s.now().UTC().Truncate(time.Millisecond).Add(s.cfg.CodeTTL)}
+	meta, err := json.Marshal(rc)
+	if err != nil {
+		return nil, err
+	}
+	// The store keeps both a little past the code's life: the clock
+	// decides expiry (ExpireAt), as for sign-in codes.
+	ttl := s.cfg.CodeTTL + margin
+	mac := codeMAC(key, sess.ID, u.ID, reverifyMACName(strategy), code)
+	if err := s.st.Put(ctx, reverifyMetaKey(sess.ID), meta, ttl); err != nil {
+		return nil, fmt.Errorf("storing reverification: %w", err)
+	}
+	if err := s.st.Put(ctx, reverifyCodeKey(sess.ID), mac, ttl); err != nil {
+		return nil, fmt.Errorf("storing reverification code: %w", err)
+	}
+	channel := notify.ChannelEmail
+	if strategy == StrategyPhoneCode {
+		channel = notify.ChannelSMS
+	}
+	n := notify.Notice{Channel: channel, Kind: notify.KindSignInCode, To: target.Value, Code: code, ExpiresIn: s.cfg.CodeTTL}
+	if err := s.deliver.Deliver(ctx, n); err != nil {
+		// Nobody has the code: nobody should guess it.
+		if derr := s.st.Delete(ctx, reverifyCodeKey(sess.ID)); derr != nil {
+			s.log.Warn("deleting an undelivered reverification code failed", zap.String("session_id", sess.ID), zap.Error(derr))
+		}
+		s.log.Error("delivering reverification code failed", zap.String("session_id", sess.ID), zap.String("strategy", strategy), zap.Error(err))
+		return nil, apierr.DeliveryFailed
+	}
+	s.emit(ctx, "code_sent", zap.String("strategy", strategy), zap.String("channel", string(channel)), zap.Bool("delivered", true))
+	return rc, nil
+}
+
+// ReverifyWithCode checks a reverification code of sess and records the
+// reverification. A wrong code counts toward code_max_attempts and the
+// account's code budget; a right one gives its own try back (the wrong
+// ones before it stay counted, as for a first factor before a second).
+func (s *Service) ReverifyWithCode(ctx context.Context, u *users.User, sess *session.Session, strategy, code string) (*session.Session, error) {
+	if !sess.SignedIn(s.now()) {
+		return nil, apierr.SignedOut
+	}
+	if code == "" {
+		return nil, paramMissing("code")
+	}
+	rc, err := s.pendingReverify(ctx, sess.ID, strategy)
+	if err != nil {
+		return nil, err
+	}
+	account := userSubject(u.ID)
+	r, err := s.budget.reserve(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	tries, err := s.st.Incr(ctx, reverifyFailKey(sess.ID), s.cfg.CodeTTL+margin)
+	if err != nil {
+		return nil, fmt.Errorf("counting code attempts: %w", err)
+	}
+	ok := false
+	if int(tries) <= s.cfg.CodeMaxAttempts && wellFormedCode(code) {
+		key, err := s.keys.Get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if ok, err = s.st.CompareAndDelete(ctx, reverifyCodeKey(sess.ID), codeMAC(key, sess.ID, u.ID, reverifyMACName(rc.Strategy), code)); err != nil {
+			return nil, fmt.Errorf("checking code: %w", err)
+		}
+	}
+	if !ok {
+		s.emit(ctx, "code_attempt", zap.String("strategy", rc.Strategy), zap.String("result", "incorrect"))
+		if err := s.budget.failed(ctx, account, r); err != nil {
+			return nil, err
+		}
+		if int(tries) >= s.cfg.CodeMaxAttempts {
+			return nil, apierr.VerificationFailed
+		}
+		return nil, apierr.FormCodeIncorrect.WithParam("code")
+	}
+	s.budget.release(ctx, account, r)
+	if err := s.st.Delete(ctx, reverifyMetaKey(sess.ID), reverifyFailKey(sess.ID)); err != nil {
+		s.log.Warn("clearing a used reverification failed", zap.String("session_id", sess.ID), zap.Error(err))
+	}
+	ns, err := s.sessions.Reverified(ctx, sess.ID)
+	if errors.Is(err, session.ErrNotFound) {
+		return nil, apierr.SignedOut
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.emit(ctx, "session_reverified", zap.String("user_id", u.ID), zap.String("session_id", sess.ID), zap.String("strategy", rc.Strategy))
+	return ns, nil
+}
+
+// pendingReverify is the live reverification code of the session, for
+// strategy.
+func (s *Service) pendingReverify(ctx context.Context, sid, strategy string) (*ReverifyCode, error) {
+	raw, err := s.st.Get(ctx, reverifyMetaKey(sid))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, apierr.VerificationNotSent
+	}
+	if err != nil {
+		return nil, err
+	}
+	rc := new(ReverifyCode)
+	if err := json.Unmarshal(raw, rc); err != nil {
+		return nil, fmt.Errorf("reading reverification: %w", err)
+	}
+	if rc.Strategy != strategy {
+		return nil, apierr.VerificationStrategyInvalid
+	}
+	if !s.now().Before(rc.ExpireAt) {
+		return nil, apierr.VerificationExpired
+	}
+	return rc, nil
+}
