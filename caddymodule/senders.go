@@ -41,10 +41,7 @@ func (a *App) buildEmailer(repl *caddy.Replacer, opts []notify.Option) (notify.E
 			Username: repl.ReplaceAll(e.Username, ""),
 			Password: repl.ReplaceAll(e.Password, ""),
 		}, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("configuring email smtp: %w", err)
-		}
-		return s, nil
+		return configured[notify.Emailer]("email smtp", s, err)
 	}
 	return nil, fmt.Errorf("email: unknown sender %q", e.Sender)
 }
@@ -56,10 +53,7 @@ func (a *App) buildTexter(repl *caddy.Replacer, opts []notify.Option) (notify.Te
 		return notify.NewLogTexter(a.logger.Named("sms"), opts...), nil
 	case "webhook":
 		t, err := notify.NewWebhook(repl.ReplaceAll(s.URL, ""), nil, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("configuring sms webhook: %w", err)
-		}
-		return t, nil
+		return configured[notify.Texter]("sms webhook", t, err)
 	case "twilio":
 		t, err := notify.NewTwilio(notify.TwilioConfig{
 			AccountSID: repl.ReplaceAll(s.AccountSID, ""),
@@ -67,12 +61,19 @@ func (a *App) buildTexter(repl *caddy.Replacer, opts []notify.Option) (notify.Te
 			From:       repl.ReplaceAll(s.From, ""),
 			BaseURL:    repl.ReplaceAll(s.BaseURL, ""),
 		}, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("configuring sms twilio: %w", err)
-		}
-		return t, nil
+		return configured[notify.Texter]("sms twilio", t, err)
 	}
 	return nil, fmt.Errorf("sms: unknown sender %q", s.Sender)
+}
+
+// configured returns the sender v, or err naming what failed to configure
+// (and a nil sender, never a typed nil in the interface).
+func configured[T any](what string, v T, err error) (T, error) {
+	if err != nil {
+		var none T
+		return none, fmt.Errorf("configuring %s: %w", what, err)
+	}
+	return v, nil
 }
 
 // buildBreach returns the breach source (nil for off). An offline index
