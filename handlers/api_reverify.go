@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/authgate/authgate/apierr"
@@ -9,11 +10,27 @@ import (
 	"github.com/authgate/authgate/users"
 )
 
-// Session reverification (Clerk's session.startVerification and
-// attemptFirstFactorVerification): the user of a signed-in session proves
-// the password again, which adding or removing a second factor asks for
-// after 10 minutes (403 session_reverification_required). Only the
-// password strategy is offered; a user without a password signs in again.
+// Session reverification (Clerk's session.startVerification,
+// prepareFirstFactorVerification and attemptFirstFactorVerification): the
+// user of a signed-in session proves a first factor again, which adding
+// or removing a second factor asks for after 10 minutes (403
+// session_reverification_required): the password, or a code sent to one
+// of the user's email addresses or phones.
+
+// codeReverifier is reverification by a code (signin.Service).
+type codeReverifier interface {
+	PrepareReverifyCode(ctx context.Context, rq signin.Request, u *users.User, sess *session.Session, strategy, targetID string) (*signin.ReverifyCode, error)
+	ReverifyWithCode(ctx context.Context, u *users.User, sess *session.Session, strategy, code string) (*session.Session, error)
+}
+
+// reverifier is the sign-in service's reverification by code, if it has one.
+func (s *Server) reverifier() (codeReverifier, error) {
+	rv, ok := s.d.SignIn.(codeReverifier)
+	if !ok {
+		return nil, apierr.StrategyForUserInvalid.WithParam("strategy")
+	}
+	return rv, nil
+}
 
 // sessionVerificationJSON is Clerk's SessionVerification object.
 type sessionVerificationJSON struct {
@@ -34,22 +51,53 @@ func (s *Server) verifySession(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// attemptSessionFirstFactor checks the password of a reverification
-// (POST .../sessions/{id}/verify/attempt_first_factor).
+// prepareSessionFirstFactor sends a reverification code
+// (POST .../sessions/{id}/verify/prepare_first_factor: strategy email_code
+// with email_address_id, or phone_code with phone_number_id).
+func (s *Server) prepareSessionFirstFactor(w http.ResponseWriter, r *http.Request) {
+	s.reverify(w, r, func(p params, c *session.Client, sess *session.Session, u *users.User) (*session.Session, *verificationJSON, error) {
+		rv, err := s.reverifier()
+		if err != nil {
+			return nil, nil, err
+		}
+		target := p["email_address_id"]
+		if p["strategy"] == signin.StrategyPhoneCode {
+			target = p["phone_number_id"]
+		}
+		rc, err := rv.PrepareReverifyCode(r.Context(), signInRequest(r, c), u, sess, p["strategy"], target)
+		if err != nil {
+			return nil, nil, err
+		}
+		attempts, exp := 0, ms(rc.ExpireAt)
+		return sess, &verificationJSON{Object: verificationObject(rc.Strategy), Status: signin.VerUnverified, Strategy: rc.Strategy,
+			Attempts: &attempts, ExpireAt: &exp}, nil
+	})
+}
+
+// attemptSessionFirstFactor checks the password or the code of a
+// reverification (POST .../sessions/{id}/verify/attempt_first_factor).
 func (s *Server) attemptSessionFirstFactor(w http.ResponseWriter, r *http.Request) {
 	s.reverify(w, r, func(p params, _ *session.Client, sess *session.Session, u *users.User) (*session.Session, *verificationJSON, error) {
-		switch p["strategy"] {
+		var ns *session.Session
+		var err error
+		switch st := p["strategy"]; st {
 		case signin.StrategyPassword:
+			ns, err = s.d.SignIn.Reverify(r.Context(), u, sess, p["password"])
+		case signin.StrategyEmailCode, signin.StrategyPhoneCode:
+			var rv codeReverifier
+			if rv, err = s.reverifier(); err == nil {
+				ns, err = rv.ReverifyWithCode(r.Context(), u, sess, st, normalizeCode(p["code"]))
+			}
 		case "":
 			return nil, nil, apierr.FormParamMissing.WithParam("strategy").WithLongMessage("strategy must be included.")
 		default:
 			return nil, nil, apierr.StrategyForUserInvalid.WithParam("strategy")
 		}
-		ns, err := s.d.SignIn.Reverify(r.Context(), u, sess, p["password"])
 		if err != nil {
 			return nil, nil, err
 		}
-		return ns, &verificationJSON{Object: "verification_password", Status: signin.VerVerified, Strategy: signin.StrategyPassword}, nil
+		st := p["strategy"]
+		return ns, &verificationJSON{Object: verificationObject(st), Status: signin.VerVerified, Strategy: st}, nil
 	})
 }
 
@@ -90,13 +138,29 @@ func (s *Server) reverify(w http.ResponseWriter, r *http.Request,
 	}
 	v := &sessionVerificationJSON{
 		Object: "session_verification", Status: signin.StatusNeedsFirstFactor, Level: level, Session: sj,
-		SupportedFirstFactors: []factorJSON{}, FirstFactorVerification: verified,
+		SupportedFirstFactors: reverifyFactors(u), FirstFactorVerification: verified,
 	}
-	if u.PasswordDigest != "" {
-		v.SupportedFirstFactors = append(v.SupportedFirstFactors, factorJSON{Strategy: signin.StrategyPassword})
-	}
-	if verified != nil {
+	if verified != nil && verified.Status == signin.VerVerified {
 		v.Status = signin.StatusComplete
 	}
 	s.respond(w, r, c, v)
+}
+
+// reverifyFactors are the first factors a reverification offers: the
+// password, if the user has one, and a code to each email address and
+// phone (the first of each primary).
+func reverifyFactors(u *users.User) []factorJSON {
+	out := []factorJSON{}
+	if u.PasswordDigest != "" {
+		out = append(out, factorJSON{Strategy: signin.StrategyPassword})
+	}
+	for i, e := range u.Emails {
+		out = append(out, factorJSON{Strategy: signin.StrategyEmailCode, EmailAddressID: e.ID,
+			SafeIdentifier: signin.Mask(users.KindEmail, e.Value), Primary: i == 0})
+	}
+	for i, p := range u.Phones {
+		out = append(out, factorJSON{Strategy: signin.StrategyPhoneCode, PhoneNumberID: p.ID,
+			SafeIdentifier: signin.Mask(users.KindPhone, p.Value), Primary: i == 0})
+	}
+	return out
 }

@@ -67,6 +67,7 @@ func (s *Server) routes() *http.ServeMux {
 	api("POST /v1/client/sessions/{id}/end", s.endSession(session.StatusEnded))
 	api("POST /v1/client/sessions/{id}/remove", s.endSession(session.StatusRemoved))
 	api("POST /v1/client/sessions/{id}/verify", s.verifySession)
+	api("POST /v1/client/sessions/{id}/verify/prepare_first_factor", s.prepareSessionFirstFactor)
 	api("POST /v1/client/sessions/{id}/verify/attempt_first_factor", s.attemptSessionFirstFactor)
 	api("POST /v1/me/change_password", s.changePassword)
 	api("GET /v1/me", s.getMe)

@@ -160,14 +160,14 @@ func (s *Service) ReservePhone(ctx context.Context, u *users.User, sess *session
 // Reverify records that the user of sess proved their password again
 // (Clerk's session reverification), for the changes that ask for it.
 // A wrong password counts toward the lockout like a sign-in. A user
-// without a password reverifies by signing in again.
+// without a password reverifies with a code (reverify_code.go).
 func (s *Service) Reverify(ctx context.Context, u *users.User, sess *session.Session, pw string) (*session.Session, error) {
 	if !sess.SignedIn(s.now()) {
 		return nil, apierr.SignedOut
 	}
 	if u.PasswordDigest == "" {
 		return nil, apierr.StrategyForUserInvalid.WithParam("strategy").
-			WithLongMessage("This account has no password: sign out and in again instead.")
+			WithLongMessage("This account has no password: verify with a code instead.")
 	}
 	if err := s.checkCurrentPassword(ctx, u, pw, "password"); err != nil {
 		return nil, err
