@@ -58,7 +58,8 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 	d.Lead = "Signed in as " + d.Account
 	d.LinkURL, d.LinkText = s.afterSignIn(""), "Back to "+s.cfg.AppName
 	d.SignOutURL = s.cfg.Prefix + pathSignOut
-	d.MFA = &mfaData{HasPassword: u.PasswordDigest != ""}
+	d.MFA = &mfaData{}
+	d.MFA.setReverify(u)
 	d.Notice = accountNotices[r.URL.Query().Get("notice")]
 	if r.Method != http.MethodPost {
 		s.renderAccount(w, r, http.StatusOK, d, a)
@@ -66,7 +67,7 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Notice = ""
 	op := r.PostForm.Get("op")
-	if op == "reverify" {
+	if isReverifyOp(op) {
 		ns, status := s.reverifyForm(w, r, d, u, sess)
 		if ns == nil {
 			if status != 0 {

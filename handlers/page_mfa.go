@@ -13,6 +13,7 @@ import (
 	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/mfa"
 	"github.com/authgate/authgate/session"
+	"github.com/authgate/authgate/signin"
 	"github.com/authgate/authgate/users"
 )
 
@@ -36,6 +37,12 @@ type mfaData struct {
 	Then     string
 	// ThenPhone is the phone Then is about (reserve_phone, release_phone).
 	ThenPhone string
+	// ReverifyVia and ReverifyTo are how a user without a password
+	// reverifies (email_code or phone_code) and where the code goes
+	// (masked); ReverifySent: the prompt asks for the code sent.
+	ReverifyVia  string
+	ReverifyTo   string
+	ReverifySent bool
 	// The account page's sections.
 	Emails []string
 	Phones []phoneRow
@@ -134,9 +141,9 @@ func groupSecret(s string) string {
 	return strings.Join(append(parts, s), " ")
 }
 
-// reverifyNeeded reports whether err asks for the password again; it sets
-// d up to ask for it before then is done again (d.MFA.HasPassword: a
-// user without one is asked to sign in again instead).
+// reverifyNeeded reports whether err asks for a first factor again; it
+// sets d up to ask for it before then is done again: the password, or
+// for a user without one a code (d.MFA.ReverifyVia, setReverify).
 func reverifyNeeded(err error, d *pageData, then string) bool {
 	if !errors.Is(err, apierr.SessionReverificationRequired) {
 		return false
@@ -144,26 +151,91 @@ func reverifyNeeded(err error, d *pageData, then string) bool {
 	d.MFA.Reverify, d.MFA.Then = true, then
 	d.Error = "For your security, enter your password again to continue."
 	if !d.MFA.HasPassword {
-		d.Error = "For your security, sign in again to continue."
+		d.Error = "For your security, confirm it is you with a code."
 	}
 	return true
 }
 
-// reverifyForm checks the password of the reverification prompt; it returns
-// the session afterwards, or nil when it has put the error on d (status
-// is then the status to answer with; 0 when the failure page is written).
+// setReverify records how u reverifies on the page: the password, else
+// a code to the first email address, else to the first phone.
+func (m *mfaData) setReverify(u *users.User) {
+	m.HasPassword = u.PasswordDigest != ""
+	switch {
+	case m.HasPassword:
+	case len(u.Emails) > 0:
+		m.ReverifyVia, m.ReverifyTo = signin.StrategyEmailCode, signin.Mask(users.KindEmail, u.Emails[0].Value)
+	case len(u.Phones) > 0:
+		m.ReverifyVia, m.ReverifyTo = signin.StrategyPhoneCode, signin.Mask(users.KindPhone, u.Phones[0].Value)
+	}
+}
+
+// isReverifyOp reports whether op is a step of the reverification prompt.
+func isReverifyOp(op string) bool {
+	return op == "reverify" || op == "reverify_send" || op == "reverify_code"
+}
+
+// reverifyForm answers the reverification prompt: op "reverify" checks
+// the password, "reverify_send" sends a code (d.MFA.ReverifyVia) and
+// "reverify_code" checks it. It returns the session afterwards, or nil
+// when it has set d up to show the prompt again (status is then the
+// status to answer with; 0 when the failure page is written).
 func (s *Server) reverifyForm(w http.ResponseWriter, r *http.Request, d *pageData, u *users.User, sess *session.Session) (*session.Session, int) {
 	d.MFA.Then = r.PostForm.Get("then")
-	pw := r.PostForm.Get("reverify_password")
-	if pw == "" {
-		d.MFA.Reverify = true
-		d.Fields["reverify_password"] = "Enter your password."
-		return nil, http.StatusUnprocessableEntity
+	d.MFA.ThenPhone = r.PostForm.Get("phone_id")
+	d.MFA.Reverify = true
+	var ns *session.Session
+	var err error
+	switch op := r.PostForm.Get("op"); {
+	case op == "reverify":
+		pw := r.PostForm.Get("reverify_password")
+		if pw == "" {
+			d.Fields["reverify_password"] = "Enter your password."
+			return nil, http.StatusUnprocessableEntity
+		}
+		ns, err = s.d.SignIn.Reverify(r.Context(), u, sess, pw)
+	case d.MFA.ReverifyVia == "":
+		err = apierr.StrategyForUserInvalid
+	case op == "reverify_send":
+		d.MFA.ReverifySent = true
+		if err = s.sendReverifyCode(r, d, u, sess); err == nil {
+			d.Notice = "We sent a code to " + d.MFA.ReverifyTo + "."
+			return nil, http.StatusOK
+		}
+	default:
+		d.MFA.ReverifySent = true
+		ns, err = s.checkReverifyCode(r, d, u, sess)
+		if err == nil && ns == nil {
+			return nil, http.StatusUnprocessableEntity
+		}
 	}
-	ns, err := s.d.SignIn.Reverify(r.Context(), u, sess, pw)
 	if err != nil {
-		d.MFA.Reverify = true
-		return nil, s.showErr(w, r, d, err)
+		return nil, s.showErr(w, r, d, err, "code")
 	}
+	d.MFA.Reverify, d.MFA.ReverifySent = false, false
 	return ns, 0
+}
+
+// sendReverifyCode sends the reverification code of the page's prompt.
+func (s *Server) sendReverifyCode(r *http.Request, d *pageData, u *users.User, sess *session.Session) error {
+	rv, err := s.reverifier()
+	if err != nil {
+		return err
+	}
+	_, err = rv.PrepareReverifyCode(r.Context(), signInRequest(r, nil), u, sess, d.MFA.ReverifyVia, "")
+	return err
+}
+
+// checkReverifyCode checks the code typed into the prompt; nil, nil when
+// the field was empty (the error is on d).
+func (s *Server) checkReverifyCode(r *http.Request, d *pageData, u *users.User, sess *session.Session) (*session.Session, error) {
+	code := normalizeCode(r.PostForm.Get("code"))
+	if code == "" {
+		d.Fields["code"] = "Enter the code we sent."
+		return nil, nil
+	}
+	rv, err := s.reverifier()
+	if err != nil {
+		return nil, err
+	}
+	return rv.ReverifyWithCode(r.Context(), u, sess, d.MFA.ReverifyVia, code)
 }

@@ -30,13 +30,14 @@ func (s *Server) setupMFAPage(w http.ResponseWriter, r *http.Request) {
 	d.Lead = "Your account needs a second step at sign-in. Scan the QR code with an authenticator app (such as 1Password, Google Authenticator or Authy), then enter the code it shows."
 	d.Account = accountLabel(u)
 	d.SignOutURL = s.cfg.Prefix + pathSignOut
-	d.MFA = &mfaData{HasPassword: u.PasswordDigest != ""}
+	d.MFA = &mfaData{}
+	d.MFA.setReverify(u)
 	phoneOnly := !s.d.SignIn.MFAConfig().TOTP
 	if phoneOnly {
 		d.Lead = "Your account needs a second step at sign-in: a code we send by text message. Choose the phone that gets it."
 	}
 	op := r.PostForm.Get("op")
-	if op == "reverify" {
+	if isReverifyOp(op) {
 		ns, status := s.reverifyForm(w, r, d, u, sess)
 		if ns == nil {
 			if status != 0 {

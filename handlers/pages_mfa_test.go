@@ -260,31 +260,43 @@ func TestPageResetThenSetupMFATasks(t *testing.T) {
 	}
 }
 
-// A user without a password who must reverify is asked to sign in again,
-// not for a password they do not have.
+// A user without a password who must reverify gets a code, not a
+// password prompt; the right code does what was asked.
 func TestPageAccountReverifyWithoutPassword(t *testing.T) {
 	e := newEnv(t, withMFA(mfaDefaults))
 	e.createUser("", "+15555550177", "")
-	p := e.pageBrowser()
-	r := p.b.post("/v1/client/sign_ins", form("identifier", "+15555550177"))
-	expect(t, r, 200, "")
-	id := r.str("id")
-	expect(t, p.b.post("/v1/client/sign_ins/"+id+"/prepare_first_factor", form("strategy", "phone_code")), 200, "")
-	r = p.b.post("/v1/client/sign_ins/"+id+"/attempt_first_factor", form("strategy", "phone_code", "code", e.sms.code(t, "+15555550177")))
-	expect(t, r, 200, "")
-	if r.str("status") != "complete" {
-		t.Fatalf("code sign-in: %s", r.body)
-	}
+	b, _ := e.phoneUserSignedIn("+15555550177")
+	p := &pageBrowser{e: e, b: b}
 	got := p.get(pagePrefix + "/account")
 	pageStatus(t, got, http.StatusOK)
 	enrol := p.hidden(`value="enrol_totp"`)
 	e.clock.Advance(11 * time.Minute)
 	got = p.post(pagePrefix+"/account", enrol)
 	pageStatus(t, got, http.StatusForbidden)
-	pageHas(t, got.body, "For your security, sign in again to continue.", `id="reverify-sign-in"`, `action="/__authgate/sign-out"`)
+	pageHas(t, got.body, "For your security, confirm it is you with a code.", `id="reverify-code"`, "&#43;15*******77", `name="then" value="enrol_totp"`)
 	if strings.Contains(got.body, `name="reverify_password"`) {
 		t.Fatal("a password prompt for a user without a password")
 	}
+	send := p.hidden(`id="reverify-code"`)
+	send.Set("op", "reverify_send") // the button's value
+	got = p.post(pagePrefix+"/account", send)
+	pageStatus(t, got, http.StatusOK)
+	pageHas(t, got.body, `id="reverify-sent"`, `name="code"`, "Resend code")
+	e.eng.Deliveries.Wait()
+	code := e.sms.code(t, "+15555550177")
+
+	wrong := p.hidden(`id="reverify-sent"`)
+	wrong.Set("op", "reverify_code")
+	wrong.Set("code", otherCode(code))
+	got = p.post(pagePrefix+"/account", wrong)
+	pageStatus(t, got, http.StatusUnprocessableEntity)
+	pageHas(t, got.body, `id="code-error"`, `id="reverify-sent"`)
+	right := p.hidden(`id="reverify-sent"`)
+	right.Set("op", "reverify_code")
+	right.Set("code", code)
+	got = p.post(pagePrefix+"/account", right)
+	pageStatus(t, got, http.StatusOK)
+	pageHas(t, got.body, `id="totp-secret"`, `name="totp_uri"`)
 }
 
 // The account page's backup codes and removal: a new set replaces the
