@@ -9,7 +9,8 @@ import (
 // request (the hot path): strip X-Authgate-*, read the cookies, the
 // token's identity from the cache, set the identity headers, strip
 // __client from the Cookie header (sent as a browser sends it, and as
-// scripts/bench-gate.sh does: "__session=...; __client=..."). The
+// scripts/bench-gate.sh does: "__session=...; __client_uat=...;
+// __client=..."). The
 // request is reused, its Cookie line restored each time, so the numbers
 // are the gate's alone (no request clone).
 func BenchmarkGateActiveSession(b *testing.B) {
