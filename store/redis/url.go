@@ -34,6 +34,18 @@ const (
 	kindCluster
 )
 
+// URLError is an error of ParseURL. Reason never includes a password, so
+// callers can show it (`caddy validate` does, after its own prefix).
+type URLError struct {
+	Reason string
+}
+
+func (e *URLError) Error() string { return "redis: parse url: " + e.Reason }
+
+func urlErr(format string, a ...any) error {
+	return &URLError{Reason: fmt.Sprintf(format, a...)}
+}
+
 // ParseURL turns a connection URL (see the package documentation for the
 // three accepted forms) into options for goredis.NewUniversalClient. The
 // options select the single-node, Sentinel or Cluster client accordingly.
@@ -44,7 +56,7 @@ func ParseURL(rawURL string) (*goredis.UniversalOptions, error) {
 		// A password with an unencoded '/', '?' or '@' splits the URL in
 		// the wrong places; the pieces quoted in the detailed error could
 		// be parts of it. Say what to do instead.
-		return nil, errors.New("redis: parse url: malformed URL with credentials (percent-encode '/', '?', '#' and '@' in the user name and password)")
+		return nil, urlErr("malformed URL with credentials (percent-encode '/', '?', '#' and '@' in the user name and password)")
 	}
 	return opts, err
 }
@@ -52,14 +64,14 @@ func ParseURL(rawURL string) (*goredis.UniversalOptions, error) {
 func parseURL(rawURL string) (*goredis.UniversalOptions, error) {
 	scheme, rest, ok := strings.Cut(rawURL, "://")
 	if !ok {
-		return nil, errors.New("redis: parse url: missing scheme (want redis://, rediss://, redis+sentinel:// or redis+cluster://)")
+		return nil, urlErr("missing scheme (want redis://, rediss://, redis+sentinel:// or redis+cluster://)")
 	}
 	kind, useTLS, err := parseScheme(scheme)
 	if err != nil {
 		return nil, err
 	}
 	if strings.Contains(rest, "#") {
-		return nil, errors.New("redis: parse url: fragments (#) are not allowed; percent-encode '#' in passwords as %23")
+		return nil, urlErr("fragments (#) are not allowed; percent-encode '#' in passwords as %%23")
 	}
 
 	authority, pathQuery := rest, ""
@@ -102,7 +114,7 @@ func parseURL(rawURL string) (*goredis.UniversalOptions, error) {
 	pq, err := url.Parse("x://h" + pathQuery)
 	if err != nil {
 		// url.Error would quote the query, which may hold a password.
-		return nil, errors.New("redis: parse url: malformed path or query")
+		return nil, urlErr("malformed path or query")
 	}
 	segs, err := pathSegments(pq.EscapedPath())
 	if err != nil {
@@ -114,7 +126,7 @@ func parseURL(rawURL string) (*goredis.UniversalOptions, error) {
 
 	query, err := url.ParseQuery(pq.RawQuery)
 	if err != nil {
-		return nil, errors.New("redis: parse url: bad percent-encoding in the query")
+		return nil, urlErr("bad percent-encoding in the query")
 	}
 	if err := applyQuery(opts, query, kind); err != nil {
 		return nil, err
@@ -144,13 +156,14 @@ func parseScheme(scheme string) (kind urlKind, useTLS bool, err error) {
 	case "rediss+cluster":
 		return kindCluster, true, nil
 	}
-	return 0, false, fmt.Errorf("redis: parse url: unsupported scheme %q (want redis, rediss, redis+sentinel, rediss+sentinel, redis+cluster or rediss+cluster)", scheme)
+	return 0, false, urlErr("unsupported URL scheme %q (want redis, rediss, redis+sentinel, rediss+sentinel, redis+cluster or rediss+cluster)", scheme)
 }
 
 // parseAddrs parses the host list and checks its length against the
-// kind: a single node defaults to localhost and takes one host only, as
-// several hosts mean the user wanted Cluster or Sentinel; those two have
-// no sensible default host. scheme is only for the error message.
+// kind: a single node takes one host only, as several hosts mean the user
+// wanted Cluster or Sentinel. No form has a default host (the package
+// grammar names one; `caddy validate` refused none before the server
+// would). scheme is only for the error message.
 func parseAddrs(hosts, scheme string, kind urlKind) ([]string, error) {
 	port := defaultPort
 	if kind == kindSentinel {
@@ -162,15 +175,15 @@ func parseAddrs(hosts, scheme string, kind urlKind) ([]string, error) {
 	}
 	if kind != kindSingle {
 		if len(addrs) == 0 {
-			return nil, fmt.Errorf("redis: parse url: %s:// needs at least one host", scheme)
+			return nil, urlErr("%s:// needs at least one host", scheme)
 		}
 		return addrs, nil
 	}
 	if len(addrs) == 0 {
-		return []string{net.JoinHostPort("localhost", defaultPort)}, nil
+		return nil, urlErr("the URL has no host")
 	}
 	if len(addrs) > 1 {
-		return nil, errors.New("redis: parse url: several hosts need redis+cluster:// or redis+sentinel://")
+		return nil, urlErr("several hosts need redis+cluster:// or redis+sentinel://")
 	}
 	return addrs, nil
 }
@@ -186,7 +199,7 @@ func pathSegments(escaped string) ([]string, error) {
 		}
 		seg, err := url.PathUnescape(raw)
 		if err != nil {
-			return nil, errors.New("redis: parse url: bad percent-encoding in the path")
+			return nil, urlErr("bad percent-encoding in the path")
 		}
 		segs = append(segs, seg)
 	}
@@ -200,14 +213,14 @@ func applyPath(opts *goredis.UniversalOptions, segs []string, kind urlKind) erro
 	switch kind {
 	case kindSingle:
 		if len(segs) > 1 {
-			return errors.New("redis: parse url: path must be /db")
+			return urlErr("path must be /db")
 		}
 		if len(segs) == 1 {
 			db = segs[0]
 		}
 	case kindSentinel:
 		if len(segs) == 0 || len(segs) > 2 {
-			return errors.New("redis: parse url: sentinel path must be /master or /master/db")
+			return urlErr("sentinel path must be /master or /master/db")
 		}
 		opts.MasterName = segs[0]
 		if len(segs) == 2 {
@@ -215,7 +228,7 @@ func applyPath(opts *goredis.UniversalOptions, segs []string, kind urlKind) erro
 		}
 	case kindCluster:
 		if len(segs) > 1 || (len(segs) == 1 && segs[0] != "0") {
-			return errors.New("redis: parse url: cluster urls take no path (Redis Cluster has only database 0)")
+			return urlErr("cluster urls take no path (Redis Cluster has only database 0)")
 		}
 		opts.IsClusterMode = true
 	}
@@ -231,59 +244,73 @@ func applyPath(opts *goredis.UniversalOptions, segs []string, kind urlKind) erro
 func parseUserinfo(s string) (user, pass string, err error) {
 	u, p, ok := strings.Cut(s, ":")
 	if !ok {
-		return "", "", errors.New("redis: parse url: credentials must be user:password or :password")
+		return "", "", urlErr("credentials must be user:password or :password")
 	}
 	if user, err = url.PathUnescape(u); err != nil {
-		return "", "", errors.New("redis: parse url: bad percent-encoding in the user name")
+		return "", "", urlErr("bad percent-encoding in the user name")
 	}
 	if pass, err = url.PathUnescape(p); err != nil {
-		return "", "", errors.New("redis: parse url: bad percent-encoding in the password")
+		return "", "", urlErr("bad percent-encoding in the password")
 	}
 	return user, pass, nil
 }
 
 // parseHosts splits a comma-separated host list into host:port addresses.
+// Its errors never quote what stands after a ':': in a URL that lacks the
+// '@' after user:password (redis://user:secret) the password is there.
 func parseHosts(s, defPort string) ([]string, error) {
 	if s == "" {
 		return nil, nil
 	}
 	var out []string
 	for _, h := range strings.Split(s, ",") {
-		host, port := h, defPort
-		switch {
-		case strings.HasPrefix(h, "["):
-			end := strings.Index(h, "]")
-			if end < 0 {
-				return nil, fmt.Errorf("redis: parse url: bad host %q", h)
-			}
-			host = h[1:end]
-			switch after := h[end+1:]; {
-			case after == "":
-			case strings.HasPrefix(after, ":"):
-				port = after[1:]
-			default:
-				return nil, fmt.Errorf("redis: parse url: bad host %q", h)
-			}
-		case strings.Count(h, ":") == 1:
-			host, port, _ = strings.Cut(h, ":")
-		case strings.Contains(h, ":"):
-			return nil, fmt.Errorf("redis: parse url: IPv6 address %q must be in brackets", h)
+		host, port, err := splitHost(h, defPort)
+		if err != nil {
+			return nil, err
 		}
-		if host == "" || strings.ContainsAny(host, "/@?#[] ") {
-			return nil, fmt.Errorf("redis: parse url: bad host %q", h)
+		if host == "" {
+			return nil, urlErr("empty host name (if this is user:password, add '@' and the host)")
+		}
+		if strings.ContainsAny(host, "/@?#[] ") {
+			return nil, urlErr("bad host %q", host)
 		}
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return nil, fmt.Errorf("redis: parse url: bad port in %q", h)
+			return nil, urlErr("bad port for host %q (if this is user:password, add '@' and the host)", host)
 		}
 		out = append(out, net.JoinHostPort(host, port))
 	}
 	return out, nil
 }
 
+// splitHost splits host[:port] or [ipv6][:port]; port is defPort when
+// absent.
+func splitHost(h, defPort string) (host, port string, err error) {
+	switch {
+	case strings.HasPrefix(h, "["):
+		end := strings.Index(h, "]")
+		if end < 0 {
+			return "", "", urlErr("unclosed '[' in a host")
+		}
+		switch after := h[end+1:]; {
+		case after == "":
+			return h[1:end], defPort, nil
+		case strings.HasPrefix(after, ":"):
+			return h[1:end], after[1:], nil
+		}
+		return "", "", urlErr("bad host %q: only :port may follow ']'", h[:end+1])
+	case strings.Count(h, ":") == 1:
+		host, port, _ = strings.Cut(h, ":")
+		return host, port, nil
+	case strings.Contains(h, ":"):
+		return "", "", urlErr("a host with several ':' must be an IPv6 address in brackets (if this is user:password, add '@' and the host)")
+	}
+	return h, defPort, nil
+}
+
 func parseDB(s string) (int, error) {
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("redis: parse url: bad database number %q", s)
+		return 0, urlErr("bad database number %q", s)
 	}
 	return n, nil
 }
@@ -292,7 +319,7 @@ func parseDB(s string) (int, error) {
 func applyQuery(o *goredis.UniversalOptions, q url.Values, kind urlKind) error {
 	for name, vals := range q {
 		if len(vals) != 1 {
-			return fmt.Errorf("redis: parse url: option %s given %d times", name, len(vals))
+			return urlErr("option %s given %d times", name, len(vals))
 		}
 		v := vals[0]
 		var err error
@@ -325,7 +352,7 @@ func applyQuery(o *goredis.UniversalOptions, q url.Values, kind urlKind) error {
 			}
 		case "sentinel_username", "sentinel_password":
 			if kind != kindSentinel {
-				return fmt.Errorf("redis: parse url: option %s is only for redis+sentinel://", name)
+				return urlErr("option %s is only for redis+sentinel://", name)
 			}
 			if name == "sentinel_username" {
 				o.SentinelUsername = v
@@ -333,10 +360,10 @@ func applyQuery(o *goredis.UniversalOptions, q url.Values, kind urlKind) error {
 				o.SentinelPassword = v
 			}
 		default:
-			return fmt.Errorf("redis: parse url: unknown option %q", name)
+			return urlErr("unknown option %q", name)
 		}
 		if err != nil {
-			return fmt.Errorf("redis: parse url: option %s=%q: %v", name, v, err)
+			return urlErr("option %s=%q: %v", name, v, err)
 		}
 	}
 	return nil

@@ -28,6 +28,7 @@ func FuzzParseURL(f *testing.F) {
 		"redis+sentinel://h/m?sentinel_password=%zzhunter22", "redis://h?protocol=hunter22", "redis://h?x=1;y=2",
 		"redis://u@h", "redis://h1,h2", "redis+cluster://", "redis+sentinel://h", "redis://h/-1", "redis://h:0",
 		"redis://::1", "redis://[::1]x", "redis://h h", "http://h", "redis:/h", "redis://h?dial_timeout=-1s",
+		"redis://user:hunter22", "redis://:hunter22/0", "redis+cluster://n1,u:hunter22", "redis://u:hun:ter22",
 	} {
 		f.Add(s)
 	}
@@ -119,6 +120,20 @@ func urlSecrets(raw string) []secret {
 				add(start+colon+1, start+colon+1+i)
 			}
 		}
+	} else {
+		// No '@': user:password without the host (redis://u:secret)
+		// puts the password after a ':' of the authority, where a port
+		// would be.
+		authority := rest
+		if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+			authority = rest[:i]
+		}
+		for i := 0; i < len(authority); i++ {
+			if authority[i] == ':' {
+				end := i + 1 + strings.IndexAny(authority[i+1:]+",", ",")
+				add(start+i+1, start+end)
+			}
+		}
 	}
 	const key = "sentinel_password="
 	for i := 0; ; {
@@ -156,7 +171,9 @@ func (s secret) elsewhere() bool {
 func fixedText(s string) bool {
 	const text = "redis: parse url: malformed URL with credentials (percent-encode '/', '?', '#' and '@' in the user name and password)" +
 		"missing scheme (want redis://, rediss://, redis+sentinel:// or redis+cluster://)" +
-		"unsupported scheme (want redis, rediss, redis+sentinel, rediss+sentinel, redis+cluster or rediss+cluster)" +
+		"unsupported URL scheme (want redis, rediss, redis+sentinel, rediss+sentinel, redis+cluster or rediss+cluster)" +
+		"empty host name (if this is user:password, add '@' and the host)" +
+		"a host with several ':' must be an IPv6 address in brackets" +
 		"fragments (#) are not allowed; percent-encode '#' in passwords as %23" +
 		"option sentinel_password is only for redis+sentinel:// given times unknown option"
 	return strings.Contains(text, s)

@@ -26,7 +26,6 @@ func TestParseURL(t *testing.T) {
 				t.Errorf("DB = %d", o.DB)
 			}
 		}},
-		{"redis://", func(t *testing.T, o *goredis.UniversalOptions) { wantAddrs(t, o, "localhost:6379") }},
 		{"redis://[::1]:7000/0", func(t *testing.T, o *goredis.UniversalOptions) { wantAddrs(t, o, "[::1]:7000") }},
 		{"redis://[::1]", func(t *testing.T, o *goredis.UniversalOptions) { wantAddrs(t, o, "[::1]:6379") }},
 		{"rediss://alice:p%40ss%3Aw0rd@redis.example.com/1", func(t *testing.T, o *goredis.UniversalOptions) {
@@ -156,6 +155,11 @@ func TestParseURLErrors(t *testing.T) {
 		"redis+sentinel:///m",
 		"redis+cluster://",
 		"redis+cluster://n1/1",
+		// No host: the grammar names one, and `caddy validate` (which
+		// calls ParseURL) must refuse what the server would.
+		"redis://",
+		"redis:///0",
+		"rediss://:pw@/0",
 	} {
 		if o, err := ParseURL(url); err == nil {
 			t.Errorf("ParseURL(%q) = %+v, want an error", url, o)
@@ -173,6 +177,17 @@ func TestParseURLErrorsHidePasswords(t *testing.T) {
 		"redis://:hun/ter2@host",
 		"redis://user:hunt?er2@host",
 		"redis://u:hunter2@ss/word@h",
+		// The '@' and host forgotten: the password stands where a port
+		// or host would.
+		"redis://user:hunter2",
+		"redis://user:hunter2/0",
+		"redis://:hunter2",
+		"rediss://:hunter2/0?dial_timeout=1s",
+		"redis://user:hun:ter2",
+		"redis+cluster://n1:7000,user:hunter2",
+		"redis+sentinel://user:hunter2/mymaster",
+		"redis://[user]:hunter2x",
+		"redis://[user]hunter2",
 	} {
 		_, err := ParseURL(url)
 		if err == nil {
