@@ -39,6 +39,11 @@ func TestValidateJSON(t *testing.T) {
 		{"sms webhook", `{"sms": {"sender": "webhook", "url": "/sms"}}`, "sms webhook: the URL must be absolute"},
 		{"storage backend", `{"storage": {"backend": "s3"}}`, `storage: unknown backend "s3" (want file or redis)`},
 		{"storage redis", `{"storage": {"backend": "redis", "url": "http://h"}}`, `storage redis: unsupported URL scheme "http"`},
+		// One rule: what the store's parser refuses at start, validation
+		// refuses (a Sentinel master goes in the path, not ?master=).
+		{"storage redis sentinel master option", `{"storage": {"backend": "redis", "url": "redis+sentinel://s1/0?master=m"}}`,
+			`storage redis: unknown option "master"`},
+		{"storage redis no host", `{"storage": {"backend": "redis", "url": "redis:///0"}}`, "storage redis: the URL has no host"},
 		{"signing_alg", `{"signing_alg": "HS256"}`, `signing_alg: unsupported algorithm "HS256" (want RS256, EdDSA or ES256)`},
 		{"issuer", `{"issuer": "https://a.example/x"}`, "issuer: \"https://a.example/x\" must be an origin only"},
 		{"token_lifetime negative", `{"token_lifetime": "-5s"}`, `token_lifetime: duration "-5s" must be positive`},
@@ -61,6 +66,22 @@ func TestValidateJSON(t *testing.T) {
 		{"mfa issuer", `{"mfa": {"issuer": "Acme: Portal"}}`, "mfa: issuer: want one line of 1 to 100 bytes without ':'"},
 	}
 	runErrCases(t, tests, validateError(func() caddy.Validator { return new(App) }))
+}
+
+// TestValidateRedisURLHidesPasswords: a URL whose '@' and host were
+// forgotten puts the password where the parser looks for a port or host;
+// the error says what to fix without it.
+func TestValidateRedisURLHidesPasswords(t *testing.T) {
+	for _, url := range []string{"redis://user:hunter2", "redis://:hunter2/0", "rediss://u:hun:ter2", "redis://u:hunter2@h:bad"} {
+		app := &App{Storage: &StorageConfig{Backend: "redis", URL: url}}
+		err := app.Validate()
+		if err == nil {
+			t.Fatalf("%q: accepted", url)
+		}
+		if strings.Contains(err.Error(), "hun") || strings.Contains(err.Error(), "ter2") {
+			t.Errorf("%q: error %q shows the password", url, err)
+		}
+	}
 }
 
 // TestValidateHandlerJSON: the site's JSON config gets the parser's
@@ -192,7 +213,7 @@ func TestValueValidators(t *testing.T) {
 		},
 		{
 			"redis URL", validateRedisURL,
-			[]string{"redis://127.0.0.1:6379/0", "rediss://:pw@h:6380", "redis+sentinel://a:26379,b:26379/0?master=m", "redis+cluster://a:6379,b:6379", "{env.REDIS_URL}"},
+			[]string{"redis://127.0.0.1:6379/0", "rediss://:pw@h:6380", "redis+sentinel://a:26379,b:26379/m/0", "redis+cluster://a:6379,b:6379", "{env.REDIS_URL}"},
 			[]string{"", "127.0.0.1:6379", "http://h", "redis:///0", "unix:///tmp/redis.sock"},
 		},
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 
+	redisstore "github.com/authgate/authgate/store/redis"
 	"github.com/authgate/authgate/tasks"
 )
 
@@ -104,23 +105,19 @@ func validateHTTPURL(v string) error {
 	return nil
 }
 
-// validateRedisURL checks the scheme and host of a redis storage URL. The
-// value is not echoed: it may hold a password.
+// validateRedisURL checks a redis storage URL with the parser the store
+// uses (store/redis.ParseURL), so that validation and start-up have one
+// rule. The parser's reasons never hold a password.
 func validateRedisURL(v string) error {
 	if hasPlaceholder(v) {
 		return nil
 	}
-	u, err := url.Parse(v)
-	if err != nil {
-		return errors.New("the URL does not parse")
+	_, err := redisstore.ParseURL(v)
+	if ue := (*redisstore.URLError)(nil); errors.As(err, &ue) {
+		// The field error already says "storage redis".
+		return errors.New(ue.Reason)
 	}
-	if !slices.Contains(redisSchemes, u.Scheme) {
-		return fmt.Errorf("unsupported URL scheme %q (want %s)", u.Scheme, strings.Join(redisSchemes, ", "))
-	}
-	if u.Host == "" {
-		return errors.New("the URL has no host")
-	}
-	return nil
+	return err
 }
 
 // validateHostPort checks a host:port address with a numeric port.
