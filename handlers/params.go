@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,23 +49,8 @@ func readParams(w http.ResponseWriter, r *http.Request) (params, error) {
 	}
 	switch ct {
 	case "application/json":
-		var obj map[string]any
-		if err := json.Unmarshal(body, &obj); err != nil {
-			return nil, apierr.RequestBodyInvalid.WithLongMessage("The request body is not a JSON object.")
-		}
-		for k, v := range obj {
-			switch t := v.(type) {
-			case string:
-				p[k] = t
-			case bool:
-				p[k] = strconv.FormatBool(t)
-			case float64:
-				p[k] = strconv.FormatFloat(t, 'f', -1, 64)
-			case nil:
-				delete(p, k)
-			default:
-				return nil, apierr.FormParamFormatInvalid.WithParam(k).WithLongMessage(k + " must be a string, number or boolean.")
-			}
+		if err := readJSONParams(body, p); err != nil {
+			return nil, err
 		}
 	case "application/x-www-form-urlencoded", "":
 		vals, err := url.ParseQuery(string(body))
@@ -81,6 +67,57 @@ func readParams(w http.ResponseWriter, r *http.Request) (params, error) {
 		return nil, apierr.RequestBodyInvalid.WithLongMessage("Send the body as application/x-www-form-urlencoded or application/json.")
 	}
 	return p, nil
+}
+
+// readJSONParams sets p from a JSON object of strings, numbers, booleans
+// and nulls (a null unsets). Like a form, it refuses a parameter given
+// twice: json.Unmarshal would keep the last, so two readers of one body
+// (a proxy, a WAF, this server) could disagree on what it says.
+func readJSONParams(body []byte, p params) error {
+	notObject := apierr.RequestBodyInvalid.WithLongMessage("The request body is not a JSON object.")
+	if !json.Valid(body) {
+		return notObject
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	tok, err := dec.Token()
+	if err != nil {
+		return notObject
+	}
+	if tok == nil {
+		return nil // null: no parameters, as json.Unmarshal into a map reads it
+	}
+	if tok != json.Delim('{') {
+		return notObject
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
+			return notObject
+		}
+		k := kt.(string) // json.Valid: an object's keys are strings
+		if seen[k] {
+			return apierr.FormParamFormatInvalid.WithParam(k).WithLongMessage(k + " was given more than once.")
+		}
+		seen[k] = true
+		v, err := dec.Token()
+		if err != nil {
+			return notObject // a number beyond float64
+		}
+		switch t := v.(type) {
+		case string:
+			p[k] = t
+		case bool:
+			p[k] = strconv.FormatBool(t)
+		case float64:
+			p[k] = strconv.FormatFloat(t, 'f', -1, 64)
+		case nil:
+			delete(p, k)
+		default: // '[' or '{'
+			return apierr.FormParamFormatInvalid.WithParam(k).WithLongMessage(k + " must be a string, number or boolean.")
+		}
+	}
+	return nil
 }
 
 // flag reads a boolean parameter with a default.

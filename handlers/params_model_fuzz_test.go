@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -41,6 +42,9 @@ func FuzzReadParamsModel(f *testing.F) {
 		{"application/json", `[1,2]`},
 		{"application/json", `null`},
 		{"application/json", `{"a":1} {"b":2}`},
+		{"application/json", `{"code":"111111","code":"222222"}`},
+		{"application/json", `{"a":{"a":1,"a":2},"b":[1,1],"c":3}`},
+		{"application/json", `{"a":1,"b":{"x":1},"a":null}`},
 		{"Application/JSON", `{"a":"b"}`},
 		{"application/json", " \n\t"},
 		{"text/plain", "x"},
@@ -110,7 +114,8 @@ func modelParams(ct, body string) (map[string]modelValue, string) {
 		if rest := body[dec.InputOffset():]; strings.Trim(rest, " \t\r\n") != "" {
 			return nil, "data after the object"
 		}
-		var bad []string
+		// A key given twice is refused like a repeated form field.
+		bad := repeatedKeys(body)
 		for k, v := range obj {
 			switch v := v.(type) {
 			case string:
@@ -122,13 +127,15 @@ func modelParams(ct, body string) (map[string]modelValue, string) {
 			case nil:
 				delete(want, k)
 			default:
-				bad = append(bad, k)
+				if !slices.Contains(bad, k) {
+					bad = append(bad, k)
+				}
 			}
 		}
 		if len(bad) == 1 {
 			return nil, "param " + bad[0]
 		} else if len(bad) > 1 {
-			return nil, "nested values"
+			return nil, "nested or repeated values"
 		}
 		return want, ""
 	case "application/x-www-form-urlencoded", "":
@@ -172,6 +179,43 @@ func (w modelValue) matches(got string) bool {
 	}
 	gf, err := strconv.ParseFloat(got, 64)
 	return err == nil && gf == wf
+}
+
+// repeatedKeys lists the keys the top-level object of a valid JSON text
+// gives more than once.
+func repeatedKeys(text string) []string {
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
+	seen := map[string]bool{}
+	var out []string
+	depth, wantKey := 0, false
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return out
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			wantKey = depth == 1 && tok == json.Delim('{')
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+			wantKey = depth == 1
+			continue
+		}
+		if depth != 1 {
+			continue
+		}
+		if wantKey {
+			k := tok.(string)
+			if seen[k] && !slices.Contains(out, k) {
+				out = append(out, k)
+			}
+			seen[k] = true
+		}
+		wantKey = !wantKey
+	}
 }
 
 // overflows reports whether a JSON text holds a number beyond float64
