@@ -115,6 +115,12 @@ func TestSignUpAPIByEmail(t *testing.T) {
 			if cl["last_active_session_id"] != sid || cl["sign_up"] != nil {
 				t.Fatalf("client after sign-up: %v", cl)
 			}
+			// The session's user has the address, verified.
+			user := cl["sessions"].([]any)[0].(map[string]any)["user"].(map[string]any)
+			ea := user["email_addresses"].([]any)[0].(map[string]any)
+			if user["id"] != uid || ea["email_address"] != "new@example.com" || ea["verification"].(map[string]any)["status"] != "verified" {
+				t.Fatalf("the new user: %v", user)
+			}
 			// Signed in as by a sign-in: the session token, a new client
 			// handle, and __client_uat for Clerk's backend SDKs.
 			for _, name := range []string{handlers.CookieSession, handlers.CookieClient, handlers.CookieClientUAT} {

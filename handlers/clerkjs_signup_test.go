@@ -66,7 +66,8 @@ window.su = {
       return Clerk.setActive({session: s.createdSessionId}).then(function () {
         return {status: s.status, createdSessionId: s.createdSessionId, createdUserId: s.createdUserId,
           user: Clerk.user ? Clerk.user.id : null, session: Clerk.session ? Clerk.session.id : null,
-          email: Clerk.user && Clerk.user.primaryEmailAddress ? Clerk.user.primaryEmailAddress.emailAddress : null};
+          email: Clerk.user && Clerk.user.primaryEmailAddress ? Clerk.user.primaryEmailAddress.emailAddress : null,
+          emailVerified: Clerk.user && Clerk.user.primaryEmailAddress ? Clerk.user.primaryEmailAddress.verification.status : null};
       });
     }));
   },
@@ -160,7 +161,7 @@ func TestClerkJSSignUp(t *testing.T) {
 	}
 	got := step("attemptEmailAddressVerification + setActive", "su.attempt("+js(sent)+")")
 	if got["status"] != "complete" || got["user"] != got["createdUserId"] || got["session"] != got["createdSessionId"] ||
-		got["user"] == nil || got["email"] != fresh {
+		got["user"] == nil || got["email"] != fresh || got["emailVerified"] != "verified" {
 		t.Fatalf("after sign-up: %v", got)
 	}
 	cleanClerkJSConsole(b)

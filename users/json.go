@@ -2,17 +2,31 @@ package users
 
 // EmailJSON is an email address as the APIs show it.
 type EmailJSON struct {
-	Object       string `json:"object"`
-	ID           string `json:"id"`
-	EmailAddress string `json:"email_address"`
+	Object       string           `json:"object"`
+	ID           string           `json:"id"`
+	EmailAddress string           `json:"email_address"`
+	Verification VerificationJSON `json:"verification"`
 }
 
 // PhoneJSON is a phone number as the APIs show it.
 type PhoneJSON struct {
-	Object      string `json:"object"`
-	ID          string `json:"id"`
-	PhoneNumber string `json:"phone_number"`
+	Object       string           `json:"object"`
+	ID           string           `json:"id"`
+	PhoneNumber  string           `json:"phone_number"`
+	Verification VerificationJSON `json:"verification"`
 }
+
+// VerificationJSON is an identifier's verification as Clerk shows it.
+// Every identifier authgate stores is verified: an admin vouched for it
+// (the admin API, an import) or its owner proved it with a code (sign-up),
+// so the status is always "verified"; how is not recorded (strategy null).
+type VerificationJSON struct {
+	Object   string  `json:"object"`
+	Status   string  `json:"status"`
+	Strategy *string `json:"strategy"`
+}
+
+var verified = VerificationJSON{Object: "verification", Status: "verified"}
 
 // JSON is a user as the admin API and the Frontend API show it.
 type JSON struct {
@@ -44,10 +58,10 @@ func (u *User) ToJSON() JSON {
 		UpdatedAt:           u.UpdatedAt.UnixMilli(),
 	}
 	for _, e := range u.Emails {
-		j.EmailAddresses = append(j.EmailAddresses, EmailJSON{Object: "email_address", ID: e.ID, EmailAddress: e.Value})
+		j.EmailAddresses = append(j.EmailAddresses, EmailJSON{Object: "email_address", ID: e.ID, EmailAddress: e.Value, Verification: verified})
 	}
 	for _, p := range u.Phones {
-		j.PhoneNumbers = append(j.PhoneNumbers, PhoneJSON{Object: "phone_number", ID: p.ID, PhoneNumber: p.Value})
+		j.PhoneNumbers = append(j.PhoneNumbers, PhoneJSON{Object: "phone_number", ID: p.ID, PhoneNumber: p.Value, Verification: verified})
 	}
 	if u.Username != "" {
 		name := u.Username
