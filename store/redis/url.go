@@ -317,56 +317,62 @@ func parseDB(s string) (int, error) {
 
 // applyQuery sets the documented options and rejects any other.
 func applyQuery(o *goredis.UniversalOptions, q url.Values, kind urlKind) error {
+	durations := map[string]*time.Duration{
+		"dial_timeout": &o.DialTimeout, "read_timeout": &o.ReadTimeout,
+		"write_timeout": &o.WriteTimeout, "pool_timeout": &o.PoolTimeout,
+	}
+	counts := map[string]*int{"pool_size": &o.PoolSize, "min_idle_conns": &o.MinIdleConns, "dialer_retries": &o.DialerRetries}
 	for name, vals := range q {
 		if len(vals) != 1 {
 			return urlErr("option %s given %d times", name, len(vals))
 		}
 		v := vals[0]
 		var err error
-		switch name {
-		case "dial_timeout":
-			o.DialTimeout, err = parseDuration(v)
-		case "read_timeout":
-			o.ReadTimeout, err = parseDuration(v)
-		case "write_timeout":
-			o.WriteTimeout, err = parseDuration(v)
-		case "pool_timeout":
-			o.PoolTimeout, err = parseDuration(v)
-		case "pool_size":
-			o.PoolSize, err = parseCount(v)
-		case "min_idle_conns":
-			o.MinIdleConns, err = parseCount(v)
-		case "dialer_retries":
-			o.DialerRetries, err = parseCount(v)
-		case "max_retries":
-			o.MaxRetries, err = strconv.Atoi(v)
-			if err == nil && o.MaxRetries < -1 {
-				err = errors.New("must be -1 or more")
-			}
-		case "client_name":
-			o.ClientName = v
-		case "protocol":
-			o.Protocol, err = strconv.Atoi(v)
-			if err == nil && o.Protocol != 2 && o.Protocol != 3 {
-				err = errors.New("must be 2 or 3")
-			}
-		case "sentinel_username", "sentinel_password":
-			if kind != kindSentinel {
-				return urlErr("option %s is only for redis+sentinel://", name)
-			}
-			if name == "sentinel_username" {
-				o.SentinelUsername = v
-			} else {
-				o.SentinelPassword = v
-			}
-		default:
-			return urlErr("unknown option %q", name)
+		if d, ok := durations[name]; ok {
+			*d, err = parseDuration(v)
+		} else if n, ok := counts[name]; ok {
+			*n, err = parseCount(v)
+		} else if err = applyOption(o, name, v, kind); errors.As(err, new(*URLError)) {
+			return err
 		}
 		if err != nil {
 			return urlErr("option %s=%q: %v", name, v, err)
 		}
 	}
 	return nil
+}
+
+// applyOption sets an option that is neither a duration nor a count. An
+// option it does not know, or one for another kind, is a *URLError; a
+// bad value is a plain error for applyQuery to name.
+func applyOption(o *goredis.UniversalOptions, name, v string, kind urlKind) error {
+	var err error
+	switch name {
+	case "max_retries":
+		o.MaxRetries, err = strconv.Atoi(v)
+		if err == nil && o.MaxRetries < -1 {
+			err = errors.New("must be -1 or more")
+		}
+	case "client_name":
+		o.ClientName = v
+	case "protocol":
+		o.Protocol, err = strconv.Atoi(v)
+		if err == nil && o.Protocol != 2 && o.Protocol != 3 {
+			err = errors.New("must be 2 or 3")
+		}
+	case "sentinel_username", "sentinel_password":
+		if kind != kindSentinel {
+			return urlErr("option %s is only for redis+sentinel://", name)
+		}
+		if name == "sentinel_username" {
+			o.SentinelUsername = v
+		} else {
+			o.SentinelPassword = v
+		}
+	default:
+		return urlErr("unknown option %q", name)
+	}
+	return err
 }
 
 // parseDuration accepts a Go duration ("1.5s") or whole seconds ("3").
