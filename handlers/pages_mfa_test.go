@@ -124,6 +124,14 @@ func TestPageAccountPhoneForms(t *testing.T) {
 	if st, err := e.eng.SignIn.MFAStatus(t.Context(), u); err != nil || len(st.Phones) != 1 || st.Phones[0] != u.Phones[0].ID {
 		t.Fatalf("after reserving: %+v %v", st, err)
 	}
+	// Released, then reserved again: no new backup codes this time, only
+	// a notice (the codes of the first factor are still there).
+	pageLocation(t, p.post(pagePrefix+"/account", p.hidden(`value="release_phone"`)), pagePrefix+"/account?notice=phone_off")
+	p.b.enrolTOTP()
+	p.get(pagePrefix + "/account")
+	pageLocation(t, p.post(pagePrefix+"/account", p.hidden(`value="reserve_phone"`)), pagePrefix+"/account?notice=phone_on")
+	got = p.get(pagePrefix + "/account?notice=phone_on")
+	pageHas(t, got.body, "Sign-ins can now ask for a code sent to that phone.", "Receives sign-in codes")
 
 	// Without phone_code the page shows no phone forms.
 	e2 := newEnv(t, withMFA(mfaDefaults))
