@@ -139,22 +139,20 @@ func parseURL(rawURL string) (*goredis.UniversalOptions, error) {
 	return opts, nil
 }
 
-// parseScheme maps the URL scheme to the client kind; the "rediss" forms
-// also ask for TLS.
+// parseScheme maps the URL scheme to the client kind; "rediss" in place
+// of "redis" asks for TLS in every form.
 func parseScheme(scheme string) (kind urlKind, useTLS bool, err error) {
-	switch strings.ToLower(scheme) {
+	base := strings.ToLower(scheme)
+	if rest, ok := strings.CutPrefix(base, "rediss"); ok {
+		base, useTLS = "redis"+rest, true
+	}
+	switch base {
 	case "redis":
-		return kindSingle, false, nil
-	case "rediss":
-		return kindSingle, true, nil
+		return kindSingle, useTLS, nil
 	case "redis+sentinel":
-		return kindSentinel, false, nil
-	case "rediss+sentinel":
-		return kindSentinel, true, nil
+		return kindSentinel, useTLS, nil
 	case "redis+cluster":
-		return kindCluster, false, nil
-	case "rediss+cluster":
-		return kindCluster, true, nil
+		return kindCluster, useTLS, nil
 	}
 	return 0, false, urlErr("unsupported URL scheme %q (want redis, rediss, redis+sentinel, rediss+sentinel, redis+cluster or rediss+cluster)", scheme)
 }
