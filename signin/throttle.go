@@ -2,11 +2,11 @@ package signin
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/internal/defaults"
+	"github.com/authgate/authgate/internal/ratelimit"
 )
 
 // throttle applies the request and code-send rate limits, shared by all
@@ -40,14 +40,7 @@ func (t *throttle) send(ctx context.Context, identifier, ip string) error {
 }
 
 func (t *throttle) allow(ctx context.Context, key string, limit int, window time.Duration, deny *apierr.Error) error {
-	r, err := t.st.Allow(ctx, "rl:"+key, limit, window)
-	if err != nil {
-		return fmt.Errorf("checking rate limit: %w", err)
-	}
-	if !r.Allowed {
-		return deny.WithRetryAfter(max(r.RetryAfter, time.Second))
-	}
-	return nil
+	return ratelimit.Allow(ctx, t.st, key, limit, window, deny)
 }
 
 // AllowIP applies the per-IP request limit of an action (used by the
