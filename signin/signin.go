@@ -144,26 +144,20 @@ type Config struct {
 
 // defaults fills zero fields from package defaults.
 func (c *Config) defaults() {
-	setDefault(&c.CodeTTL, defaults.CodeTTL)
-	setDefault(&c.CodeMaxAttempts, defaults.CodeMaxAttempts)
-	setDefault(&c.ResendAfter, defaults.ResendAfter)
-	setDefault(&c.LockoutAttempts, defaults.LockoutAttempts)
-	setDefault(&c.LockoutDuration, defaults.LockoutDuration)
-	setDefault(&c.CodeLockoutBase, defaults.CodeLockoutBase)
-	setDefault(&c.CodeLockoutMax, defaults.CodeLockoutMax)
-	setDefault(&c.CodeBudgetMemory, defaults.CodeBudgetMemory)
-	setDefault(&c.DeviceLifetime, defaults.DeviceLifetime)
-	setDefault(&c.AttemptLifetime, defaults.AttemptLifetime)
-	setDefault(&c.SendsPerIdentifier, defaults.SendsPerIdentifier)
-	setDefault(&c.SendsPerIP, defaults.SendsPerIP)
-	setDefault(&c.SendWindow, defaults.SendWindow)
-	setDefault(&c.RequestsPerIP, defaults.RequestsPerIP)
-}
-
-func setDefault[T int | time.Duration](v *T, d T) {
-	if *v <= 0 {
-		*v = d
-	}
+	defaults.Set(&c.CodeTTL, defaults.CodeTTL)
+	defaults.Set(&c.CodeMaxAttempts, defaults.CodeMaxAttempts)
+	defaults.Set(&c.ResendAfter, defaults.ResendAfter)
+	defaults.Set(&c.LockoutAttempts, defaults.LockoutAttempts)
+	defaults.Set(&c.LockoutDuration, defaults.LockoutDuration)
+	defaults.Set(&c.CodeLockoutBase, defaults.CodeLockoutBase)
+	defaults.Set(&c.CodeLockoutMax, defaults.CodeLockoutMax)
+	defaults.Set(&c.CodeBudgetMemory, defaults.CodeBudgetMemory)
+	defaults.Set(&c.DeviceLifetime, defaults.DeviceLifetime)
+	defaults.Set(&c.AttemptLifetime, defaults.AttemptLifetime)
+	defaults.Set(&c.SendsPerIdentifier, defaults.SendsPerIdentifier)
+	defaults.Set(&c.SendsPerIP, defaults.SendsPerIP)
+	defaults.Set(&c.SendWindow, defaults.SendWindow)
+	defaults.Set(&c.RequestsPerIP, defaults.RequestsPerIP)
 }
 
 // Service runs sign-in attempts.
