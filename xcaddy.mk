@@ -8,9 +8,11 @@ CADDY_VERSION  ?= v2.11.9
 XCADDY_VERSION ?= v0.4.5
 MAILPIT_VERSION ?= v1.33.1
 GOCYCLO_VERSION ?= v0.6.0
-# CLERKJS_VERSION is the @clerk/clerk-js release the clerk-js test runs
-# (handlers/clerkjs_test.go, clerkJSVersion); keep the two in step.
-CLERKJS_VERSION ?= 6.40.0
+# The @clerk/clerk-js release the clerk-js tests run is pinned, with all
+# of its dependencies, by handlers/testdata/clerkjs/package-lock.json
+# (handlers/clerkjs_test.go, clerkJSVersion, says the same release) and
+# installed with `npm ci` into .cache/clerkjs.
+CLERKJS_SRC     := $(CURDIR)/handlers/testdata/clerkjs
 CLERKJS_DIR     := $(CURDIR)/.cache/clerkjs
 CLERK_JS_BUNDLE := $(CLERKJS_DIR)/node_modules/@clerk/clerk-js/dist/clerk.browser.js
 # The Express app of the @clerk/express test (caddymodule/clerk_express_test.go)
@@ -40,7 +42,7 @@ run: build
 # deps installs the real servers the tests use: redis-server and chromium
 # from Debian's packages, mailpit from the Go module proxy, clerk-js
 # (its browser bundle, for the test that runs Clerk's own client code)
-# from the npm registry into .cache/clerkjs, and the Express app's
+# from its lock file into .cache/clerkjs, and the Express app's
 # packages (@clerk/express, for the test of Clerk's backend SDK behind
 # the gate) from its lock file into .cache/clerkexpress, both without
 # install scripts.
@@ -54,8 +56,11 @@ deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
 	@command -v mailpit >/dev/null || go install github.com/axllent/mailpit@$(MAILPIT_VERSION)
-	@grep -qs '"version": "$(CLERKJS_VERSION)"' $(CLERKJS_DIR)/node_modules/@clerk/clerk-js/package.json || \
-		npm install --prefix $(CLERKJS_DIR) --ignore-scripts --no-audit --no-fund --no-save @clerk/clerk-js@$(CLERKJS_VERSION)
+	@cmp -s $(CLERKJS_SRC)/package-lock.json $(CLERKJS_DIR)/package-lock.json && \
+		test -f $(CLERK_JS_BUNDLE) || { \
+		rm -rf $(CLERKJS_DIR) && mkdir -p $(CLERKJS_DIR) && \
+		cp $(CLERKJS_SRC)/package.json $(CLERKJS_SRC)/package-lock.json $(CLERKJS_DIR)/ && \
+		npm ci --prefix $(CLERKJS_DIR) --ignore-scripts --no-audit --no-fund; }
 	@cmp -s $(CLERKEXPRESS_SRC)/package-lock.json $(CLERKEXPRESS_DIR)/package-lock.json && \
 		test -f $(CLERK_EXPRESS_MODULES)/@clerk/express/package.json || { \
 		mkdir -p $(CLERKEXPRESS_DIR) && \

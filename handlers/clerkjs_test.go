@@ -20,8 +20,8 @@ import (
 	"github.com/authgate/authgate/internal/testenv"
 )
 
-// clerkJSVersion is the @clerk/clerk-js release xcaddy.mk installs; keep
-// the two in step.
+// clerkJSVersion is the @clerk/clerk-js release xcaddy.mk installs from
+// testdata/clerkjs/package-lock.json; keep the two in step.
 const clerkJSVersion = "6.40.0"
 
 // clerkJSBundle finds clerk-js's browser bundle: $CLERK_JS_BUNDLE, else
@@ -198,13 +198,20 @@ func testClerkJSReset(t *testing.T, bundle, keyKind string) {
 // e's gateway, and logs the API calls the browser made when the test
 // fails.
 func (e *env) clerkJSSite(t *testing.T, bundle, key string) *httptest.Server {
+	return e.clerkJSPageSite(t, bundle, key, "/seed", clerkJSPage)
+}
+
+// clerkJSPageSite serves page at path (given the publishable key), the
+// clerk-js bundle under /clerkjs/ and, for the rest, e's gateway; it logs
+// the API calls the browser made when the test fails.
+func (e *env) clerkJSPageSite(t *testing.T, bundle, key, path string, page *template.Template) *httptest.Server {
 	var mu sync.Mutex
 	var calls []string
 	site := http.NewServeMux()
 	site.Handle("GET /clerkjs/", http.StripPrefix("/clerkjs/", http.FileServer(http.Dir(filepath.Dir(bundle)))))
-	site.HandleFunc("GET /seed", func(w http.ResponseWriter, r *http.Request) {
+	site.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = clerkJSPage.Execute(w, struct{ Key string }{key})
+		_ = page.Execute(w, struct{ Key string }{key})
 	})
 	gate := e.http.Config.Handler
 	site.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
