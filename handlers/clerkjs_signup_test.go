@@ -3,14 +3,10 @@ package handlers_test
 import (
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"html/template"
-	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -175,34 +171,7 @@ func TestClerkJSSignUp(t *testing.T) {
 }
 
 // clerkJSSignUpSite serves the sign-up page and the clerk-js bundle in
-// front of e's gateway (as clerkJSSite does the reset page's).
+// front of e's gateway (as clerkJSSite does the seed page).
 func (e *env) clerkJSSignUpSite(t *testing.T, bundle, key string) *httptest.Server {
-	var mu sync.Mutex
-	var calls []string
-	site := http.NewServeMux()
-	site.Handle("GET /clerkjs/", http.StripPrefix("/clerkjs/", http.FileServer(http.Dir(filepath.Dir(bundle)))))
-	site.HandleFunc("GET /signup", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = clerkJSSignUpPage.Execute(w, struct{ Key string }{key})
-	})
-	gate := e.http.Config.Handler
-	site.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w, status: 200}
-		gate.ServeHTTP(rec, r)
-		if strings.HasPrefix(r.URL.Path, "/__authgate/") {
-			mu.Lock()
-			calls = append(calls, fmt.Sprintf("%s %s -> %d", r.Method, r.URL.RequestURI(), rec.status))
-			mu.Unlock()
-		}
-	}))
-	srv := httptest.NewServer(site)
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() {
-		if t.Failed() {
-			mu.Lock()
-			t.Logf("API calls:\n%s", strings.Join(calls, "\n"))
-			mu.Unlock()
-		}
-	})
-	return srv
+	return e.clerkJSPageSite(t, bundle, key, "/signup", clerkJSSignUpPage)
 }
