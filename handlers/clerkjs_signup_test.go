@@ -3,7 +3,6 @@ package handlers_test
 import (
 	"encoding/base64"
 	"encoding/json"
-	"html/template"
 	"net/http/httptest"
 	"reflect"
 	"strings"
@@ -21,20 +20,7 @@ import (
 // real clerk-js: signUp.create({emailAddress, password}), then
 // prepareEmailAddressVerification, attemptEmailAddressVerification and
 // setActive. Each step answers {"ok": ...} or {"error", "errors"}.
-var clerkJSSignUpPage = template.Must(template.New("page").Parse(`<!doctype html>
-<html><head><meta charset="utf-8"><title>clerk-js sign-up flow</title></head>
-<body>
-<script src="/clerkjs/clerk.browser.js" data-clerk-publishable-key="{{.Key}}" data-clerk-proxy-url="/__authgate"></script>
-<script>
-function report(p) {
-  return p.then(function (v) { return JSON.stringify({ok: v === undefined ? null : v}); }, function (err) {
-    return JSON.stringify({
-      error: String((err && err.message) || err),
-      errors: err && err.errors ? err.errors.map(function (e) { return {code: e.code, longMessage: e.longMessage}; }) : null,
-    });
-  });
-}
-function summary(su) {
+var clerkJSSignUpPage = clerkJSPageOf("clerk-js sign-up flow", `function summary(su) {
   return {status: su.status, unverified: su.unverifiedFields, missing: su.missingFields,
     email: su.verifications.emailAddress.status, next: su.verifications.emailAddress.nextAction,
     hasPassword: su.hasPassword};
@@ -68,9 +54,7 @@ window.su = {
     }));
   },
 };
-</script>
-</body></html>
-`))
+`)
 
 // TestClerkJSSignUp: in headless Chromium with @clerk/clerk-js 6.40.0
 // pointed at the gateway through proxyUrl: a breached password is refused

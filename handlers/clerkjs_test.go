@@ -43,20 +43,7 @@ func clerkJSBundle(t *testing.T) string {
 // clerkJSPage runs the seed's calls (Clerk's custom flow for resetting a
 // user's password) with the real clerk-js. Each step answers a JSON
 // string: {"ok": ...} or {"error", "errors"} as the seed's catch reads them.
-var clerkJSPage = template.Must(template.New("page").Parse(`<!doctype html>
-<html><head><meta charset="utf-8"><title>clerk-js reset flow</title></head>
-<body>
-<script src="/clerkjs/clerk.browser.js" data-clerk-publishable-key="{{.Key}}" data-clerk-proxy-url="/__authgate"></script>
-<script>
-function report(p) {
-  return p.then(function (v) { return JSON.stringify({ok: v === undefined ? null : v}); }, function (err) {
-    return JSON.stringify({
-      error: String((err && err.message) || err),
-      errors: err && err.errors ? err.errors.map(function (e) { return {code: e.code, longMessage: e.longMessage}; }) : null,
-    });
-  });
-}
-window.seed = {
+var clerkJSPage = clerkJSPageOf("clerk-js reset flow", `window.seed = {
   load: function () {
     return report(Clerk.load({proxyUrl: location.origin + '/__authgate'}).then(function () {
       return {loaded: Clerk.loaded, user: Clerk.user ? Clerk.user.id : null,
@@ -98,9 +85,30 @@ window.seed = {
     }));
   },
 };
-</script>
+`)
+
+// clerkJSPageOf is a test page titled title that loads the clerk-js
+// bundle pointed at the gateway (the template's .Key is the publishable
+// key) and defines report(p): a promise to the JSON string {"ok": ...} or
+// {"error", "errors"} a step reads. script is the page's own calls.
+func clerkJSPageOf(title, script string) *template.Template {
+	return template.Must(template.New("page").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>` + title + `</title></head>
+<body>
+<script src="/clerkjs/clerk.browser.js" data-clerk-publishable-key="{{.Key}}" data-clerk-proxy-url="/__authgate"></script>
+<script>
+function report(p) {
+  return p.then(function (v) { return JSON.stringify({ok: v === undefined ? null : v}); }, function (err) {
+    return JSON.stringify({
+      error: String((err && err.message) || err),
+      errors: err && err.errors ? err.errors.map(function (e) { return {code: e.code, longMessage: e.longMessage}; }) : null,
+    });
+  });
+}
+` + script + `</script>
 </body></html>
 `))
+}
 
 // TestClerkJSResetPassword runs the seed's client code unchanged in
 // headless Chromium with @clerk/clerk-js pointed at the gateway through
