@@ -3,7 +3,6 @@ package signin
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +16,7 @@ import (
 	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/internal/secret"
 	"github.com/authgate/authgate/internal/testenv"
+	"github.com/authgate/authgate/internal/testenv/flowenv"
 	"github.com/authgate/authgate/mfa"
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/password"
@@ -25,10 +25,8 @@ import (
 	"github.com/authgate/authgate/users"
 )
 
-// The state machine tests run over a real bbolt store in a temporary
-// directory, a fake clock that the store shares (so TTLs, rate limits,
-// code expiry and lockouts all follow it), and recording collaborators:
-// no mail server, no browser.
+// The state machine tests run over flowenv's store, clock and services
+// and recording collaborators: no mail server, no browser.
 
 const (
 	adaEmail = "ada@example.com"
@@ -37,7 +35,7 @@ const (
 	newPass  = "a brand new passphrase"
 )
 
-var cheapParams = password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+var cheapParams = flowenv.CheapParams
 
 type env struct {
 	t        testing.TB
@@ -74,23 +72,15 @@ func (e *env) secondFactors(cfg mfa.Config) *mfa.Service {
 // package defaults but makes the limits small enough to reach in a test.
 func newEnv(t testing.TB, opts ...func(*Config)) *env {
 	t.Helper()
-	clock := testenv.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "authgate.db"), bolt.WithClock(clock.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
 	core, logs := observer.New(zapcore.DebugLevel)
 	log := zap.New(core)
+	b := flowenv.New(t, log)
 	e := &env{
-		t: t, ctx: context.Background(), clock: clock, st: st, out: &outbox{}, ev: &eventLog{},
-		logs: logs, breach: &breachList{bad: map[string]bool{}},
+		t: t, ctx: context.Background(), clock: b.Clock, st: b.Store, users: b.Users, sessions: b.Sessions,
+		pw: b.Passwords, breach: &breachList{b.Breach}, out: &outbox{}, ev: &eventLog{}, logs: logs,
 	}
-	e.pw = password.NewService(password.ServiceConfig{Params: cheapParams, MinLength: 8, Breach: e.breach, Logger: log})
-	e.users = users.NewService(st, e.pw, clock.Now)
-	e.sessions = session.NewManager(st, 24*time.Hour, clock.Now)
 	e.hooks = &sessionHooks{Manager: e.sessions}
-	e.stHooks = &storeHooks{Store: st}
+	e.stHooks = &storeHooks{Store: e.st}
 	e.hash = &hasherHooks{Service: e.pw}
 	cfg := Config{LockoutAttempts: 3}
 	for _, o := range opts {
@@ -99,8 +89,8 @@ func newEnv(t testing.TB, opts ...func(*Config)) *env {
 	e.pool = NewPool(4, log)
 	e.mfa = e.secondFactors(mfaOn)
 	e.deps = Deps{
-		Store: e.stHooks, Users: e.users, Sessions: e.hooks, CodeKey: secret.New(st, CodeKeyName),
-		Hasher: e.hash, Rules: e.pw, Deliver: e.out, Events: e.ev, Logger: log, Now: clock.Now, Pool: e.pool,
+		Store: e.stHooks, Users: e.users, Sessions: e.hooks, CodeKey: secret.New(e.st, CodeKeyName),
+		Hasher: e.hash, Rules: e.pw, Deliver: e.out, Events: e.ev, Logger: log, Now: e.clock.Now, Pool: e.pool,
 		SecondFactors: e.mfa,
 	}
 	e.svc = New(cfg, e.deps)
@@ -231,50 +221,18 @@ func (e *env) ok(res *Result, err error) *Result {
 	return res
 }
 
-// outbox is a Deliverer that keeps what it was given; fail makes every
-// delivery fail.
-type outbox struct {
-	mu      sync.Mutex
-	notices []notify.Notice
-	fail    error
-}
+// outbox is the shared recording deliverer (testenv.Outbox) read
+// through this package's pool; lastCode also checks the notice carries a
+// code.
+type outbox struct{ testenv.Outbox }
 
-func (o *outbox) Deliver(_ context.Context, n notify.Notice) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.fail != nil {
-		return o.fail
-	}
-	o.notices = append(o.notices, n)
-	return nil
-}
-
-func (o *outbox) failWith(err error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.fail = err
-}
-
-// all waits for background deliveries and returns every notice so far.
-func (o *outbox) all(p *Pool) []notify.Notice {
-	p.Wait()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return append([]notify.Notice(nil), o.notices...)
-}
-
-func (o *outbox) last(t testing.TB, p *Pool) notify.Notice {
-	t.Helper()
-	all := o.all(p)
-	if len(all) == 0 {
-		t.Fatal("nothing was delivered")
-	}
-	return all[len(all)-1]
-}
+func (o *outbox) all(p *Pool) []notify.Notice              { return o.All(p) }
+func (o *outbox) last(t testing.TB, p *Pool) notify.Notice { return o.Last(t, p) }
+func (o *outbox) failWith(err error)                       { o.FailWith(err) }
 
 func (o *outbox) lastCode(t testing.TB, p *Pool) string {
 	t.Helper()
-	n := o.last(t, p)
+	n := o.Last(t, p)
 	if !wellFormedCode(n.Code) {
 		t.Fatalf("last notice %+v carries no code", n)
 	}
@@ -325,27 +283,11 @@ func (l *eventLog) one(t *testing.T, name string) event {
 	return got[0]
 }
 
-// breachList is a breach source of fixed passwords; err makes it fail.
-type breachList struct {
-	mu  sync.Mutex
-	bad map[string]bool
-	err error
-}
+// breachList is the shared fixed breach source; set marks a password
+// breached and sets the lookup error.
+type breachList struct{ *testenv.Breaches }
 
-func (b *breachList) Breached(_ context.Context, pw string) (bool, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.bad[pw], b.err
-}
-
-func (b *breachList) set(pw string, err error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if pw != "" {
-		b.bad[pw] = true
-	}
-	b.err = err
-}
+func (b *breachList) set(pw string, err error) { b.Set(pw, err) }
 
 func zapString(k, v string) zap.Field { return zap.String(k, v) }
 

@@ -33,7 +33,7 @@ func TestRightCodeIsUsedOnce(t *testing.T) {
 	if completed != 1 {
 		t.Fatalf("%d requests completed the sign-up, want 1", completed)
 	}
-	if _, err := e.users.Find(e.ctx, users.KindEmail, newEmail); err != nil {
+	if _, err := e.Users.Find(e.ctx, users.KindEmail, newEmail); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -98,7 +98,7 @@ func TestConcurrentSignUpsOfOneAddressMakeOneUser(t *testing.T) {
 	if winners != 1 {
 		t.Fatalf("%d sign-ups made a user, want 1", winners)
 	}
-	u, err := e.users.Find(e.ctx, users.KindEmail, newEmail)
+	u, err := e.Users.Find(e.ctx, users.KindEmail, newEmail)
 	if err != nil || !contains(made, u.ID) {
 		t.Fatalf("the address's user %v (%v) is not the winner's", u, err)
 	}

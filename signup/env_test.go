@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
-	"sync"
 	"testing"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -15,18 +12,14 @@ import (
 	"github.com/authgate/authgate/internal/codes"
 	"github.com/authgate/authgate/internal/secret"
 	"github.com/authgate/authgate/internal/testenv"
+	"github.com/authgate/authgate/internal/testenv/flowenv"
 	"github.com/authgate/authgate/notify"
-	"github.com/authgate/authgate/password"
-	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/signin"
-	"github.com/authgate/authgate/store/bolt"
 	"github.com/authgate/authgate/users"
 )
 
-// The sign-up tests run over a real bbolt store in a temporary directory
-// and a fake clock that the store shares (TTLs, rate limits and code
-// expiry follow it); deliveries are recorded (an outbox) and the breach
-// source is a fixed list.
+// The sign-up tests run over flowenv's store, clock and services (the
+// sign-in tests' too); deliveries are recorded (an outbox).
 
 const (
 	newEmail = "new@example.com"
@@ -41,23 +34,16 @@ const (
 	frMobile  = "+33612345678"
 )
 
-var cheapParams = password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
-
 type env struct {
-	t        testing.TB
-	ctx      context.Context
-	clock    *testenv.Clock
-	st       *bolt.Store
-	users    *users.Service
-	sessions *session.Manager
-	pw       *password.Service
-	pool     *signin.Pool
-	out      *outbox
-	breach   *breachList
-	deps     Deps
-	cfg      Config
-	svc      *Service
-	ips      int
+	*flowenv.Base
+	t    testing.TB
+	ctx  context.Context
+	pool *signin.Pool
+	out  *outbox
+	deps Deps
+	cfg  Config
+	svc  *Service
+	ips  int
 }
 
 // on is sign-up on with email and phone (US and GB) and small limits.
@@ -69,16 +55,7 @@ func on(c *Config) {
 
 func newEnv(t testing.TB, opts ...func(*Config)) *env {
 	t.Helper()
-	clock := testenv.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "authgate.db"), bolt.WithClock(clock.Now))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	e := &env{t: t, ctx: context.Background(), clock: clock, st: st, out: &outbox{}, breach: &breachList{bad: map[string]bool{}}}
-	e.pw = password.NewService(password.ServiceConfig{Params: cheapParams, MinLength: 8, Breach: e.breach})
-	e.users = users.NewService(st, e.pw, clock.Now)
-	e.sessions = session.NewManager(st, 24*time.Hour, clock.Now)
+	e := &env{Base: flowenv.New(t, nil), t: t, ctx: context.Background(), out: &outbox{}}
 	e.pool = signin.NewPool(4, zap.NewNop())
 	// Tests reach the request limits only on purpose.
 	e.cfg.Limits.CreatesPerIP, e.cfg.Limits.AttemptsPerIP = 1000, 1000
@@ -86,8 +63,8 @@ func newEnv(t testing.TB, opts ...func(*Config)) *env {
 		o(&e.cfg)
 	}
 	e.deps = Deps{
-		Store: st, Users: e.users, Sessions: e.sessions, Passwords: e.pw, CodeKey: secret.New(st, signin.CodeKeyName),
-		Deliver: e.out, Now: clock.Now, Pool: e.pool,
+		Store: e.Store, Users: e.Users, Sessions: e.Sessions, Passwords: e.Passwords,
+		CodeKey: secret.New(e.Store, signin.CodeKeyName), Deliver: e.out, Now: e.Clock.Now, Pool: e.pool,
 	}
 	e.svc = New(e.cfg, e.deps)
 	t.Cleanup(e.pool.Wait)
@@ -98,15 +75,15 @@ func newEnv(t testing.TB, opts ...func(*Config)) *env {
 // instance would be.
 func (e *env) instance() *Service {
 	d := e.deps
-	d.CodeKey = secret.New(e.st, signin.CodeKeyName)
-	d.Users = users.NewService(e.st, e.pw, e.clock.Now)
+	d.CodeKey = secret.New(e.Store, signin.CodeKeyName)
+	d.Users = users.NewService(e.Store, e.Passwords, e.Clock.Now)
 	return New(e.cfg, d)
 }
 
 // client is a new browser.
 func (e *env) client() Request {
 	e.t.Helper()
-	c, _, err := e.sessions.NewClient(e.ctx)
+	c, _, err := e.Sessions.NewClient(e.ctx)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -116,7 +93,7 @@ func (e *env) client() Request {
 
 func (e *env) user(nu users.NewUser) *users.User {
 	e.t.Helper()
-	u, err := e.users.Create(e.ctx, nu)
+	u, err := e.Users.Create(e.ctx, nu)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -147,62 +124,15 @@ func wantCode(t testing.TB, err error, code string) {
 	}
 }
 
-// outbox records deliveries.
-type outbox struct {
-	mu      sync.Mutex
-	notices []notify.Notice
-	fail    error
-}
-
-func (o *outbox) Deliver(_ context.Context, n notify.Notice) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.fail != nil {
-		return o.fail
-	}
-	o.notices = append(o.notices, n)
-	return nil
-}
-
-func (o *outbox) all(p *signin.Pool) []notify.Notice {
-	p.Wait()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return append([]notify.Notice(nil), o.notices...)
-}
-
-func (o *outbox) last(t testing.TB, p *signin.Pool) notify.Notice {
-	t.Helper()
-	all := o.all(p)
-	if len(all) == 0 {
-		t.Fatal("nothing was delivered")
-	}
-	return all[len(all)-1]
-}
+// outbox is the shared recording deliverer; lastCode checks the notice
+// is a sign-up code.
+type outbox struct{ testenv.Outbox }
 
 func (o *outbox) lastCode(t testing.TB, p *signin.Pool) string {
 	t.Helper()
-	n := o.last(t, p)
+	n := o.Last(t, p)
 	if n.Kind != notify.KindSignUpCode || !codes.WellFormed(n.Code) {
 		t.Fatalf("last notice %+v is no sign-up code", n)
 	}
 	return n.Code
-}
-
-// breachList is a breach source of fixed passwords.
-type breachList struct {
-	mu  sync.Mutex
-	bad map[string]bool
-}
-
-func (b *breachList) Breached(_ context.Context, pw string) (bool, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.bad[pw], nil
-}
-
-func (b *breachList) add(pw string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.bad[pw] = true
 }

@@ -37,7 +37,7 @@ func TestPhoneSignUpOnlyToMobilesInTheListedCountries(t *testing.T) {
 		if _, err := e.svc.PrepareVerification(e.ctx, rq, res.Attempt.ID, PrepareParams{Strategy: StrategyPhoneCode}); err != nil {
 			t.Fatalf("%s: %v", number, err)
 		}
-		n := e.out.last(t, e.pool)
+		n := e.out.Last(t, e.pool)
 		if n.Channel != notify.ChannelSMS || n.To != number || n.Kind != notify.KindSignUpCode {
 			t.Fatalf("sent %+v", n)
 		}
@@ -92,7 +92,7 @@ func TestSMSBudgetPerCountry(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantCode(t, send(e.client(), us[3]), "verification_code_too_many_requests")
-	e.clock.Advance(time.Hour + time.Second)
+	e.Clock.Advance(time.Hour + time.Second)
 	if err := send(e.client(), us[3]); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
@@ -134,7 +134,7 @@ func TestKnownNumberGetsTheNotice(t *testing.T) {
 	if _, err := e.svc.PrepareVerification(e.ctx, rq, res.Attempt.ID, PrepareParams{Strategy: StrategyPhoneCode}); err != nil {
 		t.Fatal(err)
 	}
-	n := e.out.last(t, e.pool)
+	n := e.out.Last(t, e.pool)
 	if n.Channel != notify.ChannelSMS || n.Kind != notify.KindSignUpExisting || n.To != gbMobile || n.Code != "" {
 		t.Fatalf("sent %+v, want the SMS notice", n)
 	}

@@ -60,7 +60,7 @@ func TestEmailSignUpCreatesTheUserAndSignsIn(t *testing.T) {
 	if _, err := e.svc.PrepareVerification(e.ctx, rq, a.ID, PrepareParams{Strategy: StrategyEmailCode}); err != nil {
 		t.Fatal(err)
 	}
-	n := e.out.last(t, e.pool)
+	n := e.out.Last(t, e.pool)
 	if n.Kind != notify.KindSignUpCode || n.To != newEmail || n.Channel != notify.ChannelEmail || n.ExpiresIn != 10*time.Minute {
 		t.Fatalf("sent %+v", n)
 	}
@@ -75,17 +75,17 @@ func TestEmailSignUpCreatesTheUserAndSignsIn(t *testing.T) {
 		a.CreatedSessionID != res.Session.ID || a.Email.Status != VerVerified || len(res.Fields.Unverified) != 0 {
 		t.Fatalf("completed %+v", res)
 	}
-	u, err := e.users.Find(e.ctx, users.KindEmail, newEmail)
+	u, err := e.Users.Find(e.ctx, users.KindEmail, newEmail)
 	if err != nil || u.ID != res.User.ID {
 		t.Fatalf("the user is not findable: %v %v", u, err)
 	}
-	if ok, _, err := e.pw.Verify(e.ctx, goodPass, u.PasswordDigest); !ok || err != nil {
+	if ok, _, err := e.Passwords.Verify(e.ctx, goodPass, u.PasswordDigest); !ok || err != nil {
 		t.Fatalf("the password does not verify: %v", err)
 	}
 	if res.Session.UserID != u.ID || res.Session.Status != session.StatusActive {
 		t.Fatalf("session %+v", res.Session)
 	}
-	if c, err := e.sessions.Client(e.ctx, rq.Client.RotatedToken()); err != nil || c.LastActiveSessionID != res.Session.ID {
+	if c, err := e.Sessions.Client(e.ctx, rq.Client.RotatedToken()); err != nil || c.LastActiveSessionID != res.Session.ID {
 		t.Fatalf("the client is not signed in: %+v %v", c, err)
 	}
 	if cur, err := e.svc.Current(e.ctx, rq); cur != nil || err != nil {
@@ -137,7 +137,7 @@ func TestKnownAddressLooksTheSameAndGetsANotice(t *testing.T) {
 	if a, b := view(t, fresh), view(t, known); a != b {
 		t.Fatalf("a known address is told apart:\nnew   %s\nknown %s", a, b)
 	}
-	all := e.out.all(e.pool)
+	all := e.out.All(e.pool)
 	if len(all) != 2 {
 		t.Fatalf("%d notices, want 2", len(all))
 	}
@@ -154,14 +154,14 @@ func TestKnownAddressLooksTheSameAndGetsANotice(t *testing.T) {
 			wantCode(t, err, "verification_failed")
 		}
 	}
-	if u, err := e.users.Find(e.ctx, users.KindEmail, "owner@example.com"); err != nil || u.ID != owner.ID {
+	if u, err := e.Users.Find(e.ctx, users.KindEmail, "owner@example.com"); err != nil || u.ID != owner.ID {
 		t.Fatalf("the owner's account changed: %v %v", u, err)
 	}
 }
 
 func TestPasswordRules(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.Enabled = true })
-	e.breach.add("breached password 1")
+	e.Breach.Set("breached password 1", nil)
 	for pw, code := range map[string]string{
 		"breached password 1": "form_password_pwned",
 		"short":               "form_password_length_too_short",
@@ -186,7 +186,7 @@ func TestCodeRules(t *testing.T) {
 	// Resend only after 30 s; the new code replaces the old.
 	_, err := e.svc.PrepareVerification(e.ctx, rq, id, PrepareParams{Strategy: StrategyEmailCode})
 	wantCode(t, err, "verification_code_too_many_requests")
-	e.clock.Advance(30 * time.Second)
+	e.Clock.Advance(30 * time.Second)
 	if _, err := e.svc.PrepareVerification(e.ctx, rq, id, PrepareParams{Strategy: StrategyEmailCode}); err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestCodeRules(t *testing.T) {
 		wantCode(t, err, "form_code_incorrect")
 	}
 	// Ten minutes later the code has expired.
-	e.clock.Advance(10 * time.Minute)
+	e.Clock.Advance(10 * time.Minute)
 	_, err = e.svc.AttemptVerification(e.ctx, rq, id, AttemptParams{Strategy: StrategyEmailCode, Code: second})
 	wantCode(t, err, "verification_expired")
 	got, err := e.svc.Get(e.ctx, rq, id)
@@ -215,7 +215,7 @@ func TestCodeRules(t *testing.T) {
 	wantCode(t, last, "verification_failed")
 	_, err = e.svc.AttemptVerification(e.ctx, rq, id, AttemptParams{Strategy: StrategyEmailCode, Code: third})
 	wantCode(t, err, "verification_failed")
-	e.clock.Advance(time.Minute)
+	e.Clock.Advance(time.Minute)
 	_, err = e.svc.PrepareVerification(e.ctx, rq, id, PrepareParams{Strategy: StrategyEmailCode})
 	wantCode(t, err, "verification_failed")
 }
@@ -236,8 +236,8 @@ func TestOneFailureBudgetPerAddress(t *testing.T) {
 	codeB := e.out.lastCode(t, e.pool)
 	_, err := e.svc.AttemptVerification(e.ctx, rqB, b.Attempt.ID, AttemptParams{Strategy: StrategyEmailCode, Code: codeB})
 	wantCode(t, err, "verification_failed")
-	e.clock.Advance(24 * time.Hour)
-	e.clock.Advance(time.Second)
+	e.Clock.Advance(24 * time.Hour)
+	e.Clock.Advance(time.Second)
 	rqC := e.client()
 	c := e.start(rqC, newEmail)
 	codeC := e.out.lastCode(t, e.pool)
@@ -250,13 +250,11 @@ func TestOneFailureBudgetPerAddress(t *testing.T) {
 // nobody may guess it.
 func TestUndeliveredCodeIsUnusable(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.Enabled = true })
-	e.out.mu.Lock()
-	e.out.fail = errors.New("smtp down")
-	e.out.mu.Unlock()
+	e.out.FailWith(errors.New("smtp down"))
 	rq := e.client()
 	res := e.start(rq, newEmail)
 	e.pool.Wait()
-	if _, err := e.st.Get(e.ctx, codeKey(res.Attempt.ID, users.KindEmail)); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.Store.Get(e.ctx, codeKey(res.Attempt.ID, users.KindEmail)); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the undelivered code is still stored: %v", err)
 	}
 }

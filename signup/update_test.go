@@ -48,11 +48,11 @@ func TestPatchBeforeVerification(t *testing.T) {
 	// The old address's code is bound to it: it verifies nothing now.
 	_, err = e.svc.AttemptVerification(e.ctx, rq, id, AttemptParams{Strategy: StrategyEmailCode, Code: old})
 	wantCode(t, err, "verification_not_sent")
-	e.clock.Advance(31e9)
+	e.Clock.Advance(31e9)
 	if _, err := e.svc.PrepareVerification(e.ctx, rq, id, PrepareParams{Strategy: StrategyEmailCode}); err != nil {
 		t.Fatal(err)
 	}
-	n := e.out.last(t, e.pool)
+	n := e.out.Last(t, e.pool)
 	if n.To != email {
 		t.Fatalf("code went to %s", n.To)
 	}

@@ -66,9 +66,9 @@ func (c *countingStore) Allow(ctx context.Context, key string, limit int, period
 // does not tell them apart either.
 func TestKnownAddressCostsTheSameWork(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.Enabled = true })
-	cs := &countingStore{Store: e.st, ops: map[string]int{}}
+	cs := &countingStore{Store: e.Store, ops: map[string]int{}}
 	d := e.deps
-	d.Store, d.Users = cs, users.NewService(cs, e.pw, e.clock.Now)
+	d.Store, d.Users = cs, users.NewService(cs, e.Passwords, e.Clock.Now)
 	d.CodeKey = secret.New(cs, signin.CodeKeyName)
 	svc := New(e.cfg, d)
 	e.user(users.NewUser{Emails: []string{"owner@example.com"}, Password: goodPass})
@@ -86,7 +86,7 @@ func TestKnownAddressCostsTheSameWork(t *testing.T) {
 		if _, err := svc.PrepareVerification(e.ctx, rq, res.Attempt.ID, PrepareParams{Strategy: StrategyEmailCode}); err == nil {
 			t.Fatal("a resend within 30 s went through")
 		}
-		e.clock.Advance(31 * time.Second)
+		e.Clock.Advance(31 * time.Second)
 		cs.reset()
 		if _, err := svc.PrepareVerification(e.ctx, rq, res.Attempt.ID, PrepareParams{Strategy: StrategyEmailCode}); err != nil {
 			t.Fatal(err)
@@ -98,7 +98,7 @@ func TestKnownAddressCostsTheSameWork(t *testing.T) {
 	if !maps.Equal(fresh, known) || fresh["get"] == 0 {
 		t.Fatalf("store work differs: new %v, known %v", fresh, known)
 	}
-	if n := len(e.out.all(e.pool)); n != 4 {
+	if n := len(e.out.All(e.pool)); n != 4 {
 		t.Fatalf("%d deliveries, want 4 (two codes, two notices)", n)
 	}
 }
