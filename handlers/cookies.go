@@ -117,8 +117,11 @@ func (s *Server) renewedAt(w http.ResponseWriter, r *http.Request, jwt string, i
 
 // browserUAT is the browser's __client_uat, or -1 when it sent none or
 // one that is not a number.
-func browserUAT(r *http.Request) int64 {
-	v := rawCookieValue(r, CookieClientUAT)
+func browserUAT(r *http.Request) int64 { return parseUAT(rawCookieValue(r, CookieClientUAT)) }
+
+// parseUAT is a __client_uat cookie value as a number, -1 when it is
+// missing or not one.
+func parseUAT(v string) int64 {
 	if v == "" {
 		return -1
 	}
@@ -149,14 +152,23 @@ func sessionToken(r *http.Request) string {
 // so its characters are valid, and a 1 KB JWT is not scanned on every
 // request).
 func uncheckedSessionToken(r *http.Request) (tok string, fromCookie bool) {
+	if tok, ok := bearerToken(r); ok {
+		return tok, false
+	}
+	return rawCookieValue(r, CookieSession), true
+}
+
+// bearerToken is the token of an "Authorization: Bearer" header, if the
+// request has one (it then wins over the __session cookie).
+func bearerToken(r *http.Request) (string, bool) {
 	// The key is canonical: the map entry directly, as Header.Get would
 	// find it, without canonicalising the key again.
 	if v := r.Header["Authorization"]; len(v) > 0 {
 		if h := v[0]; len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-			return strings.TrimSpace(h[7:]), false
+			return strings.TrimSpace(h[7:]), true
 		}
 	}
-	return rawCookieValue(r, CookieSession), true
+	return "", false
 }
 
 // cookieValue finds a cookie without parsing every cookie of the request
@@ -279,16 +291,19 @@ func trimLeftBlanks(s string) string {
 func stripPrivateCookies(h http.Header) { stripCookies(h, 0) }
 
 // stripCookies is stripPrivateCookies that removes the cookies d names
-// as well.
-func stripCookies(h http.Header, d drop) {
+// as well. It returns the value of the first __client_uat it saw (kept
+// or not): the gate's common request reads it on this pass instead of
+// scanning the Cookie line, a 1 KB token in it, once more.
+func stripCookies(h http.Header, d drop) (uat string) {
 	lines, ok := h["Cookie"]
 	if !ok {
-		return
+		return ""
 	}
+	st := &strip{d: d}
 	kept := lines[:0]
 	for _, line := range lines {
-		if i := firstPrivatePair(line, d); i >= 0 {
-			line = withoutPrivatePairs(line, i, d)
+		if i := firstPrivatePair(line, st); i >= 0 {
+			line = withoutPrivatePairs(line, i, st)
 		}
 		if trimBlanks(line) != "" {
 			kept = append(kept, line)
@@ -296,17 +311,37 @@ func stripCookies(h http.Header, d drop) {
 	}
 	if len(kept) == 0 {
 		delete(h, "Cookie")
-		return
+		return st.uat
 	}
 	h["Cookie"] = kept
+	return st.uat
+}
+
+// strip is one pass of stripCookies: what it drops, and the first
+// __client_uat value it saw.
+type strip struct {
+	d   drop
+	uat string
+	saw bool
+}
+
+// dropped reports whether the "name=value" pair leaves the request, and
+// notes the value of the first __client_uat pair.
+func (st *strip) dropped(pair string) bool {
+	name, v, _ := strings.Cut(pair, "=")
+	name = trimBlanks(name)
+	if !st.saw && name == CookieClientUAT {
+		st.uat, st.saw = strings.Trim(trimBlanks(v), `"`), true
+	}
+	return st.d.dropped(name)
 }
 
 // firstPrivatePair is the offset of the first "name=value" pair of line
 // (pairs are separated by ';') whose name is dropped, or -1.
-func firstPrivatePair(line string, d drop) int {
+func firstPrivatePair(line string, st *strip) int {
 	for start := 0; start <= len(line); {
 		end := pairEnd(line, start)
-		if privatePair(line[start:end], d) {
+		if st.dropped(line[start:end]) {
 			return start
 		}
 		start = end + 1
@@ -323,12 +358,6 @@ func pairEnd(line string, start int) int {
 	return len(line)
 }
 
-// privatePair reports whether the "name=value" pair has a dropped name.
-func privatePair(pair string, d drop) bool {
-	name, _, _ := strings.Cut(pair, "=")
-	return d.dropped(name)
-}
-
 // withoutPrivatePairs is line without its private pairs, the first of
 // which starts at from. The pairs kept are joined by ';' with their own
 // leading spaces, so "a=1; __client=x; b=2" becomes "a=1; b=2"; only
@@ -337,7 +366,7 @@ func privatePair(pair string, d drop) bool {
 // pairs all at the end, as browsers order a cookie set after the
 // others, or all at the start) the result is a substring, with no
 // allocation.
-func withoutPrivatePairs(line string, from int, d drop) string {
+func withoutPrivatePairs(line string, from int, st *strip) string {
 	// Everything before from is kept as is, without its trailing ';'.
 	head := strings.TrimSuffix(line[:from], ";")
 	lo, hi := -1, -1           // the stretch of pairs kept after from
@@ -345,7 +374,7 @@ func withoutPrivatePairs(line string, from int, d drop) string {
 	for start := from; start <= len(line); {
 		end := pairEnd(line, start)
 		switch pair := line[start:end]; {
-		case privatePair(pair, d):
+		case st.dropped(pair):
 			gap = lo >= 0
 		case lo < 0 && head == "" && pair == "":
 			// Written as nothing, and no ';' follows it: as if dropped.
@@ -368,7 +397,7 @@ func withoutPrivatePairs(line string, from int, d drop) string {
 	b.WriteString(head)
 	for start := from; start <= len(line); {
 		end := pairEnd(line, start)
-		if !privatePair(line[start:end], d) {
+		if !st.dropped(line[start:end]) {
 			if b.Len() > 0 {
 				b.WriteByte(';')
 			}

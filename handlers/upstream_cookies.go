@@ -38,32 +38,33 @@ func (s *Server) forwardSignInCookies(w http.ResponseWriter, r *http.Request, id
 		appendCookie(h, CookieClientUAT+"=0")
 		return
 	}
-	_, fromCookie := uncheckedSessionToken(r)
-	if id.minted == "" && !fromCookie {
+	// Only whether the token came from a Bearer header: the cookie line
+	// is not scanned again for it on every request.
+	if _, bearer := bearerToken(r); id.minted == "" && bearer {
 		// A Bearer token: the SDKs read the Authorization header, not
 		// the cookies.
 		stripPrivateCookies(h)
 		return
 	}
-	uat := browserUAT(r)
-	fits := uatFits(uat, id.iat)
-	if !fits {
-		uat = id.iat
-	}
 	if id.minted != "" {
 		// renewedAt has set the browser's cookies; the upstream gets the
 		// token the browser sends from now on.
+		uat := browserUAT(r)
+		if !uatFits(uat, id.iat) {
+			uat = id.iat
+		}
 		stripCookies(h, dropSession|dropUAT)
 		appendCookie(h, CookieSession+"="+id.minted+"; "+CookieClientUAT+"="+strconv.FormatInt(uat, 10))
 		return
 	}
-	if fits {
-		stripPrivateCookies(h) // the common request: the cookies agree
+	// The common request: the private cookies go, and the browser's
+	// __client_uat, read on that same pass, goes with its token.
+	if uatFits(parseUAT(stripCookies(h, 0)), id.iat) {
 		return
 	}
 	s.setClientUAT(w, r, id.iat)
 	stripCookies(h, dropUAT) // __session stays where it was
-	appendCookie(h, CookieClientUAT+"="+strconv.FormatInt(uat, 10))
+	appendCookie(h, CookieClientUAT+"="+strconv.FormatInt(id.iat, 10))
 }
 
 // signedOutSeen clears the browser's sign-in cookies when the gate
