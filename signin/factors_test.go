@@ -82,16 +82,37 @@ func TestReverification(t *testing.T) {
 	wantErr(t, err, apierr.FormPasswordIncorrect, "password")
 	_, err = e.svc.Reverify(e.ctx, u, sess, "")
 	wantErr(t, err, apierr.FormParamMissing, "password")
-	fresh, err := e.svc.Reverify(e.ctx, u, sess, adaPass)
-	if err != nil {
-		t.Fatal(err)
+	e.wantReverified(u)(e.svc.Reverify(e.ctx, u, sess, adaPass))
+}
+
+// wantReverified checks what a reverification of u returned: its session
+// proved the first factor just now, so a change that needs a recent one
+// goes through. It returns that session.
+func (e *env) wantReverified(u *users.User) func(fresh *session.Session, err error) *session.Session {
+	return func(fresh *session.Session, err error) *session.Session {
+		e.t.Helper()
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if !fresh.FirstFactorVerifiedAt().Equal(e.clock.Now().UTC().Truncate(time.Millisecond)) {
+			e.t.Fatalf("first factor at %v", fresh.FirstFactorVerifiedAt())
+		}
+		if _, err := e.svc.EnrollTOTP(e.ctx, u, fresh); err != nil {
+			e.t.Fatalf("after reverifying: %v", err)
+		}
+		return fresh
 	}
-	if !fresh.FirstFactorVerifiedAt().Equal(e.clock.Now().UTC().Truncate(time.Millisecond)) {
-		t.Fatalf("first factor at %v", fresh.FirstFactorVerifiedAt())
+}
+
+// mfaRequired is a service over e with every second factor on and one
+// required; change adjusts that configuration first (nil: none).
+func (e *env) mfaRequired(change func(*mfa.Config)) *Service {
+	required := mfaOn
+	required.Required = true
+	if change != nil {
+		change(&required)
 	}
-	if _, err := e.svc.EnrollTOTP(e.ctx, u, fresh); err != nil {
-		t.Fatalf("after reverifying: %v", err)
-	}
+	return e.instance(func(d *Deps) { d.SecondFactors = e.secondFactors(required) })
 }
 
 // With a second factor required, a session pending setup-mfa may add one
@@ -100,9 +121,7 @@ func TestReverification(t *testing.T) {
 // set.
 func TestSetupMFATask(t *testing.T) {
 	e := newEnv(t)
-	required := mfaOn
-	required.Required = true
-	svc := e.instance(func(d *Deps) { d.SecondFactors = e.secondFactors(required) })
+	svc := e.mfaRequired(nil)
 	u := e.ada()
 	sess := e.sessionOf(svc, adaEmail)
 	if !slices.Equal(sess.Tasks, []string{tasks.SetupMFA}) {
@@ -142,10 +161,7 @@ func TestSetupMFATask(t *testing.T) {
 // completes the task too.
 func TestReservePhoneCompletesTask(t *testing.T) {
 	e := newEnv(t)
-	required := mfaOn
-	required.Required = true
-	required.TOTP = false
-	svc := e.instance(func(d *Deps) { d.SecondFactors = e.secondFactors(required) })
+	svc := e.mfaRequired(func(c *mfa.Config) { c.TOTP = false })
 	u := e.ada()
 	sess := e.sessionOf(svc, adaEmail)
 	_, err := svc.ReservePhone(e.ctx, u, sess, "idn_not_hers", true)
@@ -166,9 +182,7 @@ func TestReservePhoneCompletesTask(t *testing.T) {
 // sessions get the setup-mfa task at once.
 func TestDisableMFA(t *testing.T) {
 	e := newEnv(t)
-	required := mfaOn
-	required.Required = true
-	svc := e.instance(func(d *Deps) { d.SecondFactors = e.secondFactors(required) })
+	svc := e.mfaRequired(nil)
 	u, secret, _ := e.adaWithTOTP()
 	rq := e.request()
 	res, err := svc.Create(e.ctx, rq, CreateParams{Identifier: adaEmail, Password: adaPass})

@@ -302,9 +302,7 @@ func TestSecondFactorRace(t *testing.T) {
 // task (after reset-password); one with a factor does not.
 func TestRequiredSecondFactorTask(t *testing.T) {
 	e := newEnv(t)
-	required := mfaOn
-	required.Required = true
-	svc := e.instance(func(d *Deps) { d.SecondFactors = e.secondFactors(required) })
+	svc := e.mfaRequired(nil)
 	u := e.ada()
 	signIn := func() *session.Session {
 		t.Helper()

@@ -26,6 +26,16 @@ func (e *env) oldSession(u *users.User) *session.Session {
 	return res.Session
 }
 
+// reverifyCodeSent sends u's reverification code for sess by email and
+// returns the code delivered.
+func (e *env) reverifyCodeSent(u *users.User, sess *session.Session) string {
+	e.t.Helper()
+	if _, err := e.svc.PrepareReverifyCode(e.ctx, e.request(), u, sess, StrategyEmailCode, ""); err != nil {
+		e.t.Fatal(err)
+	}
+	return e.out.lastCode(e.t, e.pool)
+}
+
 // A user without a password reverifies with a code sent to the email
 // address, once; the code is bound to the session and to its strategy.
 func TestReverifyByCode(t *testing.T) {
@@ -58,16 +68,7 @@ func TestReverifyByCode(t *testing.T) {
 	_, err = e.svc.ReverifyWithCode(e.ctx, u, other, StrategyEmailCode, code)
 	wantErr(t, err, apierr.VerificationNotSent, "")
 
-	fresh, err := e.svc.ReverifyWithCode(e.ctx, u, sess, StrategyEmailCode, code)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !fresh.FirstFactorVerifiedAt().Equal(e.clock.Now().UTC().Truncate(time.Millisecond)) {
-		t.Fatalf("first factor at %v", fresh.FirstFactorVerifiedAt())
-	}
-	if _, err := e.svc.EnrollTOTP(e.ctx, u, fresh); err != nil {
-		t.Fatalf("after reverifying: %v", err)
-	}
+	fresh := e.wantReverified(u)(e.svc.ReverifyWithCode(e.ctx, u, sess, StrategyEmailCode, code))
 	_, err = e.svc.ReverifyWithCode(e.ctx, u, fresh, StrategyEmailCode, code)
 	wantErr(t, err, apierr.VerificationNotSent, "")
 	if got := e.ev.one(t, "session_reverified"); got.fields["strategy"] != StrategyEmailCode {
@@ -104,15 +105,9 @@ func TestReverifyCodeExpiresAndResends(t *testing.T) {
 	e := newEnv(t)
 	u := e.ada()
 	sess := e.oldSession(u)
-	if _, err := e.svc.PrepareReverifyCode(e.ctx, e.request(), u, sess, StrategyEmailCode, ""); err != nil {
-		t.Fatal(err)
-	}
-	first := e.out.lastCode(t, e.pool)
+	first := e.reverifyCodeSent(u, sess)
 	e.clock.Advance(e.cfg.ResendAfter)
-	if _, err := e.svc.PrepareReverifyCode(e.ctx, e.request(), u, sess, StrategyEmailCode, ""); err != nil {
-		t.Fatal(err)
-	}
-	second := e.out.lastCode(t, e.pool)
+	second := e.reverifyCodeSent(u, sess)
 	if first != second {
 		_, err := e.svc.ReverifyWithCode(e.ctx, u, sess, StrategyEmailCode, first)
 		wantErr(t, err, apierr.FormCodeIncorrect, "code")
@@ -128,10 +123,7 @@ func TestReverifyCodeCountsInCodeBudget(t *testing.T) {
 	e := newEnv(t)
 	u := e.ada()
 	sess := e.oldSession(u)
-	if _, err := e.svc.PrepareReverifyCode(e.ctx, e.request(), u, sess, StrategyEmailCode, ""); err != nil {
-		t.Fatal(err)
-	}
-	code := e.out.lastCode(t, e.pool)
+	code := e.reverifyCodeSent(u, sess)
 	for range e.cfg.LockoutAttempts - 1 {
 		_, err := e.svc.ReverifyWithCode(e.ctx, u, sess, StrategyEmailCode, wrongCode(code))
 		wantErr(t, err, apierr.FormCodeIncorrect, "code")
@@ -151,10 +143,7 @@ func TestReverifyCodeMaxAttempts(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.LockoutAttempts = 100 })
 	u := e.ada()
 	sess := e.oldSession(u)
-	if _, err := e.svc.PrepareReverifyCode(e.ctx, e.request(), u, sess, StrategyEmailCode, ""); err != nil {
-		t.Fatal(err)
-	}
-	code := e.out.lastCode(t, e.pool)
+	code := e.reverifyCodeSent(u, sess)
 	for i := 1; i <= e.cfg.CodeMaxAttempts; i++ {
 		_, err := e.svc.ReverifyWithCode(e.ctx, u, sess, StrategyEmailCode, wrongCode(code))
 		if i < e.cfg.CodeMaxAttempts {
@@ -172,10 +161,7 @@ func TestReverifyCodeRace(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.LockoutAttempts = 100 })
 	u := e.ada()
 	sess := e.oldSession(u)
-	if _, err := e.svc.PrepareReverifyCode(e.ctx, e.request(), u, sess, StrategyEmailCode, ""); err != nil {
-		t.Fatal(err)
-	}
-	code := e.out.lastCode(t, e.pool)
+	code := e.reverifyCodeSent(u, sess)
 	var won atomic.Int32
 	var wg sync.WaitGroup
 	for range 20 {
