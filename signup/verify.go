@@ -33,6 +33,17 @@ func strategyKind(strategy string) (users.Kind, error) {
 	return "", errStrategy()
 }
 
+// loadFor loads the caller's attempt id for a step of strategy, and names
+// the kind of identifier that strategy verifies.
+func (s *Service) loadFor(ctx context.Context, rq Request, id, strategy string) (*Attempt, users.Kind, error) {
+	k, err := strategyKind(strategy)
+	if err != nil {
+		return nil, "", err
+	}
+	a, err := s.load(ctx, rq, id)
+	return a, k, err
+}
+
 // PrepareVerification sends a code for the attempt's email address
 // (email_code) or phone number (phone_code), after the resend cooldown and
 // the send limits. An identifier that already has an account gets a
@@ -42,11 +53,7 @@ func (s *Service) PrepareVerification(ctx context.Context, rq Request, id string
 	if !s.cfg.Enabled {
 		return nil, ErrDisabled
 	}
-	k, err := strategyKind(p.Strategy)
-	if err != nil {
-		return nil, err
-	}
-	a, err := s.load(ctx, rq, id)
+	a, k, err := s.loadFor(ctx, rq, id, p.Strategy)
 	if err != nil {
 		return nil, err
 	}
@@ -224,11 +231,7 @@ func (s *Service) AttemptVerification(ctx context.Context, rq Request, id string
 	if err := s.limits.request(ctx, actionAttempt, rq.IP); err != nil {
 		return nil, err
 	}
-	k, err := strategyKind(p.Strategy)
-	if err != nil {
-		return nil, err
-	}
-	a, err := s.load(ctx, rq, id)
+	a, k, err := s.loadFor(ctx, rq, id, p.Strategy)
 	if err != nil {
 		return nil, err
 	}
