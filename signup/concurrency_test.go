@@ -62,13 +62,7 @@ func TestConcurrentSignUpsOfOneAddressMakeOneUser(t *testing.T) {
 			svc = other
 		}
 		rq := e.client()
-		res, err := svc.Create(e.ctx, rq, CreateParams{EmailAddress: newEmail, Password: goodPass})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := svc.PrepareVerification(e.ctx, rq, res.Attempt.ID, PrepareParams{Strategy: StrategyEmailCode}); err != nil {
-			t.Fatal(err)
-		}
+		res := e.startOn(svc, rq, newEmail)
 		all = append(all, started{svc, rq, res.Attempt.ID, e.out.lastCode(t, e.pool)})
 	}
 	var wg sync.WaitGroup

@@ -104,11 +104,18 @@ func (e *env) user(nu users.NewUser) *users.User {
 // sends its code.
 func (e *env) start(rq Request, email string) *Result {
 	e.t.Helper()
-	res, err := e.svc.Create(e.ctx, rq, CreateParams{EmailAddress: email, Password: goodPass})
+	return e.startOn(e.svc, rq, email)
+}
+
+// startOn is start on svc (another instance, or one with other
+// collaborators).
+func (e *env) startOn(svc *Service, rq Request, email string) *Result {
+	e.t.Helper()
+	res, err := svc.Create(e.ctx, rq, CreateParams{EmailAddress: email, Password: goodPass})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	res, err = e.svc.PrepareVerification(e.ctx, rq, res.Attempt.ID, PrepareParams{Strategy: StrategyEmailCode})
+	res, err = svc.PrepareVerification(e.ctx, rq, res.Attempt.ID, PrepareParams{Strategy: StrategyEmailCode})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -74,13 +74,7 @@ func TestKnownAddressCostsTheSameWork(t *testing.T) {
 	e.user(users.NewUser{Emails: []string{"owner@example.com"}, Password: goodPass})
 	work := func(addr string) map[string]int {
 		rq := e.client()
-		res, err := svc.Create(e.ctx, rq, CreateParams{EmailAddress: addr, Password: goodPass})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := svc.PrepareVerification(e.ctx, rq, res.Attempt.ID, PrepareParams{Strategy: StrategyEmailCode}); err != nil {
-			t.Fatal(err)
-		}
+		res := e.startOn(svc, rq, addr)
 		e.pool.Wait()
 		cs.reset()
 		if _, err := svc.PrepareVerification(e.ctx, rq, res.Attempt.ID, PrepareParams{Strategy: StrategyEmailCode}); err == nil {
