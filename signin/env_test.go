@@ -38,6 +38,7 @@ const (
 var cheapParams = flowenv.CheapParams
 
 type env struct {
+	base     *flowenv.Base
 	t        testing.TB
 	ctx      context.Context
 	clock    *testenv.Clock
@@ -76,7 +77,7 @@ func newEnv(t testing.TB, opts ...func(*Config)) *env {
 	log := zap.New(core)
 	b := flowenv.New(t, log)
 	e := &env{
-		t: t, ctx: context.Background(), clock: b.Clock, st: b.Store, users: b.Users, sessions: b.Sessions,
+		base: b, t: t, ctx: context.Background(), clock: b.Clock, st: b.Store, users: b.Users, sessions: b.Sessions,
 		pw: b.Passwords, breach: &breachList{b.Breach}, out: &outbox{}, ev: &eventLog{}, logs: logs,
 	}
 	e.hooks = &sessionHooks{Manager: e.sessions}
@@ -122,21 +123,13 @@ func (e *env) ada() *users.User {
 
 func (e *env) user(nu users.NewUser) *users.User {
 	e.t.Helper()
-	u, err := e.users.Create(e.ctx, nu)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return u
+	return e.base.User(e.t, nu)
 }
 
 // request is a new client with no IP (so no per-IP limit applies).
 func (e *env) request() Request {
 	e.t.Helper()
-	c, _, err := e.sessions.NewClient(e.ctx)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return Request{Client: c}
+	return Request{Client: e.base.Client(e.t)}
 }
 
 // create starts a sign-in and fails the test on an error.

@@ -83,21 +83,13 @@ func (e *env) instance() *Service {
 // client is a new browser.
 func (e *env) client() Request {
 	e.t.Helper()
-	c, _, err := e.Sessions.NewClient(e.ctx)
-	if err != nil {
-		e.t.Fatal(err)
-	}
 	e.ips++
-	return Request{Client: c, IP: fmt.Sprintf("192.0.2.%d", e.ips)}
+	return Request{Client: e.Client(e.t), IP: fmt.Sprintf("192.0.2.%d", e.ips)}
 }
 
 func (e *env) user(nu users.NewUser) *users.User {
 	e.t.Helper()
-	u, err := e.Users.Create(e.ctx, nu)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return u
+	return e.User(e.t, nu)
 }
 
 // start creates a sign-up with an email address and a password and

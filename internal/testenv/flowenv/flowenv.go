@@ -9,6 +9,7 @@
 package flowenv
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 	"time"
@@ -54,4 +55,24 @@ func New(t testing.TB, log *zap.Logger) *Base {
 	b.Users = users.NewService(st, b.Passwords, clock.Now)
 	b.Sessions = session.NewManager(st, 24*time.Hour, clock.Now)
 	return b
+}
+
+// User creates an account; t fails on an error.
+func (b *Base) User(t testing.TB, nu users.NewUser) *users.User {
+	t.Helper()
+	u, err := b.Users.Create(context.Background(), nu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// Client is a new browser's client; t fails on an error.
+func (b *Base) Client(t testing.TB) *session.Client {
+	t.Helper()
+	c, _, err := b.Sessions.NewClient(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
