@@ -192,28 +192,22 @@ type Limits struct {
 }
 
 func (l *Limits) defaults() {
-	setDefault(&l.CodeTTL, defaults.CodeTTL)
-	setDefault(&l.CodeMaxAttempts, defaults.CodeMaxAttempts)
-	setDefault(&l.ResendAfter, defaults.ResendAfter)
-	setDefault(&l.AttemptLifetime, defaults.SignUpLifetime)
-	setDefault(&l.SendsPerIdentifier, defaults.SendsPerIdentifier)
-	setDefault(&l.SendsPerIP, defaults.SendsPerIP)
-	setDefault(&l.SendWindow, defaults.SendWindow)
-	setDefault(&l.CreatesPerIP, defaults.SignUpCreatesPerIP)
-	setDefault(&l.AttemptsPerIP, defaults.SignUpAttemptsPerIP)
-	setDefault(&l.RequestWindow, defaults.SignUpRequestWindow)
-	setDefault(&l.FailuresPerIdentifier, defaults.SignUpFailuresPerIdentifier)
-	setDefault(&l.FailureWindow, defaults.SignUpFailureWindow)
-	setDefault(&l.SMSPerIPPerCountry, defaults.SignUpSMSPerIPPerCountry)
-	setDefault(&l.SMSPerCountry, defaults.SignUpSMSPerCountry)
-	setDefault(&l.SMSPerPrefix, defaults.SignUpSMSPerPrefix)
-	setDefault(&l.SMSWindow, defaults.SignUpSMSWindow)
-}
-
-func setDefault[T int | time.Duration](v *T, d T) {
-	if *v <= 0 {
-		*v = d
-	}
+	defaults.Set(&l.CodeTTL, defaults.CodeTTL)
+	defaults.Set(&l.CodeMaxAttempts, defaults.CodeMaxAttempts)
+	defaults.Set(&l.ResendAfter, defaults.ResendAfter)
+	defaults.Set(&l.AttemptLifetime, defaults.SignUpLifetime)
+	defaults.Set(&l.SendsPerIdentifier, defaults.SendsPerIdentifier)
+	defaults.Set(&l.SendsPerIP, defaults.SendsPerIP)
+	defaults.Set(&l.SendWindow, defaults.SendWindow)
+	defaults.Set(&l.CreatesPerIP, defaults.SignUpCreatesPerIP)
+	defaults.Set(&l.AttemptsPerIP, defaults.SignUpAttemptsPerIP)
+	defaults.Set(&l.RequestWindow, defaults.SignUpRequestWindow)
+	defaults.Set(&l.FailuresPerIdentifier, defaults.SignUpFailuresPerIdentifier)
+	defaults.Set(&l.FailureWindow, defaults.SignUpFailureWindow)
+	defaults.Set(&l.SMSPerIPPerCountry, defaults.SignUpSMSPerIPPerCountry)
+	defaults.Set(&l.SMSPerCountry, defaults.SignUpSMSPerCountry)
+	defaults.Set(&l.SMSPerPrefix, defaults.SignUpSMSPerPrefix)
+	defaults.Set(&l.SMSWindow, defaults.SignUpSMSWindow)
 }
 
 // Service runs sign-up attempts.
