@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/internal/ratelimit"
 	"github.com/authgate/authgate/users"
 )
 
@@ -58,14 +59,7 @@ func (t *limits) send(ctx context.Context, k users.Kind, ident, ip string) error
 }
 
 func (t *limits) allow(ctx context.Context, key string, limit int, window time.Duration, deny *apierr.Error) error {
-	r, err := t.st.Allow(ctx, "rl:"+key, limit, window)
-	if err != nil {
-		return fmt.Errorf("checking rate limit: %w", err)
-	}
-	if !r.Allowed {
-		return deny.WithRetryAfter(max(r.RetryAfter, time.Second))
-	}
-	return nil
+	return ratelimit.Allow(ctx, t.st, key, limit, window, deny)
 }
 
 // The failure budget: every wrong code for an identifier counts, over all
