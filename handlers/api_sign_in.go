@@ -16,40 +16,14 @@ import (
 // the attempt cannot exist.
 func (s *Server) withSignIn(w http.ResponseWriter, r *http.Request, needClient bool,
 	call func(rq signin.Request, p params) (*signin.Result, error)) {
-	p, err := readParams(w, r)
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	var c *session.Client
-	if needClient {
-		c, err = s.ensureClient(w, r)
-	} else {
-		c, err = s.loadClient(r.Context(), r)
-		if err == nil && c == nil {
-			err = signin.ErrNotFound
+	runFlow(s, w, r, needClient, signin.ErrNotFound, call, func(res *signin.Result) (*session.Session, any) {
+		// Only the request that completed the attempt signs the browser in.
+		var signedIn *session.Session
+		if res.Session != nil && res.Attempt.Status == signin.StatusComplete && r.Method == http.MethodPost {
+			signedIn = res.Session
 		}
-	}
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	res, err := call(signInRequest(r, c), p)
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	// Only the request that completed the attempt signs the browser in;
-	// reading a completed attempt later never mints a token. Completing
-	// it rotated c (session.Manager.Create): respond sends the new
-	// __client.
-	if res.Session != nil && res.Attempt.Status == signin.StatusComplete && r.Method == http.MethodPost {
-		if _, err := s.issueToken(w, r, res.Session); err != nil {
-			s.writeErr(w, r, err)
-			return
-		}
-	}
-	s.respond(w, r, c, renderSignIn(res, s.d.SignIn.Config().EnumerationProtection))
+		return signedIn, renderSignIn(res, s.d.SignIn.Config().EnumerationProtection)
+	})
 }
 
 func (s *Server) createSignIn(w http.ResponseWriter, r *http.Request) {

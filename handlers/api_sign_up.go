@@ -129,40 +129,15 @@ func (s *Server) withSignUp(w http.ResponseWriter, r *http.Request, needClient b
 		s.writeErr(w, r, apierr.SignUpDisabled)
 		return
 	}
-	p, err := readParams(w, r)
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	var c *session.Client
-	if needClient {
-		c, err = s.ensureClient(w, r)
-	} else {
-		c, err = s.loadClient(r.Context(), r)
-		if err == nil && c == nil {
-			err = signup.ErrNotFound
+	runFlow(s, w, r, needClient, signup.ErrNotFound, call, func(res *signup.Result) (*session.Session, any) {
+		// Only the request that completed the sign-up signs the browser
+		// in, exactly as a completed sign-in does.
+		var signedIn *session.Session
+		if res.Session != nil && res.Attempt.Status == signup.StatusComplete {
+			signedIn = res.Session
 		}
-	}
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	res, err := call(signInRequest(r, c), p)
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	// Only the request that completed the sign-up signs the browser in,
-	// exactly as a completed sign-in does (the session cookie, and
-	// whatever else issueToken sets); creating the session rotated c, and
-	// respond sends the new __client.
-	if res.Session != nil && res.Attempt.Status == signup.StatusComplete {
-		if _, err := s.issueToken(w, r, res.Session); err != nil {
-			s.writeErr(w, r, err)
-			return
-		}
-	}
-	s.respond(w, r, c, renderSignUp(res))
+		return signedIn, renderSignUp(res)
+	})
 }
 
 func (s *Server) createSignUp(w http.ResponseWriter, r *http.Request) {
