@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/mfa"
@@ -62,13 +63,32 @@ type factorJSON struct {
 	Primary        bool   `json:"primary,omitempty"`
 }
 
-type verificationJSON struct {
+// verificationCoreJSON is what every Clerk Verification object carries
+// (a sign-in's factor, a reverification, a sign-up field): attempts and
+// expire_at are null but for a code sent.
+type verificationCoreJSON struct {
 	Object   string `json:"object"`
 	Status   string `json:"status"`
 	Strategy string `json:"strategy"`
 	Attempts *int   `json:"attempts"`
 	ExpireAt *int64 `json:"expire_at"`
-	Error    any    `json:"error"`
+}
+
+// codeSent sets the attempts made at a code sent and when it expires.
+func (v *verificationCoreJSON) codeSent(attempts int, expireAt time.Time) {
+	exp := ms(expireAt)
+	v.Attempts, v.ExpireAt = &attempts, &exp
+}
+
+// verificationJSON is a sign-in's (or a reverification's) Verification.
+type verificationJSON struct {
+	verificationCoreJSON
+	Error any `json:"error"`
+}
+
+// newVerification is a sign-in verification without a code's counts.
+func newVerification(status, strategy string) *verificationJSON {
+	return &verificationJSON{verificationCoreJSON: verificationCoreJSON{Object: verificationObject(strategy), Status: status, Strategy: strategy}}
 }
 
 type signInJSON struct {
@@ -163,11 +183,9 @@ func renderVerification(v *signin.Verification) *verificationJSON {
 	if v == nil {
 		return nil
 	}
-	vj := &verificationJSON{Object: verificationObject(v.Strategy), Status: v.Status, Strategy: v.Strategy}
+	vj := newVerification(v.Status, v.Strategy)
 	if v.Strategy != signin.StrategyPassword {
-		attempts := v.Attempts
-		exp := ms(v.ExpireAt)
-		vj.Attempts, vj.ExpireAt = &attempts, &exp
+		vj.codeSent(v.Attempts, v.ExpireAt)
 	}
 	return vj
 }

@@ -68,9 +68,9 @@ func (s *Server) prepareSessionFirstFactor(w http.ResponseWriter, r *http.Reques
 		if err != nil {
 			return nil, nil, err
 		}
-		attempts, exp := 0, ms(rc.ExpireAt)
-		return sess, &verificationJSON{Object: verificationObject(rc.Strategy), Status: signin.VerUnverified, Strategy: rc.Strategy,
-			Attempts: &attempts, ExpireAt: &exp}, nil
+		vj := newVerification(signin.VerUnverified, rc.Strategy)
+		vj.codeSent(0, rc.ExpireAt)
+		return sess, vj, nil
 	})
 }
 
@@ -97,7 +97,7 @@ func (s *Server) attemptSessionFirstFactor(w http.ResponseWriter, r *http.Reques
 			return nil, nil, err
 		}
 		st := p["strategy"]
-		return ns, &verificationJSON{Object: verificationObject(st), Status: signin.VerVerified, Strategy: st}, nil
+		return ns, newVerification(signin.VerVerified, st), nil
 	})
 }
 

@@ -19,11 +19,7 @@ import (
 // signUpVerificationJSON is Clerk's Verification object of a sign-up
 // field.
 type signUpVerificationJSON struct {
-	Object              string   `json:"object"`
-	Status              string   `json:"status"`
-	Strategy            string   `json:"strategy"`
-	Attempts            *int     `json:"attempts"`
-	ExpireAt            *int64   `json:"expire_at"`
+	verificationCoreJSON
 	NextAction          string   `json:"next_action"`
 	SupportedStrategies []string `json:"supported_strategies"`
 }
@@ -87,7 +83,8 @@ func renderSignUpVerification(v *signup.Verification) *signUpVerificationJSON {
 		return nil
 	}
 	j := &signUpVerificationJSON{
-		Object: "verification", Status: v.Status, Strategy: v.Strategy, SupportedStrategies: []string{v.Strategy},
+		verificationCoreJSON: verificationCoreJSON{Object: "verification", Status: v.Status, Strategy: v.Strategy},
+		SupportedStrategies:  []string{v.Strategy},
 	}
 	switch {
 	case v.Status == signup.VerVerified:
@@ -97,8 +94,7 @@ func renderSignUpVerification(v *signup.Verification) *signUpVerificationJSON {
 		j.NextAction = "needs_prepare"
 	}
 	if v.Prepared {
-		n, exp := v.Attempts, ms(v.ExpireAt)
-		j.Attempts, j.ExpireAt = &n, &exp
+		j.codeSent(v.Attempts, v.ExpireAt)
 	}
 	return j
 }
