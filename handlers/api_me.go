@@ -48,39 +48,22 @@ func (s *Server) currentSession(w http.ResponseWriter, r *http.Request) (*sessio
 // changePassword sets the signed-in user's password; for a pending
 // session with the reset-password task this completes the task.
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
-	p, err := readParams(w, r)
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	c, sess, u, err := s.currentSession(w, r)
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	others, err := p.flag("sign_out_of_other_sessions", true)
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	nu, nsess, err := s.d.SignIn.ChangePassword(r.Context(), u, sess, signin.ChangeParams{
-		NewPassword: p["new_password"], CurrentPassword: p["current_password"], SignOutOthers: others,
+	s.meCall(w, r, func(p params, c *session.Client, sess *session.Session, u *users.User) (any, error) {
+		others, err := p.flag("sign_out_of_other_sessions", true)
+		if err != nil {
+			return nil, err
+		}
+		nu, nsess, err := s.d.SignIn.ChangePassword(r.Context(), u, sess, signin.ChangeParams{
+			NewPassword: p["new_password"], CurrentPassword: p["current_password"], SignOutOthers: others,
+		})
+		if err != nil {
+			return nil, err
+		}
+		// The session's tokens said "pending" until now: the browser gets
+		// one that says what the session is now.
+		if err := s.reissue(w, r, c, sess, nsess); err != nil {
+			return nil, err
+		}
+		return nu.ToJSON(), nil
 	})
-	if err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	// The session's tokens said "pending" until now: forget them here, and
-	// give the browser one that says what the session is now, on a new
-	// client handle (respond sends it).
-	s.ids.forget(sess.ID)
-	if err := s.rotateForSession(r.Context(), c, nsess); err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	if _, err := s.issueToken(w, r, nsess); err != nil {
-		s.writeErr(w, r, err)
-		return
-	}
-	s.respond(w, r, c, nu.ToJSON())
 }

@@ -231,6 +231,12 @@ func (s *Server) sessionChanged(w http.ResponseWriter, r *http.Request, c *sessi
 	if after == nil || (after.Status == before.Status && len(after.Tasks) == len(before.Tasks)) {
 		return nil
 	}
+	return s.reissue(w, r, c, before, after)
+}
+
+// reissue forgets the identity cached for before's tokens and gives the
+// browser a token of after, on a new client handle (respond sends it).
+func (s *Server) reissue(w http.ResponseWriter, r *http.Request, c *session.Client, before, after *session.Session) error {
 	s.ids.forget(before.ID)
 	if err := s.rotateForSession(r.Context(), c, after); err != nil {
 		return err
@@ -242,12 +248,7 @@ func (s *Server) sessionChanged(w http.ResponseWriter, r *http.Request, c *sessi
 // activityJSON is Clerk's session with activities; authgate records no
 // device or place, so latest_activity holds the session id alone.
 type activityJSON struct {
-	Object         string         `json:"object"`
-	ID             string         `json:"id"`
-	Status         string         `json:"status"`
-	ExpireAt       int64          `json:"expire_at"`
-	AbandonAt      int64          `json:"abandon_at"`
-	LastActiveAt   int64          `json:"last_active_at"`
+	sessionCoreJSON
 	LatestActivity map[string]any `json:"latest_activity"`
 	Actor          any            `json:"actor"`
 	Current        bool           `json:"current"`
@@ -275,8 +276,7 @@ func (s *Server) activeSessions(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		out = append(out, activityJSON{
-			Object: "session", ID: o.ID, Status: o.Status, ExpireAt: ms(o.ExpireAt), AbandonAt: ms(o.ExpireAt),
-			LastActiveAt: ms(o.LastActiveAt), Current: o.ID == sess.ID,
+			sessionCoreJSON: sessionCore(o), Current: o.ID == sess.ID,
 			LatestActivity: map[string]any{"object": "session_activity", "id": o.ID},
 		})
 	}

@@ -27,13 +27,28 @@ type taskJSON struct {
 	Key string `json:"key"`
 }
 
+// sessionCoreJSON is what Clerk's every rendering of a session begins
+// with (the client's sessions, /v1/me/sessions/active).
+type sessionCoreJSON struct {
+	Object       string `json:"object"`
+	ID           string `json:"id"`
+	Status       string `json:"status"`
+	ExpireAt     int64  `json:"expire_at"`
+	AbandonAt    int64  `json:"abandon_at"`
+	LastActiveAt int64  `json:"last_active_at"`
+}
+
+// sessionCore renders sess's core; a session is abandoned when it
+// expires (authgate keeps no longer-lived handle).
+func sessionCore(sess *session.Session) sessionCoreJSON {
+	return sessionCoreJSON{
+		Object: "session", ID: sess.ID, Status: sess.Status,
+		ExpireAt: ms(sess.ExpireAt), AbandonAt: ms(sess.ExpireAt), LastActiveAt: ms(sess.LastActiveAt),
+	}
+}
+
 type sessionJSON struct {
-	Object          string     `json:"object"`
-	ID              string     `json:"id"`
-	Status          string     `json:"status"`
-	ExpireAt        int64      `json:"expire_at"`
-	AbandonAt       int64      `json:"abandon_at"`
-	LastActiveAt    int64      `json:"last_active_at"`
+	sessionCoreJSON
 	LastActiveToken *tokenJSON `json:"last_active_token"`
 	Tasks           []taskJSON `json:"tasks"`
 	User            *userJSON  `json:"user"`
@@ -191,11 +206,7 @@ func renderVerification(v *signin.Verification) *verificationJSON {
 }
 
 func renderSession(sess *session.Session, u *users.User, jwt string) sessionJSON {
-	j := sessionJSON{
-		Object: "session", ID: sess.ID, Status: sess.Status,
-		ExpireAt: ms(sess.ExpireAt), AbandonAt: ms(sess.ExpireAt), LastActiveAt: ms(sess.LastActiveAt),
-		CreatedAt: ms(sess.CreatedAt), UpdatedAt: ms(sess.UpdatedAt),
-	}
+	j := sessionJSON{sessionCoreJSON: sessionCore(sess), CreatedAt: ms(sess.CreatedAt), UpdatedAt: ms(sess.UpdatedAt)}
 	if jwt != "" {
 		j.LastActiveToken = &tokenJSON{Object: "token", JWT: jwt}
 	}
