@@ -7,6 +7,7 @@ import (
 
 	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/session"
+	"github.com/authgate/authgate/signin"
 	"github.com/authgate/authgate/signup"
 	"github.com/authgate/authgate/users"
 )
@@ -87,7 +88,7 @@ func renderSignUpVerification(v *signup.Verification) *signUpVerificationJSON {
 		SupportedStrategies:  []string{v.Strategy},
 	}
 	switch {
-	case v.Status == signup.VerVerified:
+	case v.Status == signin.VerVerified:
 	case v.Prepared:
 		j.NextAction = "needs_attempt"
 	default:

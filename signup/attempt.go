@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/authgate/authgate/internal/ids"
+	"github.com/authgate/authgate/signin"
 	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/users"
 )
@@ -20,14 +21,6 @@ type Status string
 const (
 	StatusMissingRequirements Status = "missing_requirements"
 	StatusComplete            Status = "complete"
-)
-
-// Verification statuses (Clerk's Verification.status).
-const (
-	VerUnverified = "unverified"
-	VerVerified   = "verified"
-	VerFailed     = "failed"
-	VerExpired    = "expired"
 )
 
 // Attempt is a stored sign-up attempt. It never says whether its email
@@ -56,9 +49,11 @@ type Attempt struct {
 	AbandonAt        time.Time `json:"abandon_at"`
 }
 
-// Verification is the code verification of one identifier. Strategy is
-// set from the start (email_code or phone_code); Prepared says a code was
-// sent (Clerk's next_action: needs_prepare, then needs_attempt).
+// Verification is the code verification of one identifier. Its Status is
+// one of Clerk's Verification statuses, a sign-in's too (signin.VerUnverified
+// and the rest). Strategy is set from the start (email_code or
+// phone_code); Prepared says a code was sent (Clerk's next_action:
+// needs_prepare, then needs_attempt).
 type Verification struct {
 	Strategy string    `json:"strategy"`
 	Status   string    `json:"status"`
@@ -91,7 +86,7 @@ func (a *Attempt) setVerification(k users.Kind, v *Verification) {
 // verified.
 func (a *Attempt) verified(k users.Kind) bool {
 	v, ident := a.verification(k)
-	return ident != "" && v != nil && v.Status == VerVerified
+	return ident != "" && v != nil && v.Status == signin.VerVerified
 }
 
 // margin keeps stored entries a little longer than their logical

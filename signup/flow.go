@@ -10,6 +10,7 @@ import (
 
 	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/internal/ids"
+	"github.com/authgate/authgate/signin"
 	"github.com/authgate/authgate/users"
 )
 
@@ -205,7 +206,7 @@ func (s *Service) setIdentifier(a *Attempt, k users.Kind, raw string) error {
 		return nil
 	}
 	s.setValue(a, k, v)
-	a.setVerification(k, &Verification{Strategy: strategy, Status: VerUnverified})
+	a.setVerification(k, &Verification{Strategy: strategy, Status: signin.VerUnverified})
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/session"
+	"github.com/authgate/authgate/signin"
 	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/users"
 )
@@ -44,7 +45,7 @@ func TestEmailSignUpCreatesTheUserAndSignsIn(t *testing.T) {
 	}
 	a := res.Attempt
 	if a.Status != StatusMissingRequirements || a.EmailAddress != newEmail || !a.HasPassword() ||
-		a.Email == nil || a.Email.Status != VerUnverified || a.Email.Strategy != StrategyEmailCode {
+		a.Email == nil || a.Email.Status != signin.VerUnverified || a.Email.Strategy != StrategyEmailCode {
 		t.Fatalf("created %+v", a)
 	}
 	if !reflect.DeepEqual(res.Fields.Unverified, []string{"email_address"}) || len(res.Fields.Missing) != 0 ||
@@ -72,7 +73,7 @@ func TestEmailSignUpCreatesTheUserAndSignsIn(t *testing.T) {
 	}
 	a = res.Attempt
 	if a.Status != StatusComplete || res.User == nil || res.Session == nil || a.CreatedUserID != res.User.ID ||
-		a.CreatedSessionID != res.Session.ID || a.Email.Status != VerVerified || len(res.Fields.Unverified) != 0 {
+		a.CreatedSessionID != res.Session.ID || a.Email.Status != signin.VerVerified || len(res.Fields.Unverified) != 0 {
 		t.Fatalf("completed %+v", res)
 	}
 	u, err := e.Users.Find(e.ctx, users.KindEmail, newEmail)
@@ -200,7 +201,7 @@ func TestCodeRules(t *testing.T) {
 	_, err = e.svc.AttemptVerification(e.ctx, rq, id, AttemptParams{Strategy: StrategyEmailCode, Code: second})
 	wantCode(t, err, "verification_expired")
 	got, err := e.svc.Get(e.ctx, rq, id)
-	if err != nil || got.Attempt.Email.Status != VerExpired {
+	if err != nil || got.Attempt.Email.Status != signin.VerExpired {
 		t.Fatalf("after expiry %+v %v", got, err)
 	}
 	// Five tries in all per verification, a new code included.

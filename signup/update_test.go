@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/authgate/authgate/signin"
 	"github.com/authgate/authgate/users"
 )
 
@@ -76,7 +77,7 @@ func TestPatchTheLastFieldCompletes(t *testing.T) {
 	res := e.start(rq, newEmail)
 	code := e.out.lastCode(t, e.pool)
 	got, err := e.svc.AttemptVerification(e.ctx, rq, res.Attempt.ID, AttemptParams{Strategy: StrategyEmailCode, Code: code})
-	if err != nil || got.Attempt.Status != StatusMissingRequirements || got.Attempt.Email.Status != VerVerified ||
+	if err != nil || got.Attempt.Status != StatusMissingRequirements || got.Attempt.Email.Status != signin.VerVerified ||
 		!slices.Equal(got.Fields.Missing, []string{"username"}) || got.Session != nil {
 		t.Fatalf("verified, username missing: %+v %v", got, err)
 	}

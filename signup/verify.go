@@ -13,6 +13,7 @@ import (
 	"github.com/authgate/authgate/internal/codes"
 	"github.com/authgate/authgate/internal/ids"
 	"github.com/authgate/authgate/notify"
+	"github.com/authgate/authgate/signin"
 	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/users"
 )
@@ -88,7 +89,7 @@ func (s *Service) PrepareVerification(ctx context.Context, rq Request, id string
 		if cur.Status == StatusComplete || cid != ident || cv == nil {
 			return errChanged
 		}
-		cv.Status, cv.Prepared, cv.ExpireAt = VerUnverified, true, expire
+		cv.Status, cv.Prepared, cv.ExpireAt = signin.VerUnverified, true, expire
 		return nil
 	})
 	if err != nil {
@@ -111,7 +112,7 @@ func (s *Service) verifiable(a *Attempt, k users.Kind) (*Verification, string, e
 		return nil, "", apierr.FormParamMissing.WithParam(string(k)).
 			WithLongMessage(string(k) + " must be given before it can be verified.")
 	}
-	if v.Status == VerVerified {
+	if v.Status == signin.VerVerified {
 		return nil, "", apierr.VerificationAlreadyVerified
 	}
 	return v, ident, nil
@@ -262,7 +263,7 @@ func (s *Service) AttemptVerification(ctx context.Context, rq Request, id string
 		if cid != ident || cv == nil {
 			return errChanged
 		}
-		cv.Status = VerVerified
+		cv.Status = signin.VerVerified
 		return nil
 	})
 	if err != nil {
@@ -279,13 +280,13 @@ func (s *Service) usable(ctx context.Context, a *Attempt, k users.Kind) (string,
 	if ident == "" || v == nil || !v.Prepared {
 		return "", apierr.VerificationNotSent
 	}
-	if v.Status == VerFailed || v.Attempts >= s.cfg.Limits.CodeMaxAttempts {
+	if v.Status == signin.VerFailed || v.Attempts >= s.cfg.Limits.CodeMaxAttempts {
 		return "", apierr.VerificationFailed
 	}
 	if !s.now().Before(v.ExpireAt) {
 		if _, err := s.change(ctx, a, func(cur *Attempt) error {
-			if cv, cid := cur.verification(k); cid == ident && cv != nil && cv.Status == VerUnverified {
-				cv.Status = VerExpired
+			if cv, cid := cur.verification(k); cid == ident && cv != nil && cv.Status == signin.VerUnverified {
+				cv.Status = signin.VerExpired
 			}
 			return nil
 		}); err != nil {
@@ -333,13 +334,13 @@ func (s *Service) codeFailed(ctx context.Context, a *Attempt, k users.Kind, n in
 	advanced := false
 	_, err := s.change(ctx, a, func(cur *Attempt) error {
 		cv, _ := cur.verification(k)
-		if cv == nil || cv.Status == VerVerified || cur.Status == StatusComplete {
+		if cv == nil || cv.Status == signin.VerVerified || cur.Status == StatusComplete {
 			advanced = true
 			return nil
 		}
 		cv.Attempts = max(cv.Attempts, int(n))
 		if failed {
-			cv.Status = VerFailed
+			cv.Status = signin.VerFailed
 		}
 		return nil
 	})
