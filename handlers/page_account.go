@@ -53,36 +53,65 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := &account{c: c, sess: sess, u: u}
-	d := s.newPage(r, "Your account", "")
-	d.Account = accountLabel(u)
+	d := s.mfaPage(r, "Your account", "", u)
 	d.Lead = "Signed in as " + d.Account
 	d.LinkURL, d.LinkText = s.afterSignIn(""), "Back to "+s.cfg.AppName
-	d.SignOutURL = s.cfg.Prefix + pathSignOut
-	d.MFA = &mfaData{}
-	d.MFA.setReverify(u)
 	d.Notice = accountNotices[r.URL.Query().Get("notice")]
 	if r.Method != http.MethodPost {
 		s.renderAccount(w, r, http.StatusOK, d, a)
 		return
 	}
 	d.Notice = ""
-	op := r.PostForm.Get("op")
-	if isReverifyOp(op) {
-		ns, status := s.reverifyForm(w, r, d, u, sess)
-		if ns == nil {
-			if status != 0 {
-				s.renderAccount(w, r, status, d, a)
-			}
-			return
-		}
-		a.sess, op = ns, d.MFA.Then
-		d.Error, d.MFA.Reverify = "", false
-		if !reverifiable[op] {
-			s.renderAccount(w, r, http.StatusOK, d, a)
-			return
-		}
+	op, reverified := r.PostForm.Get("op"), false
+	a.sess, op, reverified = s.reverified(w, r, d, u, sess, op, func(status int) { s.renderAccount(w, r, status, d, a) })
+	if a.sess == nil {
+		return
+	}
+	if reverified && !reverifiable[op] {
+		s.renderAccount(w, r, http.StatusOK, d, a)
+		return
 	}
 	s.accountOp(w, r, d, a, op)
+}
+
+// signedInPage is a page of the signed-in user's own (the account page,
+// the task pages): it names the account and links to sign out.
+func (s *Server) signedInPage(r *http.Request, title, back string, u *users.User) *pageData {
+	d := s.newPage(r, title, back)
+	d.Account = accountLabel(u)
+	d.SignOutURL = s.cfg.Prefix + pathSignOut
+	return d
+}
+
+// mfaPage is a signedInPage with the second-factor section, whose changes
+// may ask for a reverification first (the account and setup-mfa pages).
+func (s *Server) mfaPage(r *http.Request, title, back string, u *users.User) *pageData {
+	d := s.signedInPage(r, title, back, u)
+	d.MFA = &mfaData{}
+	d.MFA.setReverify(u)
+	return d
+}
+
+// reverified runs the reverification prompt when op is one of its steps
+// (it is a no-op otherwise: sess and op come back as they are). When the
+// prompt is not done, the page has answered, by render(status) or by
+// reverifyForm itself, and the session comes back nil. Once it is done,
+// the session is the reverified one, op the change the prompt
+// interrupted, and reverified is true.
+func (s *Server) reverified(w http.ResponseWriter, r *http.Request, d *pageData, u *users.User, sess *session.Session,
+	op string, render func(status int)) (_ *session.Session, _ string, reverified bool) {
+	if !isReverifyOp(op) {
+		return sess, op, false
+	}
+	ns, status := s.reverifyForm(w, r, d, u, sess)
+	if ns == nil {
+		if status != 0 {
+			render(status)
+		}
+		return nil, "", false
+	}
+	d.Error, d.MFA.Reverify = "", false
+	return ns, d.MFA.Then, true
 }
 
 // reverifiable are the ops the reverification prompt may do again.

@@ -22,11 +22,9 @@ func (s *Server) resetPasswordPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	isTask := tasks.Has(sess.Tasks, tasks.ResetPassword)
-	d := s.newPage(r, "Change your password", back)
+	d := s.signedInPage(r, "Change your password", back, u)
 	d.IsTask = isTask
 	d.NeedCurrent = !isTask && u.PasswordDigest != ""
-	d.Account = accountLabel(u)
-	d.SignOutURL = s.cfg.Prefix + pathSignOut
 	if isTask {
 		d.Title = "Set a new password"
 		d.Lead = "You need to set a new password before you continue."

@@ -26,27 +26,15 @@ func (s *Server) setupMFAPage(w http.ResponseWriter, r *http.Request) {
 		s.goOn(w, r, sess.Status == session.StatusPending, sess.Tasks, back)
 		return
 	}
-	d := s.newPage(r, "Set up two-step verification", back)
+	d := s.mfaPage(r, "Set up two-step verification", back, u)
 	d.Lead = "Your account needs a second step at sign-in. Scan the QR code with an authenticator app (such as 1Password, Google Authenticator or Authy), then enter the code it shows."
-	d.Account = accountLabel(u)
-	d.SignOutURL = s.cfg.Prefix + pathSignOut
-	d.MFA = &mfaData{}
-	d.MFA.setReverify(u)
 	phoneOnly := !s.d.SignIn.MFAConfig().TOTP
 	if phoneOnly {
 		d.Lead = "Your account needs a second step at sign-in: a code we send by text message. Choose the phone that gets it."
 	}
-	op := r.PostForm.Get("op")
-	if isReverifyOp(op) {
-		ns, status := s.reverifyForm(w, r, d, u, sess)
-		if ns == nil {
-			if status != 0 {
-				s.render(w, r, status, "setup_mfa", d)
-			}
-			return
-		}
-		sess, op = ns, d.MFA.Then
-		d.MFA.Reverify = false
+	sess, op, _ := s.reverified(w, r, d, u, sess, r.PostForm.Get("op"), func(status int) { s.render(w, r, status, "setup_mfa", d) })
+	if sess == nil {
+		return
 	}
 	switch {
 	case op == "verify_totp":
