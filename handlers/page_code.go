@@ -117,18 +117,38 @@ func (s *Server) stepFailed(w http.ResponseWriter, r *http.Request, d *pageData,
 // false when it has answered instead: a form none of our pages sends, or
 // a client that could not be loaded.
 func (s *Server) readCodeForm(w http.ResponseWriter, r *http.Request, d *pageData, step codeStep) (c *session.Client, id, strategy string, ok bool) {
-	id = r.PostForm.Get("sign_in_id")
-	strategy = r.PostForm.Get("strategy")
-	if !step.valid(strategy) {
-		s.unreadableForm(w, r, step.start(d))
+	id, strategy = r.PostForm.Get("sign_in_id"), r.PostForm.Get("strategy")
+	c, ok = s.codeFormClient(w, r, step.valid(strategy), func() string { return step.start(d) })
+	return c, id, strategy, ok
+}
+
+// readAttemptForm is readCodeForm for a form that acts on the attempt: a
+// caller with no client has none, and is shown the step again (400).
+func (s *Server) readAttemptForm(w http.ResponseWriter, r *http.Request, d *pageData, step codeStep) (c *session.Client, id, strategy string, ok bool) {
+	c, id, strategy, ok = s.readCodeForm(w, r, d, step)
+	if ok && c == nil {
+		s.reload(w, r, d, step, nil, id, http.StatusBadRequest)
 		return nil, "", "", false
+	}
+	return c, id, strategy, ok
+}
+
+// codeFormClient loads the caller's client (nil when it has none) for the
+// form of a code step (sign-in, reset, second factor, sign-up) whose
+// strategy is valid. It reports false when it has answered instead: a
+// form none of our pages sends (a link to start, the flow's first step),
+// or a client that could not be loaded.
+func (s *Server) codeFormClient(w http.ResponseWriter, r *http.Request, valid bool, start func() string) (*session.Client, bool) {
+	if !valid {
+		s.unreadableForm(w, r, start())
+		return nil, false
 	}
 	c, err := s.loadClient(r.Context(), r)
 	if err != nil {
 		s.failPage(w, r, err)
-		return nil, "", "", false
+		return nil, false
 	}
-	return c, id, strategy, true
+	return c, true
 }
 
 // readCode reads the code typed, flagging the field when it is empty.
@@ -143,12 +163,8 @@ func readCode(r *http.Request, d *pageData) string {
 // resend sends a new code for the sign-in attempt of a code step
 // ("Resend code" on the sign-in and forgot-password pages).
 func (s *Server) resend(w http.ResponseWriter, r *http.Request, d *pageData, step codeStep) {
-	c, id, strategy, ok := s.readCodeForm(w, r, d, step)
+	c, id, strategy, ok := s.readAttemptForm(w, r, d, step)
 	if !ok {
-		return
-	}
-	if c == nil {
-		s.reload(w, r, d, step, nil, id, http.StatusBadRequest)
 		return
 	}
 	res, err := s.d.SignIn.Prepare(r.Context(), signInRequest(r, c), id, signin.PrepareParams{Strategy: strategy})

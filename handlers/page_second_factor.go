@@ -129,12 +129,8 @@ func (s *Server) startSecondFactor(w http.ResponseWriter, r *http.Request, c *se
 func (s *Server) secondFactorForm(w http.ResponseWriter, r *http.Request, d *pageData, op string) {
 	phoneID := r.PostForm.Get("phone_number_id")
 	step := s.secondStep(r.PostForm.Get("strategy"), phoneID)
-	c, id, strategy, ok := s.readCodeForm(w, r, d, step)
+	c, id, strategy, ok := s.readAttemptForm(w, r, d, step)
 	if !ok {
-		return
-	}
-	if c == nil {
-		s.reload(w, r, d, step, nil, id, http.StatusBadRequest)
 		return
 	}
 	ctx, rq := r.Context(), signInRequest(r, c)

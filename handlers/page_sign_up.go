@@ -226,16 +226,9 @@ func showSignUpCode(d *pageData, a *signup.Attempt, strategy string) {
 // error).
 func (s *Server) readSignUpCodeForm(w http.ResponseWriter, r *http.Request, d *pageData) (*session.Client, string, string, bool) {
 	id, strategy := r.PostForm.Get("sign_up_id"), r.PostForm.Get("strategy")
-	if strategy != signup.StrategyEmailCode && strategy != signup.StrategyPhoneCode {
-		s.unreadableForm(w, r, s.signUpURL(d.Redirect))
-		return nil, "", "", false
-	}
-	c, err := s.loadClient(r.Context(), r)
-	if err != nil {
-		s.failPage(w, r, err)
-		return nil, "", "", false
-	}
-	return c, id, strategy, true
+	valid := strategy == signup.StrategyEmailCode || strategy == signup.StrategyPhoneCode
+	c, ok := s.codeFormClient(w, r, valid, func() string { return s.signUpURL(d.Redirect) })
+	return c, id, strategy, ok
 }
 
 // signUpVerify checks the code; the right one creates the user and signs
