@@ -44,24 +44,22 @@ type signUpData struct {
 
 // IdentifierLabel is the label of the identifier field.
 func (d *signUpData) IdentifierLabel() string {
-	switch {
-	case d.Email && d.Phone:
-		return "Email address or phone number"
-	case d.Phone:
-		return "Phone number"
-	}
-	return "Email address"
+	return d.byIdentifiers("Email address or phone number", "Phone number", "Email address")
 }
 
 // IdentifierType is the input type of the identifier field.
-func (d *signUpData) IdentifierType() string {
+func (d *signUpData) IdentifierType() string { return d.byIdentifiers("text", "tel", "email") }
+
+// byIdentifiers is the one of its words that fits the identifiers the
+// form takes: both kinds, a phone number alone, or an email address.
+func (d *signUpData) byIdentifiers(both, phone, email string) string {
 	switch {
 	case d.Email && d.Phone:
-		return "text"
+		return both
 	case d.Phone:
-		return "tel"
+		return phone
 	}
-	return "email"
+	return email
 }
 
 // signUpOn reports whether self-service sign-up is configured.
