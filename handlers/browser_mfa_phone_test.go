@@ -49,10 +49,7 @@ func TestBrowserMFAPhoneFromAccountPage(t *testing.T) {
 	}
 
 	// Signed out, the sign-in asks for a texted code.
-	b.open("/__authgate/sign-out")
-	b.press("Sign out")
-	b.open("/inbox")
-	b.signIn("alice@example.com", alicePW)
+	b.signInAgain("/inbox", "alice@example.com", alicePW)
 	b.expectPage("/__authgate/sign-in", "Two-step verification", "/inbox")
 	b.enterCode(e.sms.code(t, "+15555550100"), "Continue", 200)
 	b.expectUpstream("/inbox")
@@ -75,10 +72,7 @@ func TestBrowserMFAPhoneFromAccountPage(t *testing.T) {
 	}
 
 	// And the password alone signs in again.
-	b.open("/__authgate/sign-out")
-	b.press("Sign out")
-	b.open("/inbox")
-	b.signIn("alice@example.com", alicePW)
+	b.signInAgain("/inbox", "alice@example.com", alicePW)
 	b.expectUpstream("/inbox")
 	b.cleanConsole()
 }
@@ -111,10 +105,7 @@ func TestBrowserMFARequiredTaskByPhone(t *testing.T) {
 	b.follow("Continue")
 	b.expectUpstream(back)
 
-	b.open("/__authgate/sign-out")
-	b.press("Sign out")
-	b.open("/inbox")
-	b.signIn("alice@example.com", alicePW)
+	b.signInAgain("/inbox", "alice@example.com", alicePW)
 	b.expectPage("/__authgate/sign-in", "Two-step verification", "/inbox")
 	b.enterCode(e.sms.code(t, "+15555550100"), "Continue", 200)
 	b.expectUpstream("/inbox")

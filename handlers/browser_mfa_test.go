@@ -85,11 +85,8 @@ func TestBrowserMFAAccountAndSecondStep(t *testing.T) {
 	b.docShot("account-page.png")
 
 	// Signed out, signing in asks for the second step.
-	b.open("/__authgate/sign-out")
-	b.press("Sign out")
 	const back = "/projects?id=7"
-	b.open(back)
-	b.signIn("alice@example.com", alicePW)
+	b.signInAgain(back, "alice@example.com", alicePW)
 	b.expectPage("/__authgate/sign-in", "Two-step verification", back)
 	b.docShot("second-step.png")
 	e.nextStep()
@@ -172,4 +169,13 @@ func TestBrowserMFARequiredTask(t *testing.T) {
 	b.follow("Continue")
 	b.expectUpstream(back)
 	b.cleanConsole()
+}
+
+// signInAgain signs the browser out (the sign-out page's button), opens
+// path and signs in there as ident.
+func (b *tab) signInAgain(path, ident, pw string) {
+	b.open("/__authgate/sign-out")
+	b.press("Sign out")
+	b.open(path)
+	b.signIn(ident, pw)
 }
