@@ -73,19 +73,10 @@ window.mfa = {
 // code (needs_second_factor again), replace the backup codes, remove the
 // app. The codes are computed in Go from the secret clerk-js was given.
 func TestClerkJSSecondFactor(t *testing.T) {
-	bundle := clerkJSBundle(t)
 	e := newEnv(t, withMFA(mfaDefaults))
 	const addr, pw, newPW = "mfa-js@example.com", "old-password-1", "fresh-password-2"
 	u := e.createUser(addr, "", pw)
-	key := "pk_live_" + base64.StdEncoding.EncodeToString([]byte("clerk.authgate.test$"))
-	srv := e.clerkJSSite(t, bundle, key)
-	ctx := testenv.Browser(t)
-	b := e.tab(ctx)
-	b.do("opening the seed page", chromedp.Navigate(srv.URL+"/seed"))
-	if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](clerkJSMFA+";true")); err != nil || !ok {
-		b.fail("adding the second-factor steps: %v", err)
-	}
-	step := clerkJSStep(t, ctx, b)
+	b, step := e.clerkJSSeedWith(t, clerkJSMFA)
 	js := func(v string) string { q, _ := json.Marshal(v); return string(q) }
 
 	step("Clerk.load", "seed.load()")
@@ -141,4 +132,21 @@ func TestClerkJSSecondFactor(t *testing.T) {
 	cleanClerkJSConsole(b)
 	// The new password alone signs in again.
 	e.browser().signIn(addr, newPW)
+}
+
+// clerkJSSeedWith opens the seed page (with a production key) in a new
+// browser, adds steps (window.mfa, window.rv: the second-factor tests')
+// to it and returns the tab and the runner of the page's steps.
+func (e *env) clerkJSSeedWith(t *testing.T, steps string) (*tab, func(what, expr string) map[string]any) {
+	t.Helper()
+	bundle := clerkJSBundle(t)
+	key := "pk_live_" + base64.StdEncoding.EncodeToString([]byte("clerk.authgate.test$"))
+	srv := e.clerkJSSite(t, bundle, key)
+	ctx := testenv.Browser(t)
+	b := e.tab(ctx)
+	b.do("opening the seed page", chromedp.Navigate(srv.URL+"/seed"))
+	if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](steps+";true")); err != nil || !ok {
+		b.fail("adding the steps to the seed page: %v", err)
+	}
+	return b, clerkJSStep(t, ctx, b)
 }

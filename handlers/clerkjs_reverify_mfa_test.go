@@ -1,14 +1,9 @@
 package handlers_test
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"testing"
 	"time"
-
-	"github.com/chromedp/chromedp"
-
-	"github.com/authgate/authgate/internal/testenv"
 )
 
 // clerkJSReverify is a reverification written against clerk-js's own
@@ -49,19 +44,10 @@ window.rv = {
 // an email code (wrong, then right) reverifies and the change goes
 // through; later the password does the same.
 func TestClerkJSReverification(t *testing.T) {
-	bundle := clerkJSBundle(t)
 	e := newEnv(t, withMFA(mfaDefaults))
 	const addr, pw = "reverify-js@example.com", "old-password-1"
 	u := e.createUser(addr, "", pw)
-	key := "pk_live_" + base64.StdEncoding.EncodeToString([]byte("clerk.authgate.test$"))
-	srv := e.clerkJSSite(t, bundle, key)
-	ctx := testenv.Browser(t)
-	b := e.tab(ctx)
-	b.do("opening the seed page", chromedp.Navigate(srv.URL+"/seed"))
-	if ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](clerkJSMFA+clerkJSReverify+";true")); err != nil || !ok {
-		b.fail("adding the reverification steps: %v", err)
-	}
-	step := clerkJSStep(t, ctx, b)
+	b, step := e.clerkJSSeedWith(t, clerkJSMFA+clerkJSReverify)
 	js := func(v any) string { q, _ := json.Marshal(v); return string(q) }
 
 	step("Clerk.load", "seed.load()")
