@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -322,16 +321,11 @@ func TestSignUpAPIConcurrentOnTwoInstancesMakesOneUser(t *testing.T) {
 		}
 		all = append(all, started{b, id, code})
 	}
-	var wg sync.WaitGroup
 	replies := make([]reply, len(all))
-	for i, s := range all {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			replies[i] = s.b.post("/v1/client/sign_ups/"+s.id+"/attempt_verification", form("strategy", "email_code", "code", s.code))
-		}()
-	}
-	wg.Wait()
+	testenv.Together(len(all), func(i int) {
+		s := all[i]
+		replies[i] = s.b.post("/v1/client/sign_ups/"+s.id+"/attempt_verification", form("strategy", "email_code", "code", s.code))
+	})
 	winner := ""
 	for _, r := range replies {
 		if r.status == 200 {

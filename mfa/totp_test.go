@@ -5,11 +5,11 @@ import (
 	"errors"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/authgate/authgate/internal/testenv"
 	"github.com/pquerna/otp"
 )
 
@@ -277,17 +277,8 @@ func TestReset(t *testing.T) {
 // race runs fn n times at once and fails on any error.
 func race(t *testing.T, n int, fn func(i int) error) {
 	t.Helper()
-	var wg sync.WaitGroup
 	errs := make(chan error, n)
-	startGun := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-startGun
-			errs <- fn(i)
-		})
-	}
-	close(startGun)
-	wg.Wait()
+	testenv.Together(n, func(i int) { errs <- fn(i) })
 	close(errs)
 	for err := range errs {
 		if err != nil {

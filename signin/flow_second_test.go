@@ -2,12 +2,12 @@ package signin
 
 import (
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/mfa"
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/tasks"
@@ -284,15 +284,11 @@ func TestSecondFactorRace(t *testing.T) {
 	id := e.create(rq, CreateParams{Identifier: adaEmail, Password: adaPass}).Attempt.ID
 	code := e.totp(secret)
 	var won atomic.Int32
-	var wg sync.WaitGroup
-	for range 20 {
-		wg.Go(func() {
-			if res, err := e.attemptSecond(rq, id, StrategyTOTP, code); err == nil && res.Session != nil {
-				won.Add(1)
-			}
-		})
-	}
-	wg.Wait()
+	testenv.Together(20, func(int) {
+		if res, err := e.attemptSecond(rq, id, StrategyTOTP, code); err == nil && res.Session != nil {
+			won.Add(1)
+		}
+	})
 	if won.Load() != 1 {
 		t.Fatalf("%d of 20 racing requests signed in, want 1", won.Load())
 	}

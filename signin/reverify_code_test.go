@@ -1,12 +1,12 @@
 package signin
 
 import (
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/users"
@@ -163,15 +163,11 @@ func TestReverifyCodeRace(t *testing.T) {
 	sess := e.oldSession(u)
 	code := e.reverifyCodeSent(u, sess)
 	var won atomic.Int32
-	var wg sync.WaitGroup
-	for range 20 {
-		wg.Go(func() {
-			if _, err := e.svc.ReverifyWithCode(e.ctx, u, sess, StrategyEmailCode, code); err == nil {
-				won.Add(1)
-			}
-		})
-	}
-	wg.Wait()
+	testenv.Together(20, func(int) {
+		if _, err := e.svc.ReverifyWithCode(e.ctx, u, sess, StrategyEmailCode, code); err == nil {
+			won.Add(1)
+		}
+	})
 	if won.Load() != 1 {
 		t.Fatalf("%d of 20 racing requests reverified, want 1", won.Load())
 	}

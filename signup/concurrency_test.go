@@ -1,9 +1,10 @@
 package signup
 
 import (
-	"sync"
+	"sync/atomic"
 	"testing"
 
+	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/users"
 )
 
@@ -14,24 +15,15 @@ func TestRightCodeIsUsedOnce(t *testing.T) {
 	rq := e.client()
 	res := e.start(rq, newEmail)
 	code := e.out.lastCode(t, e.pool)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	completed := 0
-	for range 20 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r, err := e.svc.AttemptVerification(e.ctx, rq, res.Attempt.ID, AttemptParams{Strategy: StrategyEmailCode, Code: code})
-			if err == nil && r.Session != nil {
-				mu.Lock()
-				completed++
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if completed != 1 {
-		t.Fatalf("%d requests completed the sign-up, want 1", completed)
+	var completed atomic.Int32
+	testenv.Together(20, func(int) {
+		r, err := e.svc.AttemptVerification(e.ctx, rq, res.Attempt.ID, AttemptParams{Strategy: StrategyEmailCode, Code: code})
+		if err == nil && r.Session != nil {
+			completed.Add(1)
+		}
+	})
+	if completed.Load() != 1 {
+		t.Fatalf("%d requests completed the sign-up, want 1", completed.Load())
 	}
 	if _, err := e.Users.Find(e.ctx, users.KindEmail, newEmail); err != nil {
 		t.Fatal(err)
@@ -65,21 +57,16 @@ func TestConcurrentSignUpsOfOneAddressMakeOneUser(t *testing.T) {
 		res := e.startOn(svc, rq, newEmail)
 		all = append(all, started{svc, rq, res.Attempt.ID, e.out.lastCode(t, e.pool)})
 	}
-	var wg sync.WaitGroup
 	errs := make([]error, len(all))
 	made := make([]string, len(all))
-	for i, s := range all {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res, err := s.svc.AttemptVerification(e.ctx, s.rq, s.id, AttemptParams{Strategy: StrategyEmailCode, Code: s.code})
-			errs[i] = err
-			if err == nil && res.User != nil {
-				made[i] = res.User.ID
-			}
-		}()
-	}
-	wg.Wait()
+	testenv.Together(len(all), func(i int) {
+		s := all[i]
+		res, err := s.svc.AttemptVerification(e.ctx, s.rq, s.id, AttemptParams{Strategy: StrategyEmailCode, Code: s.code})
+		errs[i] = err
+		if err == nil && res.User != nil {
+			made[i] = res.User.ID
+		}
+	})
 	winners := 0
 	for i := range all {
 		switch {
