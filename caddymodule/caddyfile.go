@@ -77,8 +77,15 @@ func (p positions) locate(err error) error {
 // noBlock returns an error if the current line opens a block, for
 // subdirectives that take none.
 func noBlock(d *caddyfile.Dispenser, name string) error {
+	before := d.Val()
 	if d.NextBlock(d.Nesting()) {
 		return d.Errf("%s takes no block", name)
+	}
+	// NextBlock says false for an empty block too (a "{" and, on a later
+	// line, its "}"), having read both: refuse it as well, so that a
+	// block the writer meant to fill is not silently ignored.
+	if d.Val() == "}" && before != "}" {
+		return d.Errf("%s takes no block (not an empty one either)", name)
 	}
 	return nil
 }
