@@ -49,8 +49,6 @@ var (
 	breachOnErrors  = oneOf{"unknown policy", []string{"refuse", "accept"}}
 	signUpIdents    = oneOf{"unknown identifier", []string{"email", "phone"}}
 	signUpUsernames = oneOf{"unknown username mode", []string{"off", "optional", "required"}}
-	// redisSchemes are the URL schemes of the redis storage backend.
-	redisSchemes = []string{"redis", "rediss", "redis+sentinel", "redis+cluster"}
 )
 
 // fieldError is an error of Validate about one field of the
