@@ -283,6 +283,28 @@ func (s *Server) activeSessions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// revokeOwn revokes u's session id, from the API or the account page:
+// signed out when it is on the caller's client c (nil: none), ended
+// otherwise, and audited. A session that is not u's (or cannot be read)
+// is left alone and answered as none: nil, nil.
+func (s *Server) revokeOwn(r *http.Request, c *session.Client, u *users.User, id string) (*session.Session, error) {
+	ctx := r.Context()
+	target, err := s.d.Sessions.Get(ctx, id)
+	if err != nil || target.UserID != u.ID {
+		return nil, nil
+	}
+	var ended *session.Session
+	if c != nil && target.ClientID == c.ID {
+		ended, err = s.d.Sessions.SignOut(ctx, c, target.ID, session.StatusRevoked)
+	} else {
+		ended, err = s.d.Sessions.End(ctx, target.ID, session.StatusRevoked)
+	}
+	if ended != nil {
+		s.signedOut(r, ended)
+	}
+	return ended, err
+}
+
 // revokeSession signs one of the user's sessions out, on any device
 // (session.revoke() of user.getSessions()).
 func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request) {
@@ -290,27 +312,17 @@ func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request) {
 		if err := activeOnly(sess); err != nil {
 			return nil, err
 		}
-		ctx := r.Context()
-		target, err := s.d.Sessions.Get(ctx, r.PathValue("id"))
-		if err != nil || target.UserID != u.ID {
-			return nil, errNoSuchSession
-		}
-		var ended *session.Session
-		if c != nil && target.ClientID == c.ID {
-			ended, err = s.d.Sessions.SignOut(ctx, c, target.ID, session.StatusRevoked)
-		} else {
-			ended, err = s.d.Sessions.End(ctx, target.ID, session.StatusRevoked)
-		}
-		if ended != nil {
-			s.signedOut(r, ended)
-		}
+		ended, err := s.revokeOwn(r, c, u, r.PathValue("id"))
 		if err != nil {
 			return nil, err
+		}
+		if ended == nil {
+			return nil, errNoSuchSession
 		}
 		if ended.ID == sess.ID {
 			s.clearSessionCookie(w, r)
 		}
-		return s.renderSessionOf(ctx, ended, u, "")
+		return s.renderSessionOf(r.Context(), ended, u, "")
 	})
 }
 

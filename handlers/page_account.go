@@ -248,24 +248,14 @@ func (s *Server) accountPassword(w http.ResponseWriter, r *http.Request, d *page
 // accountRevoke signs one of the user's sessions out, on any device, as
 // the API's revoke does (api_mfa.go).
 func (s *Server) accountRevoke(w http.ResponseWriter, r *http.Request, d *pageData, a *account) {
-	ctx := r.Context()
-	target, err := s.d.Sessions.Get(ctx, r.PostForm.Get("session_id"))
-	if err != nil || target.UserID != a.u.ID {
-		d.Error = "That session is already signed out."
-		s.renderAccount(w, r, http.StatusNotFound, d, a)
-		return
-	}
-	var ended *session.Session
-	if a.c != nil && target.ClientID == a.c.ID {
-		ended, err = s.d.Sessions.SignOut(ctx, a.c, target.ID, session.StatusRevoked)
-	} else {
-		ended, err = s.d.Sessions.End(ctx, target.ID, session.StatusRevoked)
-	}
-	if ended != nil {
-		s.signedOut(r, ended)
-	}
+	ended, err := s.revokeOwn(r, a.c, a.u, r.PostForm.Get("session_id"))
 	if err != nil {
 		s.failPage(w, r, err)
+		return
+	}
+	if ended == nil {
+		d.Error = "That session is already signed out."
+		s.renderAccount(w, r, http.StatusNotFound, d, a)
 		return
 	}
 	if ended.ID == a.sess.ID {
