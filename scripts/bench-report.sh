@@ -4,12 +4,14 @@
 # Usage: scripts/bench-report.sh <caddy binary> [output file, default BENCHMARKS.md]
 #
 # 1. The Go micro-benchmarks (-benchtime $BENCHTIME, default 1s): the
-#    gate's decision (handlers), token verify cached and uncached and mint
-#    (token), argon2id hashing through the default pool and one verify
-#    (password), store Get/Incr on bbolt and on a real redis-server
-#    (store/bolt, store/redis), the store guard's own cost (store/guard),
-#    and the breach index over a generated 10-million-hash file
-#    (password/breach).
+#    gate's decision and its token refresh from __client on two instances
+#    over bbolt, redis-server and a 3-master Redis Cluster (handlers),
+#    token verify cached and uncached and mint (token), argon2id hashing
+#    through the default pool and one verify (password), a sign-in by
+#    email code, send and verify, on bbolt and redis-server (signin), store
+#    Get/Incr on bbolt and on a real redis-server (store/bolt,
+#    store/redis), the store guard's own cost (store/guard), and the
+#    breach index over a generated 10-million-hash file (password/breach).
 # 2. scripts/bench-gate.sh: plain reverse_proxy, reverse_proxy +
 #    header_up of the identity headers, authgate, forward_auth, under
 #    wrk, ROUNDS alternating rounds, medians, ratios and a CPU profile.
@@ -17,7 +19,7 @@
 # and model, the date, the commit, and how loaded the machine was.
 # Run from the repository root (make -f xcaddy.mk bench does). Environment:
 # BENCHTIME, and ROUNDS, DURATION, WARMUP, PROFILE, PROFILE_SECONDS of
-# bench-gate.sh, BENCH_COMMIT (see below). About 6
+# bench-gate.sh, BENCH_COMMIT (see below). About 7
 # minutes with the defaults; a failing benchmark fails the run and the
 # output file is left as it was.
 set -euo pipefail
@@ -48,6 +50,7 @@ gobench() {
 	fi
 }
 gobench . ./handlers/ ./token/ ./password/ ./store/bolt/ ./store/redis/ ./store/guard/
+gobench BenchmarkCodeSendVerify ./signin/
 gobench BenchmarkIndexContains ./password/breach/
 
 echo "bench-report: the gate under wrk"
@@ -57,23 +60,29 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 ELAPSED=$(($(date +%s) - T0))
 
 # go_table: the Go benchmark lines as a markdown table; ns/op shown in a
-# readable unit, extra metrics (hashes/s, fpr, ...) in the last column.
+# readable unit, extra metrics (hashes/s, fpr, ...) in the last column,
+# a part of the time per op (send-ns/op, ...) as "send 1.7 ms".
 go_table() {
 	echo "| package | benchmark | time/op | B/op | allocs/op | other |"
 	echo "|---|---|---:|---:|---:|---|"
 	awk '
+	function dur(v) {
+		if (v >= 1e9) return sprintf("%.2f s", v / 1e9)
+		if (v >= 1e6) return sprintf("%.1f ms", v / 1e6)
+		if (v >= 1e4) return sprintf("%.1f µs", v / 1e3)
+		if (v >= 1e3) return sprintf("%.2f µs", v / 1e3)
+		return sprintf("%.0f ns", v)
+	}
 	/^pkg: / {pkg = $2; sub(/^github.com\/authgate\/authgate\//, "", pkg)}
 	/^Benchmark/ && / ns\/op/ {
 		name = $1; sub(/-[0-9]+$/, "", name); sub(/^Benchmark/, "", name)
 		t = ""; bop = ""; aop = ""; extra = ""
 		for (i = 3; i < NF; i += 2) {
 			v = $i; u = $(i + 1)
-			if (u == "ns/op") {
-				if (v >= 1e9) t = sprintf("%.2f s", v / 1e9)
-				else if (v >= 1e6) t = sprintf("%.1f ms", v / 1e6)
-				else if (v >= 1e4) t = sprintf("%.1f µs", v / 1e3)
-				else if (v >= 1e3) t = sprintf("%.2f µs", v / 1e3)
-				else t = sprintf("%.0f ns", v)
+			if (u == "ns/op") t = dur(v)
+			else if (u ~ /^[a-z]+-ns\/op$/) {
+				sub(/-ns\/op$/, "", u)
+				extra = extra (extra == "" ? "" : ", ") u " " dur(v)
 			} else if (u == "B/op") bop = v
 			else if (u == "allocs/op") aop = v
 			else extra = extra (extra == "" ? "" : ", ") v " " u
@@ -169,7 +178,9 @@ fi
 	echo
 	echo "\`go test -bench -benchmem -benchtime $BENCHTIME\`, single process, on the same machine right before the wrk runs."
 	echo
-	echo "- **handlers GateActiveSession**: the gate's decision for a signed-in request with a cached token: strip X-Authgate-*, read the cookies, the identity from the cache, set the three identity headers, drop \`__client\` from the Cookie header; *NoHeaders*: the same with \`identity_headers\` empty."
+	echo "- **handlers GateActiveSession**: the gate's decision for a signed-in request with a cached token: strip X-Authgate-*, read the cookies, the identity from the cache, set the three identity headers, drop \`__client\` from the Cookie header; *NoHeaders*: the same with \`identity_headers\` empty. One instance, no store: a cached token never touches the store, so two instances or a Redis Cluster behind them change nothing on this path (they are measured where the store is read, in GateRefresh)."
+	echo "- **handlers GateRefresh**: the token refresh rate: a request with only the \`__client\` cookie (an expired \`__session\`), so the gate reads the client, its session and the user from the store and mints a new session token (RS256, the default: the signature is most of the time, see token Mint) every time; two authgate instances (services and handlers of their own) over one store take the requests in turn, on *bolt*, on one redis-server (*redis*) and on a real 3-master Redis Cluster (*cluster*); refreshes/s for one caller, one request at a time."
+	echo "- **signin CodeSendVerify**: a sign-in by email code as clerk-js runs it, enumeration protection on (the default): create the attempt, prepare email_code (draw the code, store its MAC, hand the notice to the background delivery pool; the send ends when an in-memory deliverer has it), then attempt_first_factor with that code, which makes the session; on bbolt and on a real redis-server, a new user and client for each sign-in; *send* and *verify* are the two parts of the time per sign-in."
 	echo "- **token VerifyCached / VerifyUncached / Mint**: a session token checked from the verify cache, fully (parse + signature), and issued, per algorithm."
 	echo "- **password HashPool**: argon2id (m = 19 MiB, t = 2, p = 1) through the default pool (one worker per CPU, 64 waiting) from 4 callers per CPU: time per hash of the pool, hashes/s and the pool's memory ceiling (workers × m); *Verify*: one verification alone."
 	echo "- **store/bolt, store/redis Get / Incr**: the store interface on bbolt and on a real local redis-server (Get from all CPUs, Incr serial); **store/guard**: the deadline and breaker wrapper over a store that answers at once, and the same store unguarded."
