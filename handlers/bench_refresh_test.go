@@ -20,28 +20,35 @@ import (
 	redisstore "github.com/authgate/authgate/store/redis"
 )
 
-// refreshStores are the stores BenchmarkGateRefresh runs on: a bbolt
-// file, one redis-server, and a real three-master Redis Cluster (where
-// the client, the session and the user sit on different nodes).
+// refreshStores are the stores BenchmarkGateRefresh runs on, each as
+// the two instances' stores: one bbolt file (which only one process can
+// open, so both instances share the handle), one redis-server, and a
+// real three-master Redis Cluster (where the client, the session and the
+// user sit on different nodes); on Redis each instance has its own
+// client and connection pool, as two processes would.
 var refreshStores = []struct {
 	name string
-	open func(testing.TB) store.Store
+	open func(testing.TB) (store.Store, store.Store)
 }{
-	{"bolt", func(tb testing.TB) store.Store { st, _ := openStore(tb, false); return st }},
-	{"redis", func(tb testing.TB) store.Store { st, _ := openStore(tb, true); return st }},
-	{"cluster", openCluster3},
+	{"bolt", func(tb testing.TB) (store.Store, store.Store) { st, _ := openStore(tb, false); return st, st }},
+	{"redis", func(tb testing.TB) (store.Store, store.Store) { return redisPair(tb, testenv.Redis(tb).URL()) }},
+	{"cluster", func(tb testing.TB) (store.Store, store.Store) { return redisPair(tb, testenv.RedisCluster3(tb).URL()) }},
 }
 
-// openCluster3 is a store on a three-master Redis Cluster of its own.
-func openCluster3(tb testing.TB) store.Store {
+// redisPair is two stores, each with its own client, on the Redis at url.
+func redisPair(tb testing.TB, url string) (store.Store, store.Store) {
 	tb.Helper()
-	opt, err := redisstore.ParseURL(testenv.RedisCluster3(tb).URL())
-	if err != nil {
-		tb.Fatal(err)
+	var sts [2]store.Store
+	for i := range sts {
+		opt, err := redisstore.ParseURL(url)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		st := redisstore.New(goredis.NewUniversalClient(opt), "")
+		tb.Cleanup(func() { _ = st.Close() })
+		sts[i] = st
 	}
-	st := redisstore.New(goredis.NewUniversalClient(opt), "")
-	tb.Cleanup(func() { _ = st.Close() })
-	return st
+	return sts[0], sts[1]
 }
 
 // BenchmarkGateRefresh measures a token refresh: a request that carries
@@ -56,13 +63,14 @@ func openCluster3(tb testing.TB) store.Store {
 // a time.
 func BenchmarkGateRefresh(b *testing.B) {
 	for _, st := range refreshStores {
-		b.Run(st.name, func(b *testing.B) { benchRefresh(b, st.open(b)) })
+		b.Run(st.name, func(b *testing.B) { benchRefresh(b, st.open) })
 	}
 }
 
-func benchRefresh(b *testing.B, st store.Store) {
+func benchRefresh(b *testing.B, open func(testing.TB) (store.Store, store.Store)) {
 	clock := testenv.NewClock(time.Now())
-	one, two := newInstance(b, st, clock), newInstance(b, st, clock)
+	st1, st2 := open(b)
+	one, two := newInstance(b, st1, clock), newInstance(b, st2, clock)
 	rf := newRefresher(handlers.CookieClient + "=" + signedInClient(b, one))
 	srvs := [2]*handlers.Server{one.srv, two.srv}
 	for _, srv := range srvs { // each instance refreshes once before the timer starts
