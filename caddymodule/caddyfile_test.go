@@ -207,7 +207,7 @@ func TestAppUnmarshalCaddyfileErrors(t *testing.T) {
 		{"storage redis no url", "authgate {\n\tstorage redis\n}", "wrong argument count"},
 		{"storage redis scheme", "authgate {\n\tstorage redis tcp://h:6379\n}", `storage redis: unsupported URL scheme "tcp"`},
 		{"storage redis no host", "authgate {\n\tstorage redis redis:///0\n}", "storage redis: the URL has no host"},
-		{"storage block", "authgate {\n\tstorage file x {\n\t}\n}", ""}, // an empty block is harmless
+		{"storage block", "authgate {\n\tstorage file x {\n\t}\n}", "storage takes no block (not an empty one either), at Testfile:3"},
 		{"issuer path", "authgate {\n\tissuer https://a.example/\n}", `issuer: "https://a.example/" must be an origin only`},
 		{"issuer query", "authgate {\n\tissuer https://a.example?x=1\n}", "must be an origin only"},
 		{"issuer fragment", "authgate {\n\tissuer https://a.example#x\n}", "must be an origin only"},
