@@ -34,6 +34,19 @@ func (c Config) identifierKinds() []users.Kind {
 	return out
 }
 
+// firstKind is the identifier kind a sign-up without one is missing: the
+// first usable kind, else the first configured one (a kind that cannot
+// be given then, so such a sign-up never completes).
+func (c Config) firstKind() users.Kind {
+	if ks := c.identifierKinds(); len(ks) > 0 {
+		return ks[0]
+	}
+	if len(c.Identifiers) > 0 {
+		return c.Identifiers[0]
+	}
+	return users.KindEmail
+}
+
 // fields computes the attempt's requirement lists. One identifier kind is
 // required when only one is on; with both, either will do (both are
 // optional, and the first is missing while neither is given). A password
@@ -56,8 +69,12 @@ func (s *Service) fields(a *Attempt) Fields {
 	case UsernameOptional:
 		f.Optional = append(f.Optional, fieldUsername)
 	}
-	if a.EmailAddress == "" && a.PhoneNumber == "" && len(kinds) > 0 {
-		f.Missing = append(f.Missing, string(kinds[0]))
+	if a.EmailAddress == "" && a.PhoneNumber == "" {
+		// Always missing, even when no kind is usable (phone alone with
+		// no phone_countries): a sign-up completes only with an email
+		// or phone it verified, never with a username and password
+		// alone.
+		f.Missing = append(f.Missing, string(s.cfg.firstKind()))
 	}
 	if !a.HasPassword() {
 		f.Missing = append(f.Missing, fieldPassword)

@@ -71,6 +71,9 @@ func (s *Service) Update(ctx context.Context, rq Request, id string, p UpdatePar
 	if !s.cfg.Enabled {
 		return nil, ErrDisabled
 	}
+	if err := s.limits.request(ctx, actionUpdate, rq.IP); err != nil {
+		return nil, err
+	}
 	a, err := s.load(ctx, rq, id)
 	if err != nil {
 		return nil, err

@@ -29,6 +29,10 @@ type limits struct {
 const (
 	actionCreate  = "create"
 	actionAttempt = "attempt"
+	// actionUpdate (a PATCH) has the create limit: each one may hash a
+	// password and check it against the breach source, so an unlimited
+	// PATCH loop would fill the shared hashing pool.
+	actionUpdate = "update"
 )
 
 // request applies the per-IP request limit of an action (a caller

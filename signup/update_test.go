@@ -87,3 +87,46 @@ func TestPatchTheLastFieldCompletes(t *testing.T) {
 		t.Fatalf("after PATCH: %+v %v", got, err)
 	}
 }
+
+// TestNoIdentifierNeverCompletes: with phone as the only identifier and no
+// phone_countries (so no kind can be given), a username and a password
+// are not an account: the sign-up stays missing its phone, and a PATCH
+// cannot finish it.
+func TestNoIdentifierNeverCompletes(t *testing.T) {
+	e := newEnv(t, func(c *Config) {
+		c.Enabled = true
+		c.Identifiers = []users.Kind{users.KindPhone}
+		c.PhoneCountries = nil
+		c.Username = UsernameOptional
+	})
+	rq := e.client()
+	res, err := e.svc.Create(e.ctx, rq, CreateParams{Username: "nobody.here", Password: goodPass})
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "nobody.there"
+	res, err = e.svc.Update(e.ctx, rq, res.Attempt.ID, UpdateParams{Username: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Attempt.Status == StatusComplete || res.Attempt.CreatedUserID != "" ||
+		!slices.Equal(res.Fields.Missing, []string{"phone_number"}) {
+		t.Fatalf("a sign-up without an email or phone: %+v %+v", res.Attempt, res.Fields)
+	}
+}
+
+// TestPatchIsLimitedPerIP: a PATCH may hash a password and check it
+// against the breach source, so it has the create limit per IP.
+func TestPatchIsLimitedPerIP(t *testing.T) {
+	e := newEnv(t, on, func(c *Config) { c.Limits.CreatesPerIP = 0 }) // the default
+	rq := e.client()
+	res, err := e.svc.Create(e.ctx, rq, CreateParams{EmailAddress: "patcher@example.com", Password: goodPass})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw := "yet another fine passphrase"
+	for i := 0; i < 10 && err == nil; i++ {
+		_, err = e.svc.Update(e.ctx, rq, res.Attempt.ID, UpdateParams{Password: &pw})
+	}
+	wantCode(t, err, "too_many_requests")
+}
