@@ -24,10 +24,14 @@ import (
 // the send limits per address and per IP, code_max_attempts, and the
 // account's code budget. It is used once: one atomic compare-and-delete.
 
-func reverifyCodeKey(sid string) string   { return "reverify:code:" + sid }
-func reverifyMetaKey(sid string) string   { return "reverify:meta:" + sid }
-func reverifyFailKey(sid string) string   { return "reverify:fail:" + sid }
-func reverifyResendKey(sid string) string { return "reverify:resend:" + sid }
+// The keys of a session's reverification share one Redis Cluster hash
+// tag ({<session id>}), so that the multi-key Deletes below take them
+// together on a cluster too (keys of different slots would be refused
+// with CROSSSLOT, leaving a used code's record behind).
+func reverifyCodeKey(sid string) string   { return "reverify:{" + sid + "}:code" }
+func reverifyMetaKey(sid string) string   { return "reverify:{" + sid + "}:meta" }
+func reverifyFailKey(sid string) string   { return "reverify:{" + sid + "}:fail" }
+func reverifyResendKey(sid string) string { return "reverify:{" + sid + "}:resend" }
 
 // reverifyMACName binds a reverification code's HMAC: it never verifies
 // as a sign-in code, nor a sign-in code as one of these.
@@ -118,8 +122,9 @@ func (s *Service) PrepareReverifyCode(ctx context.Context, rq Request, u *users.
 	}
 	n := notify.Notice{Channel: channel, Kind: notify.KindSignInCode, To: target.Value, Code: code, ExpiresIn: s.cfg.CodeTTL}
 	if err := s.deliver.Deliver(ctx, n); err != nil {
-		// Nobody has the code: nobody should guess it.
-		if derr := s.st.Delete(ctx, reverifyCodeKey(sess.ID)); derr != nil {
+		// Nobody has the code: nobody should guess it, and a code typed
+		// now is "not sent", not a wrong one against the budget.
+		if derr := s.st.Delete(ctx, reverifyCodeKey(sess.ID), reverifyMetaKey(sess.ID)); derr != nil {
 			s.log.Warn("deleting an undelivered reverification code failed", zap.String("session_id", sess.ID), zap.Error(derr))
 		}
 		s.log.Error("delivering reverification code failed", zap.String("session_id", sess.ID), zap.String("strategy", strategy), zap.Error(err))

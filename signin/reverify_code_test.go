@@ -1,6 +1,7 @@
 package signin
 
 import (
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -170,5 +171,19 @@ func TestReverifyCodeRace(t *testing.T) {
 	})
 	if won.Load() != 1 {
 		t.Fatalf("%d of 20 racing requests reverified, want 1", won.Load())
+	}
+}
+
+// TestReverifyKeysShareASlot: the keys of one session's reverification
+// carry the same Redis Cluster hash tag, so the multi-key Deletes that
+// clear a used or undelivered code take them together on a cluster (a
+// CROSSSLOT refusal would leave the used code's record behind).
+func TestReverifyKeysShareASlot(t *testing.T) {
+	const sid = "sess_abc"
+	for _, k := range []string{reverifyCodeKey(sid), reverifyMetaKey(sid), reverifyFailKey(sid), reverifyResendKey(sid)} {
+		open, close := strings.IndexByte(k, '{'), strings.IndexByte(k, '}')
+		if open < 0 || close < open || k[open+1:close] != sid {
+			t.Errorf("key %q: hash tag is not {%s}", k, sid)
+		}
 	}
 }
