@@ -137,17 +137,9 @@ func parseUAT(v string) int64 {
 // and not after the token.
 func uatFits(uat, iat int64) bool { return uat > 0 && uat <= iat }
 
-// sessionToken reads the JWT from the __session cookie or a Bearer header.
-func sessionToken(r *http.Request) string {
-	tok, fromCookie := uncheckedSessionToken(r)
-	if fromCookie && !validCookieValue(tok) {
-		return ""
-	}
-	return tok
-}
-
-// uncheckedSessionToken is sessionToken without the check of the
-// cookie's characters, and whether the token came from the cookie (the
+// uncheckedSessionToken is the session JWT from a Bearer header or the
+// __session cookie, without a check of the cookie's characters, and
+// whether it came from the cookie (the
 // gate looks a token up in its cache first: a cached token was verified,
 // so its characters are valid, and a 1 KB JWT is not scanned on every
 // request).

@@ -128,8 +128,7 @@ func (k countingKey) Get(ctx context.Context) ([]byte, error) {
 
 type countingSink struct {
 	Deliverer
-	w    *work
-	name string
+	w *work
 }
 
 func (s countingSink) Deliver(ctx context.Context, n notify.Notice) error {
