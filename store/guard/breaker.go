@@ -59,7 +59,7 @@ func (s *Store) record(probe bool, out outcome) {
 	}
 	// A result that arrives while the breaker is not closed began before
 	// it opened: it says nothing the breaker does not know already.
-	if out == outcomeNeutral || State(s.state.Load()) != Closed {
+	if out == outcomeNeutral || out == outcomeWriteRefused || State(s.state.Load()) != Closed {
 		return
 	}
 	now := s.opts.Now().UnixNano()
@@ -135,7 +135,9 @@ func (s *Store) settleProbe(out outcome) {
 	}
 	now := s.opts.Now().UnixNano()
 	switch out {
-	case outcomeNeutral:
+	case outcomeNeutral, outcomeWriteRefused:
+		// Neither says the backend is back: reopen with the cool-down
+		// served, so that the next call (a read, say) probes at once.
 		s.openUntil.Store(now)
 		s.setState(Open)
 	case outcomeSuccess:

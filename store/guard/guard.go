@@ -22,6 +22,13 @@
 // Only unavailability counts against the backend: store.ErrNotFound,
 // store.ErrExists, store.ErrConflict and other refusals are answers, and
 // a call whose caller cancelled it tells nothing about the backend.
+// Neither does a write the backend refused at once while it still serves
+// reads (an error with a WriteRefused() bool method that reports true:
+// Redis READONLY or NOREPLICAS while a Sentinel switches masters). The
+// call still fails with its error, so the write fails closed, but it
+// does not trip the breaker: tripping would take the reads, and with them
+// every gated request, down with the writes, and a refusal that answers
+// at once queues nothing the breaker must protect against.
 //
 // The guard relies on the backend honouring ctx (store/redis does with
 // ContextTimeoutEnabled, see its ParseURL); it does not run calls on
@@ -233,7 +240,7 @@ func (s *Store) run(ctx context.Context, op string, timeout time.Duration, f fun
 			err = fmt.Errorf("store guard: %s: %w: deadline exceeded: %w", op, store.ErrUnavailable, err)
 		}
 		s.logFailure(op, kindDeadline, err)
-	case outcomeUnavailable:
+	case outcomeUnavailable, outcomeWriteRefused:
 		s.logFailure(op, kindUnavailable, err)
 	}
 	finished = true
@@ -255,11 +262,23 @@ func withDeadline(ctx context.Context, timeout time.Duration) (context.Context, 
 type outcome int
 
 const (
-	outcomeSuccess     outcome = iota // an answer, including refusals
-	outcomeNeutral                    // the caller cancelled: no signal
-	outcomeDeadline                   // the deadline passed first
-	outcomeUnavailable                // the backend reported unavailability
+	outcomeSuccess      outcome = iota // an answer, including refusals
+	outcomeNeutral                     // the caller cancelled: no signal
+	outcomeDeadline                    // the deadline passed first
+	outcomeUnavailable                 // the backend reported unavailability
+	outcomeWriteRefused                // an instant write refusal: no health signal
 )
+
+// writeRefusal is what the guard needs of a backend error to tell a
+// write refused at once (the backend still reads) from an outage.
+type writeRefusal interface{ WriteRefused() bool }
+
+// writeRefused reports whether err says the backend refused a write at
+// once while it still answers reads.
+func writeRefused(err error) bool {
+	var w writeRefusal
+	return errors.As(err, &w) && w.WriteRefused()
+}
 
 func classify(ctx, cctx context.Context, err error) outcome {
 	switch {
@@ -269,6 +288,8 @@ func classify(ctx, cctx context.Context, err error) outcome {
 		return outcomeNeutral
 	case errors.Is(cctx.Err(), context.DeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
 		return outcomeDeadline
+	case errors.Is(err, store.ErrUnavailable) && writeRefused(err):
+		return outcomeWriteRefused
 	case errors.Is(err, store.ErrUnavailable):
 		return outcomeUnavailable
 	}
@@ -393,7 +414,7 @@ func observedKind(out outcome, err error) string {
 	switch {
 	case out == outcomeDeadline:
 		return kindNames[kindDeadline]
-	case out == outcomeUnavailable:
+	case out == outcomeUnavailable, out == outcomeWriteRefused:
 		return kindNames[kindUnavailable]
 	case err == nil || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrExists):
 		return "" // an answer, not an error

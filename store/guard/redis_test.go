@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,4 +138,40 @@ func awaitRecovery(t *testing.T, g *guard.Store, c *testenv.Clock) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("store did not recover after SIGCONT (state %s)", g.State())
+}
+
+// TestRedisRefusingWrites: a real redis-server told to take writes only
+// with a replica in sync (min-replicas-to-write 1, and it has none)
+// answers every write NOREPLICAS at once, as a master does while a
+// Sentinel switchover cuts it off. The writes fail as unavailable, fail
+// closed, but the reads keep working: 100 refused writes do not open the
+// breaker.
+func TestRedisRefusingWrites(t *testing.T) {
+	srv := testenv.Redis(t)
+	opts, err := redisstore.ParseURL(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := goredis.NewUniversalClient(opts)
+	g := guard.New(redisstore.New(client, "guardtest:"), guard.Options{Now: newClock().Now})
+	t.Cleanup(func() { _ = g.Close() })
+	ctx := context.Background()
+	if err := g.Put(ctx, "k", []byte("v"), 0); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	if err := client.ConfigSet(ctx, "min-replicas-to-write", "1").Err(); err != nil {
+		t.Fatalf("CONFIG SET: %v", err)
+	}
+	for i := range 100 {
+		err := g.Put(ctx, "k", []byte("w"), 0)
+		if !errors.Is(err, store.ErrUnavailable) || !strings.Contains(err.Error(), "NOREPLICAS") {
+			t.Fatalf("Put %d = %v, want NOREPLICAS as ErrUnavailable", i, err)
+		}
+	}
+	if g.State() != guard.Closed {
+		t.Fatalf("state after 100 refused writes = %s, want closed", g.State())
+	}
+	if v, err := g.Get(ctx, "k"); err != nil || string(v) != "v" {
+		t.Fatalf("Get while writes are refused = %q, %v; want %q", v, err, "v")
+	}
 }

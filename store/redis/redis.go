@@ -530,13 +530,35 @@ func checkTTL(op string, ttl time.Duration) (time.Duration, error) {
 	return ttl, nil
 }
 
-// wrap adds the operation to err and marks unavailability.
+// wrap adds the operation to err and marks unavailability, and among it
+// the writes refused at once by a server that still reads.
 func wrap(op string, err error) error {
-	if unavailable(err) {
+	switch {
+	case writeRefusal(err):
+		return fmt.Errorf("redis: %s: %w: %w", op, store.ErrUnavailable, refusedWrite{err})
+	case unavailable(err):
 		return fmt.Errorf("redis: %s: %w: %w", op, store.ErrUnavailable, err)
 	}
 	return fmt.Errorf("redis: %s: %w", op, err)
 }
+
+// writeRefusal reports whether err is Redis refusing a write at once
+// while it still serves reads: READONLY from a demoted master, NOREPLICAS
+// from one cut off from its replicas (min-replicas-to-write), or a
+// transaction aborted by one of them (EXECABORT).
+func writeRefusal(err error) bool {
+	return goredis.IsReadOnlyError(err) || goredis.IsNoReplicasError(err) ||
+		goredis.HasErrorPrefix(err, "EXECABORT")
+}
+
+// refusedWrite marks an instant write refusal for store/guard, whose
+// breaker does not count it as an outage (see guard's package doc): the
+// server answers, and it still serves the reads the gate needs.
+type refusedWrite struct{ err error }
+
+func (r refusedWrite) Error() string      { return r.err.Error() }
+func (r refusedWrite) Unwrap() error      { return r.err }
+func (r refusedWrite) WriteRefused() bool { return true }
 
 // unavailable reports whether err means Redis could not serve the command
 // (as opposed to refusing it, like WRONGTYPE).
