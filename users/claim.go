@@ -3,7 +3,6 @@ package users
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -200,17 +199,6 @@ func undone(err, undoErr error) error {
 	return fmt.Errorf("%w; undoing it failed too, Repair cleans what is left: %v", err, undoErr)
 }
 
-// insert stores the new user u with the identifiers list (keyed).
-func (s *Service) insert(ctx context.Context, u *User, list []ident) error {
-	data, err := json.Marshal(u)
-	if err != nil {
-		return fmt.Errorf("encoding user: %w", err)
-	}
-	return s.claimAndWrite(ctx, u.ID, list,
-		func(ctx context.Context) error { return s.createRecord(ctx, u.ID, data) },
-		func(ctx context.Context) error { return s.st.Delete(ctx, recordKey(u.ID)) })
-}
-
 // claimAndWrite gives the identifiers list to user owner: claim each,
 // check layout 1 does not hold it, write the record (write), hold each.
 // On failure it undoes its own steps: releases its claims and, once
@@ -251,23 +239,6 @@ func (s *Service) claimAndWrite(ctx context.Context, owner string, list []ident,
 		if err := s.hold(ctx, id, owner); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// createRecord writes a new record. ErrExists for a fresh id means the
-// Redis client retried a Create whose reply was lost: if the record is
-// byte for byte ours, the write happened.
-func (s *Service) createRecord(ctx context.Context, id string, data []byte) error {
-	err := s.st.Create(ctx, recordKey(id), data, 0)
-	if errors.Is(err, store.ErrExists) {
-		cur, gerr := s.st.Get(ctx, recordKey(id))
-		if gerr == nil && bytes.Equal(cur, data) {
-			return nil
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("storing user: %w", err)
 	}
 	return nil
 }

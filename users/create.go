@@ -1,6 +1,7 @@
 package users
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -34,6 +35,34 @@ func (s *Service) Create(ctx context.Context, nu NewUser) (*User, error) {
 		return nil, publicError(err)
 	}
 	return u, nil
+}
+
+// insert stores the new user u with the identifiers list (keyed).
+func (s *Service) insert(ctx context.Context, u *User, list []ident) error {
+	data, err := json.Marshal(u)
+	if err != nil {
+		return fmt.Errorf("encoding user: %w", err)
+	}
+	return s.claimAndWrite(ctx, u.ID, list,
+		func(ctx context.Context) error { return s.createRecord(ctx, u.ID, data) },
+		func(ctx context.Context) error { return s.st.Delete(ctx, recordKey(u.ID)) })
+}
+
+// createRecord writes a new record. ErrExists for a fresh id means the
+// Redis client retried a Create whose reply was lost: if the record is
+// byte for byte ours, the write happened.
+func (s *Service) createRecord(ctx context.Context, id string, data []byte) error {
+	err := s.st.Create(ctx, recordKey(id), data, 0)
+	if errors.Is(err, store.ErrExists) {
+		cur, gerr := s.st.Get(ctx, recordKey(id))
+		if gerr == nil && bytes.Equal(cur, data) {
+			return nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("storing user: %w", err)
+	}
+	return nil
 }
 
 // setIdentifiers normalizes the identifiers into u. An identifier that
@@ -156,21 +185,7 @@ func (s *Service) SetIdentifiers(ctx context.Context, id string, emails, phones 
 // currentRecord returns the user's layout 2 record, migrating it first if it
 // is still in layout 1.
 func (s *Service) currentRecord(ctx context.Context, id string) (*User, error) {
-	if !ids.Valid("user", id) {
-		return nil, ErrNotFound
-	}
-	u, err := s.record(ctx, id)
-	if !errors.Is(err, errAbsent) {
-		return u, err
-	}
-	found, err := s.migrateUser(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, ErrNotFound
-	}
-	return s.record(ctx, id)
+	return s.migrating(ctx, id, func() (*User, error) { return s.record(ctx, id) })
 }
 
 // changeIdentifiers claims added, writes next over cur and holds added,
@@ -195,37 +210,18 @@ func (s *Service) changeIdentifiers(ctx context.Context, cur, next *User, added 
 // writeIdentifiers sets the record's identifiers to to's if they are
 // still from's.
 func (s *Service) writeIdentifiers(ctx context.Context, from, to *User) (*User, error) {
-	var out *User
-	err := s.st.Update(ctx, recordKey(from.ID), func(cur []byte, exists bool) ([]byte, time.Duration, error) {
-		if !exists {
-			return nil, 0, ErrNotFound
-		}
-		u, err := decodeRecord(from.ID, cur)
-		if err != nil {
-			return nil, 0, err
-		}
+	return s.updateRecord(ctx, from.ID, func(u *User) error {
 		switch {
 		case sameIdents(u.idents(), to.idents()):
 			// Already written: the client retried an update whose
 			// reply was lost (to's new tokens are this call's alone).
-			out = u
-			return cur, 0, nil
+			return errUnchanged
 		case !sameIdents(u.idents(), from.idents()):
-			return nil, 0, errConcurrentChange
+			return errConcurrentChange
 		}
 		u.Emails, u.Phones, u.Username, u.UsernameID = to.Emails, to.Phones, to.Username, to.UsernameID
-		u.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
-		data, err := json.Marshal(u)
-		if err != nil {
-			return nil, 0, fmt.Errorf("encoding user: %w", err)
-		}
-		out = u
-		return data, 0, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+		return nil
+	}, true)
 }
 
 // diffIdents returns the identifiers of next that cur lacks and those of

@@ -130,8 +130,12 @@ func (s *Service) legacyRecord(ctx context.Context, id string) (*User, error) {
 	return u, nil
 }
 
-// legacyOwner returns the user id layout 1 gives the identifier, or "".
+// legacyOwner returns the user id layout 1 gives the identifier, or ""
+// (also once layout 1 is no longer read).
 func (s *Service) legacyOwner(ctx context.Context, k Kind, v string) (string, error) {
+	if legacy, err := s.legacyActive(ctx); err != nil || !legacy {
+		return "", err
+	}
 	id, err := s.st.Get(ctx, legacyIndexKey(k, v))
 	if errors.Is(err, store.ErrNotFound) {
 		return "", nil
@@ -191,6 +195,33 @@ func (s *Service) deleteLegacy(ctx context.Context, id string) error {
 		return fmt.Errorf("deleting the old-layout user %s: %w", id, err)
 	}
 	return nil
+}
+
+// migrating runs op on the layout 2 record of id and, when op finds none
+// (errAbsent), migrates the user from layout 1 and runs op once more: how
+// a write reaches a user still in layout 1. An id that cannot be a user's
+// is ErrNotFound without a store read, and so is a deleted user.
+func (s *Service) migrating(ctx context.Context, id string, op func() (*User, error)) (*User, error) {
+	if !ids.Valid("user", id) {
+		return nil, ErrNotFound
+	}
+	for range 2 {
+		out, err := op()
+		if errors.Is(err, errDeleted) {
+			return nil, ErrNotFound
+		}
+		if !errors.Is(err, errAbsent) {
+			return out, err
+		}
+		found, err := s.migrateUser(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return nil, ErrNotFound
+		}
+	}
+	return nil, ErrNotFound
 }
 
 // migrateUser moves one user from layout 1 to layout 2 and reports

@@ -244,15 +244,9 @@ func (s *Service) Find(ctx context.Context, k Kind, normalized string) (*User, e
 	if err != nil {
 		return nil, err
 	}
-	legacy, err := s.legacyActive(ctx)
+	old, err := s.legacyOwner(ctx, k, normalized)
 	if err != nil {
 		return nil, err
-	}
-	old := ""
-	if legacy {
-		if old, err = s.legacyOwner(ctx, k, normalized); err != nil {
-			return nil, err
-		}
 	}
 	if o.user != "" {
 		u, err := s.Get(ctx, o.user)
@@ -308,31 +302,17 @@ var errIdentifiersChanged = errors.New("users: Update must not change identifier
 // fn must not change identifiers (Update fails if it does) and may be
 // called more than once. A user still in layout 1 is migrated first.
 func (s *Service) Update(ctx context.Context, id string, fn func(u *User) error) (*User, error) {
-	if !ids.Valid("user", id) {
-		return nil, ErrNotFound
-	}
-	for range 2 {
-		out, err := s.updateRecord(ctx, id, fn, false)
-		if errors.Is(err, errDeleted) {
-			return nil, ErrNotFound
-		}
-		if !errors.Is(err, errAbsent) {
-			return out, err
-		}
-		found, err := s.migrateUser(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if !found {
-			return nil, ErrNotFound
-		}
-	}
-	return nil, ErrNotFound
+	return s.migrating(ctx, id, func() (*User, error) { return s.updateRecord(ctx, id, fn, false) })
 }
 
+// errUnchanged, returned by updateRecord's fn, leaves the record as it
+// is: what fn would write is there already.
+var errUnchanged = errors.New("users: record already up to date")
+
 // updateRecord is Update on the layout 2 record alone (errAbsent when
-// there is none). Only Repair's drop lets fn change identifiers
-// (identsMayChange): it removes those whose index another user holds.
+// there is none). Only Repair's drop (which removes identifiers whose
+// index another user holds) and SetIdentifiers' write let fn change
+// identifiers (identsMayChange).
 func (s *Service) updateRecord(ctx context.Context, id string, fn func(u *User) error, identsMayChange bool) (*User, error) {
 	var out *User
 	err := s.st.Update(ctx, recordKey(id), func(cur []byte, exists bool) ([]byte, time.Duration, error) {
@@ -344,7 +324,12 @@ func (s *Service) updateRecord(ctx context.Context, id string, fn func(u *User) 
 			return nil, 0, err
 		}
 		before := u.idents()
-		if err := fn(u); err != nil {
+		err = fn(u)
+		if errors.Is(err, errUnchanged) {
+			out = u
+			return cur, 0, nil
+		}
+		if err != nil {
 			return nil, 0, err
 		}
 		if !identsMayChange && !sameIdents(before, u.idents()) {
