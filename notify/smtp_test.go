@@ -186,10 +186,7 @@ func TestSMTPConcurrentSends(t *testing.T) {
 
 func TestSMTPStartTLSWithAuth(t *testing.T) {
 	certFile, keyFile, pool := testCert(t)
-	authFile := filepath.Join(t.TempDir(), "auth")
-	if err := os.WriteFile(authFile, []byte("alice:s3cret-pw\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	authFile := writeFile(t, t.TempDir(), "auth", "alice:s3cret-pw\n")
 	mp := testenv.Mailpit(t, "--smtp-tls-cert", certFile, "--smtp-tls-key", keyFile,
 		"--smtp-require-starttls", "--smtp-auth-file", authFile)
 	ctx := context.Background()
@@ -274,10 +271,7 @@ func TestSMTPImplicitTLS(t *testing.T) {
 }
 
 func TestSMTPAuthWithoutTLSOnLoopback(t *testing.T) {
-	authFile := filepath.Join(t.TempDir(), "auth")
-	if err := os.WriteFile(authFile, []byte("carol:pw-123\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	authFile := writeFile(t, t.TempDir(), "auth", "carol:pw-123\n")
 	mp := testenv.Mailpit(t, "--smtp-auth-file", authFile, "--smtp-auth-allow-insecure")
 	ok := newSMTP(t, notify.SMTPConfig{Address: mp.SMTPAddr(), TLS: "none", Username: "carol", Password: "pw-123"})
 	if err := ok.SendEmail(context.Background(), codeMsg(notify.KindSignInCode, "auth@example.com")); err != nil {
@@ -384,22 +378,17 @@ func TestSMTPErrorsHideCode(t *testing.T) {
 
 func TestNewSMTPConfigErrors(t *testing.T) {
 	ok := notify.SMTPConfig{Address: "127.0.0.1:1025", From: testFrom, TLS: "none"}
-	refusesVariants(t, ok, func(c notify.SMTPConfig) error {
-		_, err := notify.NewSMTP(c)
-		return err
-	}, map[string]func(c *notify.SMTPConfig){
-		"no port":               func(c *notify.SMTPConfig) { c.Address = "127.0.0.1" },
-		"bad port":              func(c *notify.SMTPConfig) { c.Address = "127.0.0.1:99999" },
-		"no host":               func(c *notify.SMTPConfig) { c.Address = ":25" },
-		"empty from":            func(c *notify.SMTPConfig) { c.From = "" },
-		"bad from":              func(c *notify.SMTPConfig) { c.From = "not an address" },
-		"from with CRLF":        func(c *notify.SMTPConfig) { c.From = "a@x.com\r\nBcc: evil@y.com" },
-		"unknown tls":           func(c *notify.SMTPConfig) { c.TLS = "ssl" },
-		"password without user": func(c *notify.SMTPConfig) { c.Password = "pw" },
-		"clear text auth to remote host": func(c *notify.SMTPConfig) {
-			c.Address = "smtp.example.com:25"
-			c.Username = "u"
-		},
-		"negative timeout": func(c *notify.SMTPConfig) { c.Timeout = -time.Second },
-	}, nil)
+	refusesVariants(t, ok, constructs(notify.NewSMTP), nil,
+		// No port, a port out of range, no host.
+		fieldValues("Address", func(c *notify.SMTPConfig, v string) { c.Address = v }, "127.0.0.1", "127.0.0.1:99999", ":25"),
+		fieldValues("From", func(c *notify.SMTPConfig, v string) { c.From = v }, "", "not an address", "a@x.com\r\nBcc: evil@y.com"),
+		fieldValues("TLS", func(c *notify.SMTPConfig, v string) { c.TLS = v }, "ssl"),
+		fieldValues("Timeout", func(c *notify.SMTPConfig, v time.Duration) { c.Timeout = v }, -time.Second),
+		map[string]func(c *notify.SMTPConfig){
+			"password without user": func(c *notify.SMTPConfig) { c.Password = "pw" },
+			"clear text auth to remote host": func(c *notify.SMTPConfig) {
+				c.Address = "smtp.example.com:25"
+				c.Username = "u"
+			},
+		})
 }

@@ -2,7 +2,6 @@ package notify_test
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,33 +9,6 @@ import (
 
 	"github.com/authgate/authgate/notify"
 )
-
-func codeMsg(k notify.Kind, to string) notify.Message {
-	return notify.Message{Kind: k, To: to, Code: "482913", AppName: "Example", ExpiresIn: 10 * time.Minute}
-}
-
-// refusesVariants checks that check accepts ok and refuses each variant
-// of it (ok changed by one mutation); refused, when set, checks a refusal
-// further.
-func refusesVariants[T any](t *testing.T, ok T, check func(T) error, variants map[string]func(*T), refused func(t *testing.T, v T, err error)) {
-	t.Helper()
-	if err := check(ok); err != nil {
-		t.Fatalf("valid: %v", err)
-	}
-	for name, mutate := range variants {
-		t.Run(name, func(t *testing.T) {
-			v := ok
-			mutate(&v)
-			err := check(v)
-			if err == nil {
-				t.Fatal("accepted")
-			}
-			if refused != nil {
-				refused(t, v, err)
-			}
-		})
-	}
-}
 
 func TestDefaultTemplatesRenderEveryKind(t *testing.T) {
 	tpl := notify.DefaultTemplates()
@@ -142,27 +114,19 @@ func TestHTMLEscapesAppName(t *testing.T) {
 }
 
 func TestMessageValidate(t *testing.T) {
-	refusesVariants(t, codeMsg(notify.KindResetCode, ""), notify.Message.Validate, map[string]func(m *notify.Message){
-		"unknown kind":     func(m *notify.Message) { m.Kind = "nope" },
-		"empty kind":       func(m *notify.Message) { m.Kind = "" },
-		"no code":          func(m *notify.Message) { m.Code = "" },
-		"short code":       func(m *notify.Message) { m.Code = "12345" },
-		"long code":        func(m *notify.Message) { m.Code = "1234567890123" },
-		"letters in code":  func(m *notify.Message) { m.Code = "12345a" },
-		"notice with code": func(m *notify.Message) { m.Kind = notify.KindPasswordChanged },
-		"app name CRLF":    func(m *notify.Message) { m.AppName = "Ex\r\nBcc: a@b.c" },
-		"app name NUL":     func(m *notify.Message) { m.AppName = "Ex\x00" },
-		"app name long":    func(m *notify.Message) { m.AppName = strings.Repeat("a", 101) },
-		"app name bad utf": func(m *notify.Message) { m.AppName = "Ex\xff" },
-		"negative expiry":  func(m *notify.Message) { m.ExpiresIn = -time.Second },
-	}, func(t *testing.T, m notify.Message, err error) {
+	refusesVariants(t, codeMsg(notify.KindResetCode, ""), notify.Message.Validate, func(t *testing.T, m notify.Message, err error) {
 		if !errors.Is(err, notify.ErrInvalidMessage) {
 			t.Fatalf("err = %v, want ErrInvalidMessage", err)
 		}
 		if strings.Contains(err.Error(), m.Code) && m.Code != "" {
 			t.Errorf("error reveals the code: %v", err)
 		}
-	})
+	},
+		// A notice (password_changed) with a code is refused too.
+		fieldValues("Kind", func(m *notify.Message, v notify.Kind) { m.Kind = v }, "nope", "", notify.KindPasswordChanged),
+		fieldValues("Code", func(m *notify.Message, v string) { m.Code = v }, "", "12345", "1234567890123", "12345a"),
+		fieldValues("AppName", func(m *notify.Message, v string) { m.AppName = v }, "Ex\r\nBcc: a@b.c", "Ex\x00", strings.Repeat("a", 101), "Ex\xff"),
+		fieldValues("ExpiresIn", func(m *notify.Message, v time.Duration) { m.ExpiresIn = v }, -time.Second))
 }
 
 func TestValidateEmailRecipient(t *testing.T) {
@@ -225,13 +189,6 @@ func TestHumanDuration(t *testing.T) {
 		if got := notify.HumanDuration(d); got != want {
 			t.Errorf("HumanDuration(%s) = %q, want %q", d, got, want)
 		}
-	}
-}
-
-func writeFile(t *testing.T, dir, name, content string) {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-		t.Fatal(err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/authgate/authgate/notify"
 )
@@ -128,15 +129,11 @@ func TestTwilioRefusesBadRecipient(t *testing.T) {
 
 func TestNewTwilioConfigErrors(t *testing.T) {
 	ok := notify.TwilioConfig{AccountSID: "AC1", AuthToken: "t", From: "+15555550000"}
-	refusesVariants(t, ok, func(c notify.TwilioConfig) error {
-		_, err := notify.NewTwilio(c)
-		return err
-	}, map[string]func(c *notify.TwilioConfig){
-		"no sid":        func(c *notify.TwilioConfig) { c.AccountSID = "" },
-		"sid with path": func(c *notify.TwilioConfig) { c.AccountSID = "AC1/../x" },
-		"no token":      func(c *notify.TwilioConfig) { c.AuthToken = "" },
-		"no from":       func(c *notify.TwilioConfig) { c.From = "" },
-		"bad base url":  func(c *notify.TwilioConfig) { c.BaseURL = "api.twilio.com" },
-		"neg timeout":   func(c *notify.TwilioConfig) { c.Timeout = -1 },
-	}, nil)
+	refusesVariants(t, ok, constructs(notify.NewTwilio), nil,
+		// No SID, and one that would change the request path.
+		fieldValues("AccountSID", func(c *notify.TwilioConfig, v string) { c.AccountSID = v }, "", "AC1/../x"),
+		fieldValues("AuthToken", func(c *notify.TwilioConfig, v string) { c.AuthToken = v }, ""),
+		fieldValues("From", func(c *notify.TwilioConfig, v string) { c.From = v }, ""),
+		fieldValues("BaseURL", func(c *notify.TwilioConfig, v string) { c.BaseURL = v }, "api.twilio.com"),
+		fieldValues("Timeout", func(c *notify.TwilioConfig, v time.Duration) { c.Timeout = v }, -1))
 }
