@@ -2,92 +2,18 @@ package breach
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/authgate/authgate/internal/testenv"
+	"github.com/authgate/authgate/password"
 )
-
-func sha1Hex(pw string) string {
-	s := sha1.Sum([]byte(pw))
-	return strings.ToUpper(hex.EncodeToString(s[:]))
-}
-
-// fakeRange is a fake Pwned Passwords range API. rows maps a 5-digit prefix to
-// its body lines; every response is preceded by padding rows.
-type fakeRange struct {
-	t        *testing.T
-	mu       sync.Mutex
-	rows     map[string][]string
-	requests []*http.Request
-	count    atomic.Int64
-}
-
-var rangePath = regexp.MustCompile(`^/range/[0-9A-F]{5}$`)
-
-func (f *fakeRange) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.count.Add(1)
-	f.mu.Lock()
-	f.requests = append(f.requests, r.Clone(context.Background()))
-	f.mu.Unlock()
-	// C-9: only the 5-hex-digit prefix, padding requested, nothing else sent.
-	if r.Method != http.MethodGet || !rangePath.MatchString(r.URL.Path) || r.URL.RawQuery != "" {
-		f.t.Errorf("unexpected request %s %s?%s", r.Method, r.URL.Path, r.URL.RawQuery)
-		http.Error(w, "bad request", http.StatusBadRequest)
-		return
-	}
-	if got := r.Header.Get("Add-Padding"); got != "true" {
-		f.t.Errorf("Add-Padding header = %q, want true", got)
-	}
-	if body, _ := io.ReadAll(r.Body); len(body) != 0 {
-		f.t.Errorf("request has a body of %d bytes", len(body))
-	}
-	prefix := strings.TrimPrefix(r.URL.Path, "/range/")
-	w.Header().Set("Content-Type", "text/plain")
-	// Padding rows (count 0), as the real API adds with Add-Padding.
-	for i := range 5 {
-		fmt.Fprintf(w, "%035X:0\r\n", i+1)
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, line := range f.rows[prefix] {
-		fmt.Fprint(w, line+"\r\n")
-	}
-}
-
-func newFake(t *testing.T) (*fakeRange, *httptest.Server) {
-	return newFakeWrapped(t, func(h http.Handler) http.Handler { return h })
-}
-
-// newFakeWrapped serves the fake through wrap (to inject delays or faults).
-func newFakeWrapped(t *testing.T, wrap func(http.Handler) http.Handler) (*fakeRange, *httptest.Server) {
-	f := &fakeRange{t: t, rows: map[string][]string{}}
-	srv := httptest.NewServer(wrap(f))
-	t.Cleanup(srv.Close)
-	return f, srv
-}
-
-func (f *fakeRange) add(pw, count string, lower bool) {
-	h := sha1Hex(pw)
-	suffix := h[5:]
-	if lower {
-		suffix = strings.ToLower(suffix)
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.rows[h[:5]] = append(f.rows[h[:5]], suffix+":"+count)
-}
 
 func TestHIBPRangeProtocol(t *testing.T) {
 	f, srv := newFake(t)
@@ -268,23 +194,14 @@ func TestHIBPFailures(t *testing.T) {
 }
 
 func TestHIBPConnectionRefusedAndRecovery(t *testing.T) {
-	var fail atomic.Bool
-	fail.Store(true)
-	f, srv := newFakeWrapped(t, func(h http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if fail.Load() {
-				http.Error(w, "unavailable", http.StatusServiceUnavailable)
-				return
-			}
-			h.ServeHTTP(w, r)
-		})
-	})
+	f, srv := newFake(t)
+	f.down.Store(true)
 	f.add("flaky", "1", false)
 	c := HIBP(srv.URL, WithHTTPClient(srv.Client()))
 	if _, err := c.Breached(context.Background(), "flaky"); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Breached with 503 = %v, want ErrUnavailable", err)
 	}
-	fail.Store(false) // failures are not cached
+	f.down.Store(false) // failures are not cached
 	if ok, err := c.Breached(context.Background(), "flaky"); err != nil || !ok {
 		t.Fatalf("Breached after recovery = %v, %v; want true, nil", ok, err)
 	}
@@ -314,6 +231,25 @@ func TestHIBPDefaults(t *testing.T) {
 	c := HIBP("")
 	if c.base != DefaultHIBPURL || c.timeout != 3*time.Second || c.ttl != 5*time.Minute || c.maxRanges != DefaultHIBPCacheSize {
 		t.Fatalf("defaults = %q %v %v %d", c.base, c.timeout, c.ttl, c.maxRanges)
+	}
+}
+
+// C-7 with HIBP: a password policy refuses a password the (fake) Pwned
+// Passwords API lists, and any password while the API is down.
+func TestPolicyWithHIBP(t *testing.T) {
+	const pw = "Tr0ub4dor&3 is famous"
+	f, srv := newFake(t)
+	f.add(pw, "42", false)
+	p := password.Policy{Breach: Any(Common(), HIBP(srv.URL, WithHTTPClient(srv.Client())))}
+	if err := p.Check(context.Background(), pw, nil); !errors.Is(err, password.ErrPwned) {
+		t.Fatalf("Check(listed) = %v, want ErrPwned", err)
+	}
+	if err := p.Check(context.Background(), "password-vault-orchid-7", nil); err != nil {
+		t.Fatalf("Check(unlisted) = %v, want nil", err)
+	}
+	srv.Close()
+	if err := p.Check(context.Background(), "another passphrase entirely", nil); !errors.Is(err, password.ErrBreachUnavailable) {
+		t.Fatalf("Check with HIBP down = %v, want ErrBreachUnavailable", err)
 	}
 }
 

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -95,11 +93,7 @@ func FuzzOpenIndex(f *testing.F) {
 			data = bytes.Clone(data) // a fuzz function must not modify its input
 			fixChecksums(data)
 		}
-		path := filepath.Join(t.TempDir(), "index")
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		idx, err := Open(path)
+		idx, err := Open(writeIndex(t, data))
 		if err != nil {
 			if idx != nil {
 				t.Fatalf("Open returned an index with error %v", err)
@@ -158,14 +152,15 @@ var hashLine = regexp.MustCompile(`^[0-9A-Fa-f]{40}(?::([0-9]+))?$`)
 // the index opens, holds as many keys as there are distinct ones, and
 // finds every indexable line's hash (no false negatives).
 func FuzzBuildIndex(f *testing.F) {
+	const pw = "5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8" // SHA-1 of "password"
 	for _, s := range []string{
-		"5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8:10434004\r\n7C4A8D09CA3762AF61E59520943DC26494F8941B:123\n",
-		"5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8",
-		"5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8:0\n5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8:x\n",
-		"5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8:1\n5BAA61E4C9B93F3FFFFFFFFFFFFFFFFFFFFFFFFF:2\n",
-		"5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8:18446744073709551616\n",
-		"  5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8:7  \n\n\n",
-		"5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD:1\n", "5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8Z\n",
+		pw + ":10434004\r\n7C4A8D09CA3762AF61E59520943DC26494F8941B:123\n",
+		strings.ToLower(pw),
+		pw + ":0\n" + pw + ":x\n",
+		pw + ":1\n" + pw[:16] + strings.Repeat("F", 24) + ":2\n", // the same key
+		pw + ":18446744073709551616\n",
+		"  " + pw + ":7  \n\n\n",
+		pw[:39] + ":1\n", pw + "Z\n",
 		"", "\n", ":", "garbage",
 	} {
 		f.Add(s)
@@ -230,12 +225,13 @@ var rangeLine = regexp.MustCompile(`^([0-9A-Fa-f]{35}):([0-9]+)$`)
 // repeats, the first 64 bits of exactly the suffixes of well-formed lines
 // with a count above zero.
 func FuzzParseRange(f *testing.F) {
+	const suffix = "0018A45C4D1DEF81644B54AB7F969B88D65" // 35 hex digits
 	for _, s := range []string{
-		"0018A45C4D1DEF81644B54AB7F969B88D65:1\r\n00D4F6E8FA6EECAD2A3AA415EEC418D38EC:2\r\n",
-		"0018a45c4d1def81644b54ab7f969b88d65:3\n", "0018A45C4D1DEF81644B54AB7F969B88D65:0\r\n",
-		"0018A45C4D1DEF81644B54AB7F969B88D65:1\n0018A45C4D1DEF81644B54AB7F969B88D65:1\n",
-		"0018A45C4D1DEF81644B54AB7F969B88D6:1\n", "0018A45C4D1DEF81644B54AB7F969B88D65\n",
-		"0018A45C4D1DEF81644B54AB7F969B88D65:-1\n", "0018A45C4D1DEF81644B54AB7F969B88D65: 1\n",
+		suffix + ":1\r\n00D4F6E8FA6EECAD2A3AA415EEC418D38EC:2\r\n",
+		strings.ToLower(suffix) + ":3\n", suffix + ":0\r\n",
+		suffix + ":1\n" + suffix + ":1\n",
+		suffix[:34] + ":1\n", suffix + "\n",
+		suffix + ":-1\n", suffix + ": 1\n",
 		"<html>rate limited</html>", "", "\r\n", ":",
 	} {
 		f.Add([]byte(s))

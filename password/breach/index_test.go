@@ -62,15 +62,22 @@ func writeHashFile(tb testing.TB, dir string, n int, next func() [20]byte) strin
 	return path
 }
 
+// writeIndex writes data to an index file of the test's and returns its
+// path.
+func writeIndex(tb testing.TB, data []byte) string {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "index")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
 // openBuilt writes what Build wrote to a file and opens it as an Index,
 // closed when the test ends.
 func openBuilt(tb testing.TB, built []byte) *Index {
 	tb.Helper()
-	path := filepath.Join(tb.TempDir(), "index")
-	if err := os.WriteFile(path, built, 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	idx, err := Open(path)
+	idx, err := Open(writeIndex(tb, built))
 	if err != nil {
 		tb.Fatalf("Open of what Build wrote: %v", err)
 	}
@@ -277,7 +284,6 @@ func smallIndex(t *testing.T) []byte {
 
 func TestOpenRejectsBadFiles(t *testing.T) {
 	good := smallIndex(t)
-	dir := t.TempDir()
 	withHeader := func(mutate func(h []byte)) []byte {
 		b := bytes.Clone(good)
 		mutate(b[:indexHeaderSize])
@@ -311,11 +317,7 @@ func TestOpenRejectsBadFiles(t *testing.T) {
 	}
 	for name, data := range cases {
 		t.Run(name, func(t *testing.T) {
-			path := filepath.Join(dir, strings.ReplaceAll(name, " ", "_"))
-			if err := os.WriteFile(path, data, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			idx, err := Open(path)
+			idx, err := Open(writeIndex(t, data))
 			if err == nil {
 				idx.Close()
 				t.Fatal("Open succeeded")
@@ -325,15 +327,11 @@ func TestOpenRejectsBadFiles(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Open(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := Open(filepath.Join(t.TempDir(), "missing")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("Open(missing) = %v, want ErrNotExist", err)
 	}
 	// The untouched bytes open fine (the cases above fail for their reason).
-	path := filepath.Join(dir, "good")
-	if err := os.WriteFile(path, good, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	idx, err := Open(path)
+	idx, err := Open(writeIndex(t, good))
 	if err != nil {
 		t.Fatalf("Open(good): %v", err)
 	}
