@@ -144,3 +144,14 @@ const (
 	SignUpSMSPerPrefix          = 5
 	SignUpSMSWindow             = time.Hour
 )
+
+// The Redis client's timeouts, unless the storage URL's options set them
+// (dial_timeout, read_timeout, write_timeout, pool_timeout). go-redis's
+// own (5 s per read or write, 6 s of pool wait) would let one hung server
+// hold a request for 5-10 s.
+const (
+	RedisDialTimeout  = time.Second
+	RedisReadTimeout  = 500 * time.Millisecond
+	RedisWriteTimeout = 500 * time.Millisecond
+	RedisPoolTimeout  = time.Second
+)

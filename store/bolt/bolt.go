@@ -96,7 +96,11 @@ type Store struct {
 	done      chan struct{}
 }
 
-var _ store.Store = (*Store)(nil)
+// Store is a store.Store and a store.Lister (List, in list.go).
+var (
+	_ store.Store  = (*Store)(nil)
+	_ store.Lister = (*Store)(nil)
+)
 
 // Open opens (or creates) the bbolt file at path. Missing parent
 // directories are created with mode 0700 and a new file with mode 0600.

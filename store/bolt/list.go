@@ -5,16 +5,12 @@ import (
 	"context"
 
 	bbolt "go.etcd.io/bbolt"
-
-	"github.com/authgate/authgate/store"
 )
 
 // listBatch is how many keys one read transaction of List collects. fn
 // runs between transactions, so it may write to the store, and a long
 // walk never pins old pages of the file for its whole length.
 const listBatch = 1000
-
-var _ store.Lister = (*Store)(nil)
 
 // List calls fn with every live value key that starts with prefix, in key
 // order, in batches read by short read-only transactions.

@@ -6,16 +6,12 @@ import (
 	"sync"
 
 	goredis "github.com/redis/go-redis/v9"
-
-	"github.com/authgate/authgate/store"
 )
 
 // scanCount is the COUNT hint of each SCAN step: large enough that a walk
 // over a big key space takes few round trips, small enough that one step
 // never blocks the server for long.
 const scanCount = 1000
-
-var _ store.Lister = (*Store)(nil)
 
 // List walks the string keys under prefix with SCAN ... MATCH ... TYPE
 // string (Redis 6 or later), on every master of a cluster. fn is never

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authgate/authgate/internal/defaults"
 	"github.com/authgate/authgate/store"
 )
 
@@ -20,11 +21,11 @@ func TestParseURLDefaultTimeouts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if o.DialTimeout != DefaultDialTimeout || o.ReadTimeout != DefaultReadTimeout ||
-				o.WriteTimeout != DefaultWriteTimeout || o.PoolTimeout != DefaultPoolTimeout {
+			if o.DialTimeout != defaults.RedisDialTimeout || o.ReadTimeout != defaults.RedisReadTimeout ||
+				o.WriteTimeout != defaults.RedisWriteTimeout || o.PoolTimeout != defaults.RedisPoolTimeout {
 				t.Errorf("timeouts dial=%s read=%s write=%s pool=%s, want %s/%s/%s/%s",
 					o.DialTimeout, o.ReadTimeout, o.WriteTimeout, o.PoolTimeout,
-					DefaultDialTimeout, DefaultReadTimeout, DefaultWriteTimeout, DefaultPoolTimeout)
+					defaults.RedisDialTimeout, defaults.RedisReadTimeout, defaults.RedisWriteTimeout, defaults.RedisPoolTimeout)
 			}
 			if o.DialerRetries != 1 || o.MaxRetries != 1 {
 				t.Errorf("retries dialer=%d commands=%d, want 1 and 1", o.DialerRetries, o.MaxRetries)
@@ -58,7 +59,7 @@ func TestParseURLTimeoutOverrides(t *testing.T) {
 	if o.ReadTimeout != 2*time.Second || o.PoolTimeout != 3*time.Second {
 		t.Errorf("read=%s pool=%s, want the URL's 2s and 3s", o.ReadTimeout, o.PoolTimeout)
 	}
-	if o.WriteTimeout != DefaultWriteTimeout || o.DialTimeout != DefaultDialTimeout || !o.ContextTimeoutEnabled {
+	if o.WriteTimeout != defaults.RedisWriteTimeout || o.DialTimeout != defaults.RedisDialTimeout || !o.ContextTimeoutEnabled {
 		t.Errorf("options the URL did not name changed: %+v", o)
 	}
 }
@@ -79,7 +80,7 @@ func TestContextDeadlineCutsRead(t *testing.T) {
 	if !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("Get from a silent server = %v, want ErrUnavailable", err)
 	}
-	if took > DefaultReadTimeout-100*time.Millisecond {
+	if took > defaults.RedisReadTimeout-100*time.Millisecond {
 		t.Fatalf("Get with a %s deadline took %s: the context deadline did not reach the socket", budget, took)
 	}
 }

@@ -1,56 +1,3 @@
-// Package redis is the store.Store backend shared by many authgate
-// instances: Redis (single node, Sentinel or Cluster) through a go-redis
-// UniversalClient.
-//
-// # Connection URLs
-//
-// ParseURL accepts three forms ("rediss" instead of "redis" turns TLS on,
-// minimum TLS 1.2, certificates verified against each host name):
-//
-//	redis://[[user]:password@]host[:port][/db][?options]
-//	redis+sentinel://[[user]:password@]host1[:port],host2[:port]/master[/db][?options]
-//	redis+cluster://[[user]:password@]host1[:port],host2[:port][?options]
-//
-// The default port is 6379, and 26379 for Sentinel hosts. In the Sentinel
-// form the hosts are the Sentinels, master is the name they monitor, and
-// user/password authenticate against the Redis master; the Sentinels' own
-// credentials go in the sentinel_username and sentinel_password options.
-// The Cluster form lists seed nodes and always uses database 0. Special
-// characters in user, password and master name are percent-encoded.
-//
-// Options (all optional): dial_timeout, read_timeout, write_timeout,
-// pool_timeout (Go durations such as "500ms", or whole seconds), pool_size,
-// min_idle_conns, dialer_retries, max_retries (integers; max_retries=-1
-// disables command retries), client_name, protocol (2 or 3),
-// and for Sentinel sentinel_username and sentinel_password. Unknown options
-// are an error. Reads always go to the master: replicas could serve stale
-// single-use codes.
-//
-// Without options a client fails fast: dial_timeout 1s, read_timeout and
-// write_timeout 500ms, pool_timeout 1s, dialer_retries 1, max_retries 1.
-// The deadline of a call's context always applies to the socket as well
-// (go-redis ContextTimeoutEnabled), whichever comes first.
-//
-// # Keys and Redis Cluster
-//
-// Every key is stored as prefix+key (default prefix "authgate:"). The
-// prefix must contain neither '{' nor '}' (see CheckPrefix) so the hash tag
-// of a key is kept: "authgate:{u:user_1}:user" hashes on "u:user_1". Multi-key
-// calls (Delete with several keys, CreateIndexed, DeleteIndexed) must be
-// given keys that share one hash tag, or Redis Cluster refuses them with
-// CROSSSLOT. Counters of Incr are decimal strings, sets of AddMember are
-// Redis sets, and Allow keeps its GCRA state under "rate:"+prefix+key (the
-// key layout of github.com/go-redis/redis_rate). A set key and a value key
-// must have different names.
-//
-// # Errors
-//
-// Failures to reach Redis (network errors, timeouts, closed client, and the
-// replies LOADING, READONLY, MASTERDOWN, CLUSTERDOWN, TRYAGAIN, OOM, BUSY,
-// MISCONF, NOREPLICAS, EXECABORT and authentication errors) wrap
-// store.ErrUnavailable.
-// Other error replies (for example WRONGTYPE) are returned wrapped without
-// it.
 package redis
 
 import (
@@ -132,7 +79,11 @@ type Store struct {
 	closeErr  error
 }
 
-var _ store.Store = (*Store)(nil)
+// Store is a store.Store and a store.Lister (List, in list.go).
+var (
+	_ store.Store  = (*Store)(nil)
+	_ store.Lister = (*Store)(nil)
+)
 
 // New returns a store over client whose keys all start with prefix
 // (DefaultPrefix when empty). The store owns the client: Close closes it.
@@ -199,10 +150,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err := s.ready("ping"); err != nil {
 		return err
 	}
-	if err := s.client.Ping(ctx).Err(); err != nil {
-		return wrap("ping", err)
-	}
-	return nil
+	return wrap("ping", s.client.Ping(ctx).Err())
 }
 
 // Get returns the value at key, or store.ErrNotFound.
@@ -225,25 +173,16 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 
 // Put writes value at key with SET (PX ttl when ttl > 0).
 func (s *Store) Put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	if err := s.ready("put"); err != nil {
-		return err
-	}
-	ttl, err := checkTTL("put", ttl)
+	ttl, err := s.readyTTL("put", ttl)
 	if err != nil {
 		return err
 	}
-	if err := s.client.Set(ctx, s.key(key), value, ttl).Err(); err != nil {
-		return wrap("put", err)
-	}
-	return nil
+	return wrap("put", s.client.Set(ctx, s.key(key), value, ttl).Err())
 }
 
 // Create writes value at key with SET NX.
 func (s *Store) Create(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	if err := s.ready("create"); err != nil {
-		return err
-	}
-	ttl, err := checkTTL("create", ttl)
+	ttl, err := s.readyTTL("create", ttl)
 	if err != nil {
 		return err
 	}
@@ -266,10 +205,7 @@ func (s *Store) Delete(ctx context.Context, keys ...string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	if err := s.client.Del(ctx, s.keys(keys)...).Err(); err != nil {
-		return wrap("delete", err)
-	}
-	return nil
+	return wrap("delete", s.client.Del(ctx, s.keys(keys)...).Err())
 }
 
 // CompareAndDelete deletes key when its value equals expected, atomically
@@ -370,10 +306,7 @@ func pause(ctx context.Context, attempt int) error {
 // Incr increments the counter at key in a Lua script that also sets the
 // TTL when it creates the counter.
 func (s *Store) Incr(ctx context.Context, key string, ttl time.Duration) (int64, error) {
-	if err := s.ready("incr"); err != nil {
-		return 0, err
-	}
-	ttl, err := checkTTL("incr", ttl)
+	ttl, err := s.readyTTL("incr", ttl)
 	if err != nil {
 		return 0, err
 	}
@@ -430,18 +363,12 @@ func (s *Store) DeleteIndexed(ctx context.Context, key string, index []string) e
 	keys := make([]string, 0, 1+len(index))
 	keys = append(keys, s.key(key))
 	keys = append(keys, s.keys(index)...)
-	if err := s.client.Del(ctx, keys...).Err(); err != nil {
-		return wrap("delete indexed", err)
-	}
-	return nil
+	return wrap("delete indexed", s.client.Del(ctx, keys...).Err())
 }
 
 // AddMember runs SADD and PEXPIRE (PERSIST when ttl is 0) in one MULTI.
 func (s *Store) AddMember(ctx context.Context, key, member string, ttl time.Duration) error {
-	if err := s.ready("add member"); err != nil {
-		return err
-	}
-	ttl, err := checkTTL("add member", ttl)
+	ttl, err := s.readyTTL("add member", ttl)
 	if err != nil {
 		return err
 	}
@@ -455,10 +382,7 @@ func (s *Store) AddMember(ctx context.Context, key, member string, ttl time.Dura
 		}
 		return nil
 	})
-	if err != nil {
-		return wrap("add member", err)
-	}
-	return nil
+	return wrap("add member", err)
 }
 
 // RemoveMember runs SREM.
@@ -473,10 +397,7 @@ func (s *Store) RemoveMember(ctx context.Context, key string, members ...string)
 	for i, m := range members {
 		args[i] = m
 	}
-	if err := s.client.SRem(ctx, s.key(key), args...).Err(); err != nil {
-		return wrap("remove member", err)
-	}
-	return nil
+	return wrap("remove member", s.client.SRem(ctx, s.key(key), args...).Err())
 }
 
 // Members runs SMEMBERS.
@@ -518,6 +439,15 @@ func (s *Store) Allow(ctx context.Context, key string, limit int, period time.Du
 	return store.RateResult{Allowed: false, Remaining: 0, RetryAfter: retry}, nil
 }
 
+// readyTTL is ready, then checkTTL: what every write with a TTL checks
+// before it sends anything.
+func (s *Store) readyTTL(op string, ttl time.Duration) (time.Duration, error) {
+	if err := s.ready(op); err != nil {
+		return 0, err
+	}
+	return checkTTL(op, ttl)
+}
+
 // checkTTL rejects negative TTLs and rounds positive ones up to whole
 // milliseconds, the resolution of PX.
 func checkTTL(op string, ttl time.Duration) (time.Duration, error) {
@@ -528,61 +458,4 @@ func checkTTL(op string, ttl time.Duration) (time.Duration, error) {
 		ttl += time.Millisecond - r
 	}
 	return ttl, nil
-}
-
-// wrap adds the operation to err and marks unavailability, and among it
-// the writes refused at once by a server that still reads.
-func wrap(op string, err error) error {
-	switch {
-	case writeRefusal(err):
-		return fmt.Errorf("redis: %s: %w: %w", op, store.ErrUnavailable, refusedWrite{err})
-	case unavailable(err):
-		return fmt.Errorf("redis: %s: %w: %w", op, store.ErrUnavailable, err)
-	}
-	return fmt.Errorf("redis: %s: %w", op, err)
-}
-
-// writeRefusal reports whether err is Redis refusing a write at once
-// while it still serves reads: READONLY from a demoted master, NOREPLICAS
-// from one cut off from its replicas (min-replicas-to-write), or a
-// transaction aborted by one of them (EXECABORT).
-func writeRefusal(err error) bool {
-	return goredis.IsReadOnlyError(err) || goredis.IsNoReplicasError(err) ||
-		goredis.HasErrorPrefix(err, "EXECABORT")
-}
-
-// refusedWrite marks an instant write refusal for store/guard, whose
-// breaker does not count it as an outage (see guard's package doc): the
-// server answers, and it still serves the reads the gate needs.
-type refusedWrite struct{ err error }
-
-func (r refusedWrite) Error() string      { return r.err.Error() }
-func (r refusedWrite) Unwrap() error      { return r.err }
-func (r refusedWrite) WriteRefused() bool { return true }
-
-// unavailable reports whether err means Redis could not serve the command
-// (as opposed to refusing it, like WRONGTYPE).
-func unavailable(err error) bool {
-	var rerr goredis.Error
-	if !errors.As(err, &rerr) {
-		// Network errors, timeouts, context errors, pool errors, closed
-		// client: nothing reached a working server.
-		return true
-	}
-	return goredis.IsLoadingError(err) ||
-		goredis.IsReadOnlyError(err) ||
-		goredis.IsMasterDownError(err) ||
-		goredis.IsClusterDownError(err) ||
-		goredis.IsTryAgainError(err) ||
-		goredis.IsOOMError(err) ||
-		goredis.IsMaxClientsError(err) ||
-		goredis.IsNoReplicasError(err) ||
-		goredis.IsAuthError(err) ||
-		goredis.HasErrorPrefix(err, "BUSY") ||
-		goredis.HasErrorPrefix(err, "MISCONF") ||
-		// A transaction whose queued writes were refused (READONLY or
-		// NOREPLICAS while a Sentinel switches masters) fails as a whole
-		// with EXECABORT: the server could not take writes, a retryable
-		// outage rather than a fault of ours.
-		goredis.HasErrorPrefix(err, "EXECABORT")
 }

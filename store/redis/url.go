@@ -11,19 +11,13 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/authgate/authgate/internal/defaults"
 )
 
 const (
 	defaultPort         = "6379"
 	defaultSentinelPort = "26379"
-)
-
-// Client timeouts ParseURL sets unless the URL's options say otherwise.
-const (
-	DefaultDialTimeout  = time.Second
-	DefaultReadTimeout  = 500 * time.Millisecond
-	DefaultWriteTimeout = 500 * time.Millisecond
-	DefaultPoolTimeout  = time.Second
 )
 
 type urlKind int
@@ -83,14 +77,14 @@ func parseURL(rawURL string) (*goredis.UniversalOptions, error) {
 	opts := &goredis.UniversalOptions{
 		DialerRetries: 1,
 		MaxRetries:    1,
-		DialTimeout:   DefaultDialTimeout,
+		DialTimeout:   defaults.RedisDialTimeout,
 		// go-redis's own defaults (5 s per read or write, 6 s of pool
 		// wait) let one hung server hold a request for 5-10 s, more
 		// across a retry; these bound a paused Redis to about a second
 		// per command even without a caller deadline.
-		ReadTimeout:  DefaultReadTimeout,
-		WriteTimeout: DefaultWriteTimeout,
-		PoolTimeout:  DefaultPoolTimeout,
+		ReadTimeout:  defaults.RedisReadTimeout,
+		WriteTimeout: defaults.RedisWriteTimeout,
+		PoolTimeout:  defaults.RedisPoolTimeout,
 		// Without this go-redis does its socket I/O under a background
 		// context, bounded by its own timeouts only, so a caller's
 		// shorter deadline (store/guard's, the gate's budget) could not

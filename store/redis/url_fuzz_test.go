@@ -3,9 +3,12 @@ package redis
 import (
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // FuzzParseURL: ParseURL never panics; its errors never contain a
@@ -14,8 +17,9 @@ import (
 // `caddy validate` output; and what it accepts is coherent: one address
 // or more, each host:port with a port in 1..65535, the client kind and
 // TLS that the scheme asked for, and the user info's password decoded.
+// The seeds are url_test.go's refused URLs and these.
 func FuzzParseURL(f *testing.F) {
-	for _, s := range []string{
+	for _, s := range slices.Concat(badURLs, secretURLs, []string{
 		"redis://127.0.0.1:6380/2", "redis://localhost", "redis://", "redis://[::1]:7000/0",
 		"rediss://alice:p%40ss%3Aw0rd@redis.example.com/1", "redis://:secret@h:1",
 		"REDIS://h?dial_timeout=3&read_timeout=1.5s&write_timeout=250ms&pool_timeout=2s&pool_size=7&min_idle_conns=2&max_retries=-1&dialer_retries=2&client_name=gate&protocol=2",
@@ -29,62 +33,75 @@ func FuzzParseURL(f *testing.F) {
 		"redis://u@h", "redis://h1,h2", "redis+cluster://", "redis+sentinel://h", "redis://h/-1", "redis://h:0",
 		"redis://::1", "redis://[::1]x", "redis://h h", "http://h", "redis:/h", "redis://h?dial_timeout=-1s",
 		"redis://user:hunter22", "redis://:hunter22/0", "redis+cluster://n1,u:hunter22", "redis://u:hun:ter22",
-	} {
+	}) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
 		opts, err := ParseURL(raw)
 		if err != nil {
-			if opts != nil {
-				t.Fatalf("ParseURL(%q) returned options with error %v", raw, err)
-			}
-			for _, s := range urlSecrets(raw) {
-				if strings.Contains(err.Error(), s.value) && !fixedText(s.value) && !s.elsewhere() {
-					t.Fatalf("ParseURL(%q): error %q contains the password %q", raw, err, s.value)
-				}
-			}
+			checkURLError(t, raw, opts, err)
 			return
 		}
-		if len(opts.Addrs) == 0 {
-			t.Fatalf("ParseURL(%q): no address", raw)
-		}
-		for _, a := range opts.Addrs {
-			host, port, err := net.SplitHostPort(a)
-			n, perr := strconv.Atoi(port)
-			if err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
-				t.Fatalf("ParseURL(%q): bad address %q", raw, a)
-			}
-		}
-		scheme, rest, _ := strings.Cut(raw, "://")
-		scheme = strings.ToLower(scheme)
-		if tls := strings.HasPrefix(scheme, "rediss"); tls != (opts.TLSConfig != nil) {
-			t.Fatalf("ParseURL(%q): scheme %s but TLS config %v", raw, scheme, opts.TLSConfig)
-		}
-		if cluster := strings.HasSuffix(scheme, "+cluster"); cluster != opts.IsClusterMode {
-			t.Fatalf("ParseURL(%q): scheme %s but cluster mode %v", raw, scheme, opts.IsClusterMode)
-		}
-		if sentinel := strings.HasSuffix(scheme, "+sentinel"); sentinel != (opts.MasterName != "") {
-			t.Fatalf("ParseURL(%q): scheme %s but master name %q", raw, scheme, opts.MasterName)
-		}
-		if len(opts.Addrs) > 1 && !opts.IsClusterMode && opts.MasterName == "" {
-			t.Fatalf("ParseURL(%q): %d addresses for a single node", raw, len(opts.Addrs))
-		}
-		if opts.DB < 0 || opts.DialTimeout < 0 || opts.ReadTimeout < 0 || opts.WriteTimeout < 0 || opts.PoolTimeout < 0 {
-			t.Fatalf("ParseURL(%q): negative setting in %+v", raw, opts)
-		}
-		authority := rest
-		if i := strings.IndexAny(rest, "/?"); i >= 0 {
-			authority = rest[:i]
-		}
-		if at := strings.LastIndex(authority, "@"); at >= 0 {
-			_, pass, _ := strings.Cut(authority[:at], ":")
-			if want, err := url.PathUnescape(pass); err != nil || opts.Password != want {
-				t.Fatalf("ParseURL(%q): password %q, want %q (%v)", raw, opts.Password, want, err)
-			}
-		} else if opts.Password != "" || opts.Username != "" {
-			t.Fatalf("ParseURL(%q): credentials without user info", raw)
-		}
+		checkURLOptions(t, raw, opts)
 	})
+}
+
+// checkURLError: a refused URL gives no options, and the error quotes
+// none of its passwords.
+func checkURLError(t *testing.T, raw string, opts *goredis.UniversalOptions, err error) {
+	t.Helper()
+	if opts != nil {
+		t.Fatalf("ParseURL(%q) returned options with error %v", raw, err)
+	}
+	for _, s := range urlSecrets(raw) {
+		if strings.Contains(err.Error(), s.value) && !fixedText(s.value) && !s.elsewhere() {
+			t.Fatalf("ParseURL(%q): error %q contains the password %q", raw, err, s.value)
+		}
+	}
+}
+
+// checkURLOptions: what ParseURL accepted is what raw asked for.
+func checkURLOptions(t *testing.T, raw string, opts *goredis.UniversalOptions) {
+	t.Helper()
+	if len(opts.Addrs) == 0 {
+		t.Fatalf("ParseURL(%q): no address", raw)
+	}
+	for _, a := range opts.Addrs {
+		host, port, err := net.SplitHostPort(a)
+		n, perr := strconv.Atoi(port)
+		if err != nil || host == "" || perr != nil || n < 1 || n > 65535 {
+			t.Fatalf("ParseURL(%q): bad address %q", raw, a)
+		}
+	}
+	scheme, rest, _ := strings.Cut(raw, "://")
+	scheme = strings.ToLower(scheme)
+	if tls := strings.HasPrefix(scheme, "rediss"); tls != (opts.TLSConfig != nil) {
+		t.Fatalf("ParseURL(%q): scheme %s but TLS config %v", raw, scheme, opts.TLSConfig)
+	}
+	if cluster := strings.HasSuffix(scheme, "+cluster"); cluster != opts.IsClusterMode {
+		t.Fatalf("ParseURL(%q): scheme %s but cluster mode %v", raw, scheme, opts.IsClusterMode)
+	}
+	if sentinel := strings.HasSuffix(scheme, "+sentinel"); sentinel != (opts.MasterName != "") {
+		t.Fatalf("ParseURL(%q): scheme %s but master name %q", raw, scheme, opts.MasterName)
+	}
+	if len(opts.Addrs) > 1 && !opts.IsClusterMode && opts.MasterName == "" {
+		t.Fatalf("ParseURL(%q): %d addresses for a single node", raw, len(opts.Addrs))
+	}
+	if opts.DB < 0 || opts.DialTimeout < 0 || opts.ReadTimeout < 0 || opts.WriteTimeout < 0 || opts.PoolTimeout < 0 {
+		t.Fatalf("ParseURL(%q): negative setting in %+v", raw, opts)
+	}
+	authority := rest
+	if i := strings.IndexAny(rest, "/?"); i >= 0 {
+		authority = rest[:i]
+	}
+	if at := strings.LastIndex(authority, "@"); at >= 0 {
+		_, pass, _ := strings.Cut(authority[:at], ":")
+		if want, err := url.PathUnescape(pass); err != nil || opts.Password != want {
+			t.Fatalf("ParseURL(%q): password %q, want %q (%v)", raw, opts.Password, want, err)
+		}
+	} else if opts.Password != "" || opts.Username != "" {
+		t.Fatalf("ParseURL(%q): credentials without user info", raw)
+	}
 }
 
 // secret is a password found in a URL, and the URL without it.

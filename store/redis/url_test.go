@@ -122,45 +122,72 @@ func typeName(c goredis.UniversalClient) string {
 	}
 }
 
+// badURLs are URLs ParseURL refuses (also seeds of FuzzParseURL).
+var badURLs = []string{
+	"",
+	"localhost:6379",
+	"http://h",
+	"unix:///tmp/redis.sock",
+	"redis://h1,h2",
+	"redis://h/1/2",
+	"redis://h/x",
+	"redis://h/-1",
+	"redis://h:0",
+	"redis://h:65536",
+	"redis://h:port",
+	"redis://::1",
+	"redis://[::1",
+	"redis://h,",
+	"redis://justuser@h",
+	"redis://u:%zz@h",
+	"redis://h#frag",
+	"redis://h?unknown=1",
+	"redis://h?dial_timeout=soon",
+	"redis://h?dial_timeout=-1s",
+	"redis://h?pool_size=-2",
+	"redis://h?protocol=4",
+	"redis://h?pool_size=1&pool_size=2",
+	"redis://h?sentinel_password=x",
+	"redis+sentinel://s1",
+	"redis+sentinel://s1/",
+	"redis+sentinel://s1/m/x",
+	"redis+sentinel://s1/m/1/2",
+	"redis+sentinel:///m",
+	"redis+cluster://",
+	"redis+cluster://n1/1",
+	// No host: the grammar names one, and `caddy validate` (which
+	// calls ParseURL) must refuse what the server would.
+	"redis://",
+	"redis:///0",
+	"rediss://:pw@/0",
+}
+
+// secretURLs are malformed URLs holding the password hunter2, which
+// ParseURL refuses without quoting any of it (also seeds of FuzzParseURL).
+var secretURLs = []string{
+	"redis://u:hunter2@h/x",
+	"redis://u:hunter2@h?bogus=1",
+	"redis+sentinel://h/m?sentinel_password=hunter2&x=%zz",
+	"redis+sentinel://h/m?sentinel_password=hunter2&bogus=1",
+	"redis://u:hunter2@h:bad",
+	"redis://:hun/ter2@host",
+	"redis://user:hunt?er2@host",
+	"redis://u:hunter2@ss/word@h",
+	// The '@' and host forgotten: the password stands where a port
+	// or host would.
+	"redis://user:hunter2",
+	"redis://user:hunter2/0",
+	"redis://:hunter2",
+	"rediss://:hunter2/0?dial_timeout=1s",
+	"redis://user:hun:ter2",
+	"redis+cluster://n1:7000,user:hunter2",
+	"redis+sentinel://user:hunter2/mymaster",
+	"redis://[user]:hunter2x",
+	"redis://[user]hunter2",
+}
+
 func TestParseURLErrors(t *testing.T) {
-	for _, url := range []string{
-		"",
-		"localhost:6379",
-		"http://h",
-		"unix:///tmp/redis.sock",
-		"redis://h1,h2",
-		"redis://h/1/2",
-		"redis://h/x",
-		"redis://h/-1",
-		"redis://h:0",
-		"redis://h:65536",
-		"redis://h:port",
-		"redis://::1",
-		"redis://[::1",
-		"redis://h,",
-		"redis://justuser@h",
-		"redis://u:%zz@h",
-		"redis://h#frag",
-		"redis://h?unknown=1",
-		"redis://h?dial_timeout=soon",
-		"redis://h?dial_timeout=-1s",
-		"redis://h?pool_size=-2",
-		"redis://h?protocol=4",
-		"redis://h?pool_size=1&pool_size=2",
-		"redis://h?sentinel_password=x",
-		"redis+sentinel://s1",
-		"redis+sentinel://s1/",
-		"redis+sentinel://s1/m/x",
-		"redis+sentinel://s1/m/1/2",
-		"redis+sentinel:///m",
-		"redis+cluster://",
-		"redis+cluster://n1/1",
-		// No host: the grammar names one, and `caddy validate` (which
-		// calls ParseURL) must refuse what the server would.
-		"redis://",
-		"redis:///0",
-		"rediss://:pw@/0",
-	} {
+	for _, url := range badURLs {
 		if o, err := ParseURL(url); err == nil {
 			t.Errorf("ParseURL(%q) = %+v, want an error", url, o)
 		}
@@ -168,27 +195,7 @@ func TestParseURLErrors(t *testing.T) {
 }
 
 func TestParseURLErrorsHidePasswords(t *testing.T) {
-	for _, url := range []string{
-		"redis://u:hunter2@h/x",
-		"redis://u:hunter2@h?bogus=1",
-		"redis+sentinel://h/m?sentinel_password=hunter2&x=%zz",
-		"redis+sentinel://h/m?sentinel_password=hunter2&bogus=1",
-		"redis://u:hunter2@h:bad",
-		"redis://:hun/ter2@host",
-		"redis://user:hunt?er2@host",
-		"redis://u:hunter2@ss/word@h",
-		// The '@' and host forgotten: the password stands where a port
-		// or host would.
-		"redis://user:hunter2",
-		"redis://user:hunter2/0",
-		"redis://:hunter2",
-		"rediss://:hunter2/0?dial_timeout=1s",
-		"redis://user:hun:ter2",
-		"redis+cluster://n1:7000,user:hunter2",
-		"redis+sentinel://user:hunter2/mymaster",
-		"redis://[user]:hunter2x",
-		"redis://[user]hunter2",
-	} {
+	for _, url := range secretURLs {
 		_, err := ParseURL(url)
 		if err == nil {
 			t.Fatalf("ParseURL(%q) succeeded", url)
