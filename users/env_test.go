@@ -113,6 +113,12 @@ func newTestService(b backend, st store.Store) *Service {
 	return NewService(st, plainPasswords{}, b.now)
 }
 
+// plainService is a Service over st with plainPasswords and the real
+// clock, for the tests on one bbolt store outside the backend suite.
+func plainService(st store.Store, opts ...Option) *Service {
+	return NewService(st, plainPasswords{}, time.Now, opts...)
+}
+
 // withShortClaims gives s claims that expire after claimTTLForTests, for
 // the tests that wait for a claim to lapse. The others keep the default,
 // which a loaded machine (or the race detector) never outlasts.

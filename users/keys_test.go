@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/authgate/authgate/store/bolt/bolttest"
 )
@@ -14,7 +13,7 @@ import (
 // and no identifier appears in a key name.
 func TestKeyLayout(t *testing.T) {
 	st := bolttest.Open(t)
-	s := NewService(st, plainPasswords{}, time.Now)
+	s := plainService(st)
 	u := mustCreate(t, s, NewUser{Emails: []string{"ivy@example.com"}, Phones: []string{"+14155552671"}, Username: "ivy"})
 	record := regexp.MustCompile(`^\{u:` + regexp.QuoteMeta(u.ID) + `\}:user$`)
 	index := regexp.MustCompile(`^\{i:[0-9a-f]{32}\}$`)
@@ -47,7 +46,7 @@ func TestKeyLayout(t *testing.T) {
 		t.Fatal("username and email with the same text share an index key")
 	}
 	// Another key (another deployment) gives other index keys.
-	other := NewService(st, plainPasswords{}, time.Now, WithKey(fixedKey("0123456789abcdef0123456789abcdef")))
+	other := plainService(st, WithKey(fixedKey("0123456789abcdef0123456789abcdef")))
 	if indexOf(t, other, KindEmail, "ivy@example.com") == indexOf(t, s, KindEmail, "ivy@example.com") {
 		t.Fatal("WithKey did not change the index key")
 	}
@@ -77,7 +76,7 @@ func TestParseOwner(t *testing.T) {
 // and left alone, and Find reports it rather than guessing.
 func TestRepairLeavesMalformedIndexes(t *testing.T) {
 	st := bolttest.Open(t)
-	s := NewService(st, plainPasswords{}, time.Now)
+	s := plainService(st)
 	key := indexOf(t, s, KindEmail, "odd@example.com")
 	if err := st.Put(bg(), key, []byte("something else"), 0); err != nil {
 		t.Fatal(err)

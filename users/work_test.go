@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/authgate/authgate/internal/ids"
 	"github.com/authgate/authgate/store"
@@ -50,7 +49,7 @@ func TestKnownAndUnknownCostTheSame(t *testing.T) {
 	for _, migrated := range []bool{false, true} {
 		st := bolttest.Open(t)
 		c := &readCounter{Store: st, n: map[string]int{}}
-		s := NewService(c, plainPasswords{}, time.Now)
+		s := plainService(c)
 		old := legacyUser("old@example.com", "")
 		putLegacy(t, st, old)
 		known := mustCreate(t, s, NewUser{Emails: []string{"new@example.com"}})
@@ -59,8 +58,8 @@ func TestKnownAndUnknownCostTheSame(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		s = NewService(c, plainPasswords{}, time.Now) // a fresh instance ...
-		if err := s.Load(bg()); err != nil {          // ... loaded at start
+		s = plainService(c)                  // a fresh instance ...
+		if err := s.Load(bg()); err != nil { // ... loaded at start
 			t.Fatal(err)
 		}
 		unknown := c.of(func() {
@@ -100,7 +99,7 @@ func TestKnownAndUnknownCostTheSame(t *testing.T) {
 // migrated (so it never reads the old layout) and leaves one with them.
 func TestLoadMarksANewStore(t *testing.T) {
 	st := bolttest.Open(t)
-	s := NewService(st, plainPasswords{}, time.Now)
+	s := plainService(st)
 	if err := s.Load(bg()); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +112,7 @@ func TestLoadMarksANewStore(t *testing.T) {
 
 	old := bolttest.Open(t)
 	putLegacy(t, old, legacyUser("old@example.com", ""))
-	s = NewService(old, plainPasswords{}, time.Now)
+	s = plainService(old)
 	if err := s.Load(bg()); err != nil {
 		t.Fatal(err)
 	}
