@@ -72,19 +72,24 @@ func backends(t *testing.T, test func(t *testing.T, redis bool)) {
 	}
 }
 
+// noErr ends the test when err is not nil, so the helpers below return
+// only what succeeded; a failure is reported at the test's line.
+func (e *env) noErr(err error) {
+	e.t.Helper()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 // enrolled sets up an authenticator app for uid and returns its secret
 // and the first backup codes; the clock is then one step later, so the
 // next code is not the verification's.
 func (e *env) enrolled(uid string) (string, []string) {
 	e.t.Helper()
 	en, err := e.svc.Enroll(e.ctx, uid, uid+"@example.com")
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	e.noErr(err)
 	v, err := e.svc.Verify(e.ctx, uid, e.code(en.Secret, 0))
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	e.noErr(err)
 	e.clock.Advance(period * time.Second)
 	return en.Secret, v.BackupCodes
 }
@@ -93,26 +98,20 @@ func (e *env) enrolled(uid string) (string, []string) {
 func (e *env) code(secret string, steps int) string {
 	e.t.Helper()
 	c, err := CodeAt(secret, e.clock.Now().Add(time.Duration(steps)*period*time.Second))
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	e.noErr(err)
 	return c
 }
 
 func (e *env) status(uid string) Status {
 	e.t.Helper()
 	st, err := e.svc.Status(e.ctx, uid)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	e.noErr(err)
 	return st
 }
 
 func (e *env) checkTOTP(uid, code string) bool {
 	e.t.Helper()
 	ok, err := e.svc.CheckTOTP(e.ctx, uid, code)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	e.noErr(err)
 	return ok
 }
