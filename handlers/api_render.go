@@ -107,18 +107,24 @@ func newVerification(status, strategy string) *verificationJSON {
 }
 
 type signInJSON struct {
-	Object                   string            `json:"object"`
-	ID                       string            `json:"id"`
-	Status                   string            `json:"status"`
-	SupportedIdentifiers     []string          `json:"supported_identifiers"`
-	Identifier               *string           `json:"identifier"`
-	UserData                 map[string]any    `json:"user_data"`
+	Object               string         `json:"object"`
+	ID                   string         `json:"id"`
+	Status               string         `json:"status"`
+	SupportedIdentifiers []string       `json:"supported_identifiers"`
+	Identifier           *string        `json:"identifier"`
+	UserData             map[string]any `json:"user_data"`
+	factorStepsJSON
+	CreatedSessionID *string `json:"created_session_id"`
+	AbandonAt        int64   `json:"abandon_at"`
+}
+
+// factorStepsJSON is the factors on offer and their verifications, which
+// a sign-in and a session reverification show alike.
+type factorStepsJSON struct {
 	SupportedFirstFactors    []factorJSON      `json:"supported_first_factors"`
 	SupportedSecondFactors   []factorJSON      `json:"supported_second_factors"`
 	FirstFactorVerification  *verificationJSON `json:"first_factor_verification"`
 	SecondFactorVerification *verificationJSON `json:"second_factor_verification"`
-	CreatedSessionID         *string           `json:"created_session_id"`
-	AbandonAt                int64             `json:"abandon_at"`
 }
 
 // factors lists what a user can sign in or reset with. With enumeration
@@ -175,10 +181,10 @@ func renderSignIn(res *signin.Result, strict bool) *signInJSON {
 	a := res.Attempt
 	j := &signInJSON{
 		Object: "sign_in_attempt", ID: a.ID, Status: a.Status,
-		SupportedIdentifiers:  []string{"email_address", "phone_number", "username"},
-		UserData:              map[string]any{"first_name": nil, "last_name": nil, "image_url": "", "has_image": false},
-		SupportedFirstFactors: factors(res, strict),
-		AbandonAt:             ms(a.AbandonAt),
+		SupportedIdentifiers: []string{"email_address", "phone_number", "username"},
+		UserData:             map[string]any{"first_name": nil, "last_name": nil, "image_url": "", "has_image": false},
+		factorStepsJSON:      factorStepsJSON{SupportedFirstFactors: factors(res, strict)},
+		AbandonAt:            ms(a.AbandonAt),
 	}
 	if a.Identifier != "" {
 		ident := a.Identifier

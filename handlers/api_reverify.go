@@ -34,14 +34,11 @@ func (s *Server) reverifier() (codeReverifier, error) {
 
 // sessionVerificationJSON is Clerk's SessionVerification object.
 type sessionVerificationJSON struct {
-	Object                   string            `json:"object"`
-	Status                   string            `json:"status"`
-	Level                    string            `json:"level"`
-	Session                  sessionJSON       `json:"session"`
-	SupportedFirstFactors    []factorJSON      `json:"supported_first_factors"`
-	SupportedSecondFactors   []factorJSON      `json:"supported_second_factors"`
-	FirstFactorVerification  *verificationJSON `json:"first_factor_verification"`
-	SecondFactorVerification *verificationJSON `json:"second_factor_verification"`
+	Object  string      `json:"object"`
+	Status  string      `json:"status"`
+	Level   string      `json:"level"`
+	Session sessionJSON `json:"session"`
+	factorStepsJSON
 }
 
 // verifySession starts a reverification (POST .../sessions/{id}/verify).
@@ -138,7 +135,7 @@ func (s *Server) reverify(w http.ResponseWriter, r *http.Request,
 	}
 	v := &sessionVerificationJSON{
 		Object: "session_verification", Status: signin.StatusNeedsFirstFactor, Level: level, Session: sj,
-		SupportedFirstFactors: reverifyFactors(u), FirstFactorVerification: verified,
+		factorStepsJSON: factorStepsJSON{SupportedFirstFactors: reverifyFactors(u), FirstFactorVerification: verified},
 	}
 	if verified != nil && verified.Status == signin.VerVerified {
 		v.Status = signin.StatusComplete

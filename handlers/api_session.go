@@ -69,7 +69,13 @@ func (s *Server) touchSession(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	sj, err := s.renderSessionOf(ctx, sess, u, jwt)
+	s.respondSession(w, r, c, sess, u, jwt)
+}
+
+// respondSession answers the session sess of user u (with jwt, when one
+// was minted) for the client c.
+func (s *Server) respondSession(w http.ResponseWriter, r *http.Request, c *session.Client, sess *session.Session, u *users.User, jwt string) {
+	sj, err := s.renderSessionOf(r.Context(), sess, u, jwt)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
@@ -142,11 +148,6 @@ func (s *Server) endSession(status string) http.HandlerFunc {
 			s.writeErr(w, r, err)
 			return
 		}
-		sj, err := s.renderSessionOf(ctx, sess, u, "")
-		if err != nil {
-			s.writeErr(w, r, err)
-			return
-		}
-		s.respond(w, r, c, sj)
+		s.respondSession(w, r, c, sess, u, "")
 	}
 }

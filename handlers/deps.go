@@ -46,11 +46,18 @@ type Sessions interface {
 	RevokeUser(ctx context.Context, userID, keep string) (int, error)
 }
 
+// attempts is what sign-in and sign-up have alike: a configuration, and
+// attempts that a request (Rq) starts with params P and reads back by id,
+// each answered as a Res.
+type attempts[Config, Rq, P, Res any] interface {
+	Config() Config
+	Create(ctx context.Context, rq Rq, p P) (*Res, error)
+	Get(ctx context.Context, rq Rq, id string) (*Res, error)
+}
+
 // SignIns runs sign-in attempts and password changes.
 type SignIns interface {
-	Config() signin.Config
-	Create(ctx context.Context, rq signin.Request, p signin.CreateParams) (*signin.Result, error)
-	Get(ctx context.Context, rq signin.Request, id string) (*signin.Result, error)
+	attempts[signin.Config, signin.Request, signin.CreateParams, signin.Result]
 	Prepare(ctx context.Context, rq signin.Request, id string, p signin.PrepareParams) (*signin.Result, error)
 	AttemptFirstFactor(ctx context.Context, rq signin.Request, id string, p signin.AttemptParams) (*signin.Result, error)
 	ResetPassword(ctx context.Context, rq signin.Request, id, pw string, signOutOthers bool) (*signin.Result, error)
@@ -64,9 +71,7 @@ type SignIns interface {
 // SignUps runs self-service sign-up (signup.Service). A nil Deps.SignUp
 // is sign-up off: its endpoints answer 403 sign_up_disabled.
 type SignUps interface {
-	Config() signup.Config
-	Create(ctx context.Context, rq signup.Request, p signup.CreateParams) (*signup.Result, error)
-	Get(ctx context.Context, rq signup.Request, id string) (*signup.Result, error)
+	attempts[signup.Config, signup.Request, signup.CreateParams, signup.Result]
 	Update(ctx context.Context, rq signup.Request, id string, p signup.UpdateParams) (*signup.Result, error)
 	PrepareVerification(ctx context.Context, rq signup.Request, id string, p signup.PrepareParams) (*signup.Result, error)
 	AttemptVerification(ctx context.Context, rq signup.Request, id string, p signup.AttemptParams) (*signup.Result, error)
