@@ -95,10 +95,7 @@ func TestSMTPPlainDelivery(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := mp.WaitFor(t, "user@example.com", 5*time.Second)
-	want, err := notify.DefaultTemplates().RenderEmail(codeMsg(notify.KindResetCode, ""))
-	if err != nil {
-		t.Fatal(err)
-	}
+	want, _ := render(t, notify.DefaultTemplates(), codeMsg(notify.KindResetCode, ""))
 	if got.Subject != want.Subject || got.Subject != "Your Example password reset code" {
 		t.Errorf("subject = %q, want %q", got.Subject, want.Subject)
 	}

@@ -4,6 +4,7 @@ package notify_test
 // a validator refuses every variant of a valid value, and template files.
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -66,6 +67,18 @@ func constructs[C, S any](newSender func(C, ...notify.Option) (S, error)) func(C
 		_, err := newSender(c)
 		return err
 	}
+}
+
+// render renders m with tpl as an email and as an SMS, ending the test
+// on an error.
+func render(t *testing.T, tpl *notify.Templates, m notify.Message) (notify.RenderedEmail, string) {
+	t.Helper()
+	e, emailErr := tpl.RenderEmail(m)
+	sms, smsErr := tpl.RenderSMS(m)
+	if err := errors.Join(emailErr, smsErr); err != nil {
+		t.Fatalf("render %s: %v", m.Kind, err)
+	}
+	return e, sms
 }
 
 // writeFile writes content to dir/name and returns its path.

@@ -18,14 +18,7 @@ func TestDefaultTemplatesRenderEveryKind(t *testing.T) {
 			if k.HasCode() {
 				m = codeMsg(k, "")
 			}
-			e, err := tpl.RenderEmail(m)
-			if err != nil {
-				t.Fatalf("RenderEmail: %v", err)
-			}
-			sms, err := tpl.RenderSMS(m)
-			if err != nil {
-				t.Fatalf("RenderSMS: %v", err)
-			}
+			e, sms := render(t, tpl, m)
 			if e.Subject == "" || strings.ContainsAny(e.Subject, "\r\n") {
 				t.Errorf("subject %q: want one non-empty line", e.Subject)
 			}
@@ -55,10 +48,7 @@ func TestDefaultTemplatesRenderEveryKind(t *testing.T) {
 }
 
 func TestSMSBody(t *testing.T) {
-	got, err := notify.DefaultTemplates().RenderSMS(codeMsg(notify.KindSignInCode, "+15555550100"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, got := render(t, notify.DefaultTemplates(), codeMsg(notify.KindSignInCode, "+15555550100"))
 	want := "Your Example verification code is 482913. It expires in 10 minutes. Do not share it with anyone."
 	if got != want {
 		t.Errorf("sms body\n got %q\nwant %q", got, want)
@@ -66,10 +56,7 @@ func TestSMSBody(t *testing.T) {
 	m := codeMsg(notify.KindResetCode, "+15555550100")
 	m.ExpiresIn = 0
 	m.AppName = ""
-	got, err = notify.DefaultTemplates().RenderSMS(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, got = render(t, notify.DefaultTemplates(), m)
 	want = "Your authgate password reset code is 482913. Do not share it with anyone."
 	if got != want {
 		t.Errorf("sms body without expiry and app name\n got %q\nwant %q", got, want)
@@ -88,12 +75,12 @@ func TestNoticesCarryNoCode(t *testing.T) {
 		// ExpiresIn on a notice is ignored, not shown.
 		m.Code = ""
 		m.ExpiresIn = 10 * time.Minute
-		e, err := notify.DefaultTemplates().RenderEmail(m)
-		if err != nil {
-			t.Fatal(err)
-		}
+		e, sms := render(t, notify.DefaultTemplates(), m)
 		if strings.Contains(e.Text, "expires") || strings.Contains(e.HTML, "expires") {
 			t.Errorf("%s notice mentions an expiry: %q", k, e.Text)
+		}
+		if strings.Contains(sms, "expires") {
+			t.Errorf("%s notice sms mentions an expiry: %q", k, sms)
 		}
 	}
 }
@@ -101,10 +88,7 @@ func TestNoticesCarryNoCode(t *testing.T) {
 func TestHTMLEscapesAppName(t *testing.T) {
 	m := codeMsg(notify.KindResetCode, "")
 	m.AppName = `<script>alert("x")</script>`
-	e, err := notify.DefaultTemplates().RenderEmail(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, _ := render(t, notify.DefaultTemplates(), m)
 	if strings.Contains(e.HTML, "<script>") {
 		t.Errorf("html body contains the raw app name: %s", e.HTML)
 	}
@@ -205,35 +189,25 @@ func TestLoadTemplatesOverride(t *testing.T) {
 	}
 	m := codeMsg(notify.KindResetCode, "")
 	m.AppName = "A&B"
-	e, err := tpl.RenderEmail(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, sms := render(t, tpl, m)
 	if e.Subject != "A&B: reset code" {
 		t.Errorf("overridden subject = %q (whitespace must collapse)", e.Subject)
 	}
 	if e.HTML != `<p>Code <b>482913</b> for A&amp;B</p>` {
 		t.Errorf("overridden html = %q", e.HTML)
 	}
-	def, err := notify.DefaultTemplates().RenderEmail(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	def, _ := render(t, notify.DefaultTemplates(), m)
 	if e.Text != def.Text {
 		t.Errorf("text without override = %q, want the embedded default %q", e.Text, def.Text)
-	}
-	sms, err := tpl.RenderSMS(m)
-	if err != nil {
-		t.Fatal(err)
 	}
 	if sms != "482913 is your A&B code (10 minutes)" {
 		t.Errorf("overridden sms = %q", sms)
 	}
 	// Other kinds keep the defaults.
 	other := codeMsg(notify.KindSignInCode, "")
-	got, _ := tpl.RenderEmail(other)
-	want, _ := notify.DefaultTemplates().RenderEmail(other)
-	if got != want {
+	got, gotSMS := render(t, tpl, other)
+	want, wantSMS := render(t, notify.DefaultTemplates(), other)
+	if got != want || gotSMS != wantSMS {
 		t.Errorf("sign_in_code changed by a reset_code override")
 	}
 }
