@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/authgate/authgate/internal/defaults"
+	"github.com/authgate/authgate/internal/record"
 	"github.com/authgate/authgate/store"
 )
 
@@ -196,21 +197,14 @@ var errNoChange = errors.New("mfa: nothing to change")
 // copy, so fn sets everything it reports back. fn returning errNoChange
 // writes nothing and update returns nil; an empty record is deleted.
 func (s *Service) update(ctx context.Context, uid string, fn func(st *state) error) error {
-	err := s.st.Update(ctx, stateKey(uid), func(cur []byte, exists bool) ([]byte, time.Duration, error) {
-		st := new(state)
-		if exists {
-			if err := json.Unmarshal(cur, st); err != nil {
-				return nil, 0, fmt.Errorf("decoding second factors: %w", err)
-			}
-		}
+	err := record.Update(ctx, s.st, stateKey(uid), "second factors", func(st *state, _ bool) (*state, time.Duration, error) {
 		if err := fn(st); err != nil {
 			return nil, 0, err
 		}
 		if st.TOTPID == "" && len(st.Backup) == 0 && len(st.Phones) == 0 {
 			return nil, 0, nil // nothing left: no record
 		}
-		data, err := json.Marshal(st)
-		return data, 0, err
+		return st, 0, nil
 	})
 	if errors.Is(err, errNoChange) {
 		return nil

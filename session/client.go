@@ -4,11 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/authgate/authgate/internal/ids"
+	"github.com/authgate/authgate/internal/record"
+	"github.com/authgate/authgate/store"
 )
 
 // Clients: one per browser, found by the opaque __client cookie token,
@@ -61,10 +61,12 @@ func (m *Manager) Client(ctx context.Context, token string) (*Client, error) {
 	if !validClientToken(token) {
 		return nil, ErrNotFound
 	}
-	c := &Client{key: clientKey(token)}
-	if err := m.getRecord(ctx, c.key, "client", c); err != nil {
+	key := clientKey(token)
+	c, err := store.GetJSON[Client](ctx, m.st, key, ErrNotFound, "client")
+	if err != nil {
 		return nil, err
 	}
+	c.key = key
 	return c, nil
 }
 
@@ -72,12 +74,11 @@ func (m *Manager) Client(ctx context.Context, token string) (*Client, error) {
 // in place to the result.
 func (m *Manager) UpdateClient(ctx context.Context, c *Client, fn func(c *Client)) error {
 	var out *Client
-	err := updateRecord(ctx, m.st, c.key, "client", func(cur *Client) ([]byte, time.Duration, error) {
+	err := updateRecord(ctx, m.st, c.key, "client", func(cur *Client) (*Client, time.Duration, error) {
 		fn(cur)
 		cur.UpdatedAt = m.now().UTC().Truncate(time.Millisecond)
-		data, err := json.Marshal(cur)
 		out = cur
-		return data, m.clientTTL(cur), err
+		return cur, m.clientTTL(cur), nil
 	})
 	if err != nil {
 		return err
@@ -109,7 +110,7 @@ func (m *Manager) Rotate(ctx context.Context, c *Client) (string, error) {
 // over as anonymous), never left reachable through the old token.
 func (m *Manager) rotate(ctx context.Context, c *Client, fn func(c *Client)) error {
 	var out *Client
-	err := updateRecord(ctx, m.st, c.key, "client", func(cur *Client) ([]byte, time.Duration, error) {
+	err := updateRecord(ctx, m.st, c.key, "client", func(cur *Client) (*Client, time.Duration, error) {
 		out = cur
 		return nil, 0, nil // a nil value deletes the old key
 	})
@@ -130,14 +131,7 @@ func (m *Manager) rotate(ctx context.Context, c *Client, fn func(c *Client)) err
 }
 
 func (m *Manager) putClient(ctx context.Context, c *Client) error {
-	data, err := json.Marshal(c)
-	if err != nil {
-		return fmt.Errorf("encoding client: %w", err)
-	}
-	if err := m.st.Put(ctx, c.key, data, m.clientTTL(c)); err != nil {
-		return fmt.Errorf("storing client: %w", err)
-	}
-	return nil
+	return record.Put(ctx, m.st, c.key, "client", c, m.clientTTL(c))
 }
 
 // anonymousClientTTL is how long a client without sessions is kept:

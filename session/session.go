@@ -5,13 +5,13 @@ package session
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/authgate/authgate/internal/ids"
+	"github.com/authgate/authgate/internal/record"
 	"github.com/authgate/authgate/store"
 )
 
@@ -115,17 +115,13 @@ func (m *Manager) Create(ctx context.Context, c *Client, ns NewSession) (*Sessio
 		s.Status = StatusPending
 		s.Tasks = slices.Clone(ns.Tasks)
 	}
-	data, err := json.Marshal(s)
-	if err != nil {
-		return nil, fmt.Errorf("encoding session: %w", err)
-	}
-	if err := m.st.Put(ctx, sessionKey(s.ID), data, m.lifetime); err != nil {
-		return nil, fmt.Errorf("storing session: %w", err)
+	if err := record.Put(ctx, m.st, sessionKey(s.ID), "session", s, m.lifetime); err != nil {
+		return nil, err
 	}
 	if err := m.st.AddMember(ctx, userSessionsKey(userID), s.ID, m.lifetime); err != nil {
 		return nil, fmt.Errorf("indexing session: %w", err)
 	}
-	err = m.rotate(ctx, c, func(c *Client) {
+	err := m.rotate(ctx, c, func(c *Client) {
 		// Keep the client's list short: drop sessions that are gone.
 		c.SessionIDs = append(slices.DeleteFunc(c.SessionIDs, func(id string) bool { return id == s.ID }), s.ID)
 		if len(c.SessionIDs) > 10 {
@@ -145,8 +141,8 @@ func (m *Manager) Get(ctx context.Context, id string) (*Session, error) {
 	if !ids.Valid("sess", id) {
 		return nil, ErrNotFound
 	}
-	s := new(Session)
-	if err := m.getRecord(ctx, sessionKey(id), "session", s); err != nil {
+	s, err := store.GetJSON[Session](ctx, m.st, sessionKey(id), ErrNotFound, "session")
+	if err != nil {
 		return nil, err
 	}
 	if s.SignedIn(time.Time{}) && !m.now().Before(s.ExpireAt) {
@@ -161,7 +157,7 @@ func (m *Manager) Update(ctx context.Context, id string, fn func(s *Session) err
 		return nil, ErrNotFound
 	}
 	var out *Session
-	err := updateRecord(ctx, m.st, sessionKey(id), "session", func(s *Session) ([]byte, time.Duration, error) {
+	err := updateRecord(ctx, m.st, sessionKey(id), "session", func(s *Session) (*Session, time.Duration, error) {
 		if err := fn(s); err != nil {
 			return nil, 0, err
 		}
@@ -171,9 +167,8 @@ func (m *Manager) Update(ctx context.Context, id string, fn func(s *Session) err
 		if ttl <= 0 {
 			return nil, 0, nil // gone for good
 		}
-		data, err := json.Marshal(s)
 		out = s
-		return data, ttl, err
+		return s, ttl, nil
 	})
 	if err != nil {
 		return nil, err
@@ -184,34 +179,14 @@ func (m *Manager) Update(ctx context.Context, id string, fn func(s *Session) err
 	return out, nil
 }
 
-// getRecord reads the JSON record at key into v; what names the record
-// in errors. A missing record is ErrNotFound.
-func (m *Manager) getRecord(ctx context.Context, key, what string, v any) error {
-	data, err := m.st.Get(ctx, key)
-	if errors.Is(err, store.ErrNotFound) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", what, err)
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("decoding %s: %w", what, err)
-	}
-	return nil
-}
-
-// updateRecord decodes the JSON record at key and stores what next
-// returns for it (nil deletes the key), in one atomic store update; a
-// missing record is ErrNotFound. The store may call next more than once
-// when it loses a race, each time with a freshly decoded record.
-func updateRecord[T any](ctx context.Context, st store.Store, key, what string, next func(v *T) ([]byte, time.Duration, error)) error {
-	return st.Update(ctx, key, func(cur []byte, exists bool) ([]byte, time.Duration, error) {
+// updateRecord changes the JSON record at key with next (a nil next
+// value deletes the key) in one atomic store update; a missing record is
+// ErrNotFound. The store may call next more than once when it loses a
+// race, each time with a freshly decoded record.
+func updateRecord[T any](ctx context.Context, st store.Store, key, what string, next func(v *T) (*T, time.Duration, error)) error {
+	return record.Update(ctx, st, key, what, func(v *T, exists bool) (*T, time.Duration, error) {
 		if !exists {
 			return nil, 0, ErrNotFound
-		}
-		v := new(T)
-		if err := json.Unmarshal(cur, v); err != nil {
-			return nil, 0, fmt.Errorf("decoding %s: %w", what, err)
 		}
 		return next(v)
 	})

@@ -2,14 +2,13 @@ package signin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/internal/ids"
+	"github.com/authgate/authgate/internal/record"
 	"github.com/authgate/authgate/mfa"
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/store"
@@ -174,14 +173,7 @@ func (s *Service) Get(ctx context.Context, rq Request, id string) (*Result, erro
 }
 
 func (s *Service) save(ctx context.Context, a *Attempt) error {
-	data, err := json.Marshal(a)
-	if err != nil {
-		return fmt.Errorf("encoding sign-in: %w", err)
-	}
-	if err := s.st.Put(ctx, attemptKey(a.ID), data, s.ttl(a)); err != nil {
-		return fmt.Errorf("storing sign-in: %w", err)
-	}
-	return nil
+	return record.Put(ctx, s.st, attemptKey(a.ID), "sign-in", a, s.ttl(a))
 }
 
 // ttl is how long the store keeps an attempt: a margin past the time it

@@ -2,7 +2,6 @@ package signin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/internal/record"
 )
 
 // codeBudget is the one failure budget of an account for codes. Every
@@ -68,21 +68,8 @@ var errBudgetLocked = errors.New("code budget locked")
 func (b *codeBudget) reserve(ctx context.Context, who subject) (reservation, error) {
 	var r reservation
 	var left time.Duration
-	err := b.st.Update(ctx, budgetKey(who), func(cur []byte, exists bool) ([]byte, time.Duration, error) {
+	err := record.UpdateOr(ctx, b.st, budgetKey(who), func(rec *budgetRecord, _ bool) (*budgetRecord, time.Duration, error) {
 		now := b.now()
-		rec := budgetRecord{}
-		if exists {
-			if err := json.Unmarshal(cur, &rec); err != nil {
-				// Fail closed: whoever wrote the record had counted wrong
-				// codes. Start over at the limit, locked, so one try per
-				// lock is all this account gets until a code is right.
-				b.log.Error("malformed code budget record; locking code verification", who.with(zap.Error(err))...)
-				rec = budgetRecord{N: b.limit, Until: now.Add(b.backoff(b.limit))}
-				left = b.backoff(b.limit)
-				data, merr := json.Marshal(rec)
-				return data, b.ttl(rec, now), merr
-			}
-		}
 		if l := rec.Until.Sub(now); l > 0 {
 			left = l
 			return nil, 0, errBudgetLocked
@@ -95,8 +82,16 @@ func (b *codeBudget) reserve(ctx context.Context, who subject) (reservation, err
 			rec.Until = now.Add(b.backoff(rec.N))
 		}
 		r = reservation{n: rec.N, until: rec.Until}
-		data, err := json.Marshal(rec)
-		return data, b.ttl(rec, now), err
+		return rec, b.ttl(*rec, now), nil
+	}, func(bad error) (*budgetRecord, time.Duration, error) {
+		// Fail closed: whoever wrote the record had counted wrong codes.
+		// Start over at the limit, locked, so one try per lock is all
+		// this account gets until a code is right.
+		b.log.Error("malformed code budget record; locking code verification", who.with(zap.Error(bad))...)
+		now := b.now()
+		left = b.backoff(b.limit)
+		rec := budgetRecord{N: b.limit, Until: now.Add(left)}
+		return &rec, b.ttl(rec, now), nil
 	})
 	if errors.Is(err, errBudgetLocked) || (err == nil && left > 0) {
 		return reservation{}, b.lockedError(left)
@@ -134,17 +129,17 @@ func (b *codeBudget) clear(ctx context.Context, who subject) {
 // Failing to release is logged, not returned: the count is one too high,
 // which errs on the safe side.
 func (b *codeBudget) release(ctx context.Context, who subject, r reservation) {
-	err := b.st.Update(ctx, budgetKey(who), func(cur []byte, exists bool) ([]byte, time.Duration, error) {
-		rec := budgetRecord{}
-		if !exists || json.Unmarshal(cur, &rec) != nil || rec.N == 0 {
+	err := record.UpdateOr(ctx, b.st, budgetKey(who), func(rec *budgetRecord, exists bool) (*budgetRecord, time.Duration, error) {
+		if !exists || rec.N == 0 {
 			return nil, 0, errBudgetLocked // nothing to give back: write nothing
 		}
 		rec.N--
 		if !r.until.IsZero() && rec.Until.Equal(r.until) {
 			rec.Until = time.Time{}
 		}
-		data, err := json.Marshal(rec)
-		return data, b.ttl(rec, b.now()), err
+		return rec, b.ttl(*rec, b.now()), nil
+	}, func(error) (*budgetRecord, time.Duration, error) {
+		return nil, 0, errBudgetLocked // reserve handles a malformed record
 	})
 	if err != nil && !errors.Is(err, errBudgetLocked) {
 		b.log.Warn("releasing a code try failed", who.with(zap.Error(err))...)

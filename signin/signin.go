@@ -35,14 +35,8 @@ import (
 // Store is the part of store.Store the sign-in flow uses: attempts, codes,
 // counters, claims and rate limits.
 type Store interface {
-	Get(ctx context.Context, key string) ([]byte, error)
-	Put(ctx context.Context, key string, value []byte, ttl time.Duration) error
-	Create(ctx context.Context, key string, value []byte, ttl time.Duration) error
-	Delete(ctx context.Context, keys ...string) error
-	CompareAndDelete(ctx context.Context, key string, expected []byte) (bool, error)
-	Update(ctx context.Context, key string, fn store.UpdateFunc) error
-	Incr(ctx context.Context, key string, ttl time.Duration) (int64, error)
-	Allow(ctx context.Context, key string, limit int, period time.Duration) (store.RateResult, error)
+	store.Records
+	store.Counters
 }
 
 // Users finds and updates accounts (users.Service).

@@ -2,7 +2,6 @@ package signin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/internal/codes"
+	"github.com/authgate/authgate/internal/record"
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/users"
@@ -393,18 +393,14 @@ func (s *Service) codeFailed(ctx context.Context, res *Result, st *strategy, n i
 // counters: a concurrent request that used the right code may have
 // completed the attempt meanwhile, which it reports as advanced.
 func (s *Service) recordCodeFailure(ctx context.Context, a *Attempt, st *strategy, n int64, failed bool) (advanced bool, err error) {
-	err = s.st.Update(ctx, attemptKey(a.ID), func(cur []byte, exists bool) ([]byte, time.Duration, error) {
+	err = record.Update(ctx, s.st, attemptKey(a.ID), "sign-in", func(stored *Attempt, exists bool) (*Attempt, time.Duration, error) {
 		if !exists {
 			return nil, 0, ErrNotFound
-		}
-		stored := new(Attempt)
-		if err := json.Unmarshal(cur, stored); err != nil {
-			return nil, 0, err
 		}
 		v, mine := stored.verificationOf(st), a.verificationOf(st)
 		if stored.Status != st.awaits() || (v == nil && !st.second) {
 			advanced = true
-			return cur, s.ttl(stored), nil
+			return stored, s.ttl(stored), nil
 		}
 		if st.second && (v == nil || v.Strategy != mine.Strategy) {
 			// An authenticator or backup code needs nothing prepared: this
@@ -422,8 +418,7 @@ func (s *Service) recordCodeFailure(ctx context.Context, a *Attempt, st *strateg
 			v.Status = VerFailed
 		}
 		*mine = *v
-		data, err := json.Marshal(stored)
-		return data, s.ttl(stored), err
+		return stored, s.ttl(stored), nil
 	})
 	return advanced, err
 }

@@ -2,7 +2,6 @@ package signin
 
 import (
 	"context"
-	"time"
 
 	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/internal/defaults"
@@ -20,27 +19,14 @@ type throttle struct {
 // request applies the per-IP request limit of an action (a caller without
 // an IP, such as a test or an internal call, is not limited).
 func (t *throttle) request(ctx context.Context, action, ip string) error {
-	if ip == "" {
-		return nil
-	}
-	return t.allow(ctx, action+":ip:"+ip, t.cfg.RequestsPerIP, defaults.RequestWindow, apierr.TooManyRequests)
+	return ratelimit.AllowIP(ctx, t.st, action+":ip:", ip, t.cfg.RequestsPerIP, defaults.RequestWindow, apierr.TooManyRequests)
 }
 
 // send applies the code-send limits: per identifier (so one address is
 // not flooded) and per IP (so one caller does not flood many).
 func (t *throttle) send(ctx context.Context, identifier, ip string) error {
-	deny := apierr.VerificationCodeTooManyRequests
-	if err := t.allow(ctx, "send:id:"+identifier, t.cfg.SendsPerIdentifier, t.cfg.SendWindow, deny); err != nil {
-		return err
-	}
-	if ip == "" {
-		return nil
-	}
-	return t.allow(ctx, "send:ip:"+ip, t.cfg.SendsPerIP, t.cfg.SendWindow, deny)
-}
-
-func (t *throttle) allow(ctx context.Context, key string, limit int, window time.Duration, deny *apierr.Error) error {
-	return ratelimit.Allow(ctx, t.st, key, limit, window, deny)
+	sends := ratelimit.Sends{PerIdentifier: t.cfg.SendsPerIdentifier, PerIP: t.cfg.SendsPerIP, Window: t.cfg.SendWindow}
+	return sends.Allow(ctx, t.st, "send:id:"+identifier, "send:ip:", ip)
 }
 
 // AllowIP applies the per-IP request limit of an action (used by the

@@ -2,12 +2,12 @@ package signup
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/authgate/authgate/internal/ids"
+	"github.com/authgate/authgate/internal/record"
 	"github.com/authgate/authgate/signin"
 	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/users"
@@ -110,17 +110,14 @@ const idPrefix = "sua"
 
 func (s *Service) ttl(a *Attempt) time.Duration { return a.AbandonAt.Sub(s.now()) + margin }
 
+// stamp is the time now as the attempt records it (UTC, to the
+// millisecond, as Clerk's timestamps are).
+func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
 // save stores the attempt.
 func (s *Service) save(ctx context.Context, a *Attempt) error {
-	a.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
-	data, err := json.Marshal(a)
-	if err != nil {
-		return err
-	}
-	if err := s.st.Put(ctx, attemptKey(a.ID), data, s.ttl(a)); err != nil {
-		return fmt.Errorf("storing sign-up: %w", err)
-	}
-	return nil
+	a.UpdatedAt = s.stamp()
+	return record.Put(ctx, s.st, attemptKey(a.ID), "sign-up", a, s.ttl(a))
 }
 
 // load reads an attempt of the caller's client; another client's, an
@@ -129,16 +126,9 @@ func (s *Service) load(ctx context.Context, rq Request, id string) (*Attempt, er
 	if rq.Client == nil || !ids.Valid(idPrefix, id) {
 		return nil, ErrNotFound
 	}
-	data, err := s.st.Get(ctx, attemptKey(id))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrNotFound
-	}
+	a, err := store.GetJSON[Attempt](ctx, s.st, attemptKey(id), ErrNotFound, "sign-up")
 	if err != nil {
-		return nil, fmt.Errorf("reading sign-up: %w", err)
-	}
-	a := new(Attempt)
-	if err := json.Unmarshal(data, a); err != nil {
-		return nil, fmt.Errorf("decoding sign-up: %w", err)
+		return nil, err
 	}
 	if a.ClientID != rq.Client.ID || !s.now().Before(a.AbandonAt) {
 		return nil, ErrNotFound
@@ -151,21 +141,16 @@ func (s *Service) load(ctx context.Context, rq Request, id string) (*Attempt, er
 // right codes, a code and a PATCH) do not overwrite each other.
 func (s *Service) change(ctx context.Context, a *Attempt, fn func(cur *Attempt) error) (*Attempt, error) {
 	out := new(Attempt)
-	err := s.st.Update(ctx, attemptKey(a.ID), func(cur []byte, exists bool) ([]byte, time.Duration, error) {
+	err := record.Update(ctx, s.st, attemptKey(a.ID), "sign-up", func(stored *Attempt, exists bool) (*Attempt, time.Duration, error) {
 		if !exists {
 			return nil, 0, ErrNotFound
-		}
-		stored := new(Attempt)
-		if err := json.Unmarshal(cur, stored); err != nil {
-			return nil, 0, err
 		}
 		if err := fn(stored); err != nil {
 			return nil, 0, err
 		}
-		stored.UpdatedAt = s.now().UTC().Truncate(time.Millisecond)
-		data, err := json.Marshal(stored)
+		stored.UpdatedAt = s.stamp()
 		*out = *stored
-		return data, s.ttl(stored), err
+		return stored, s.ttl(stored), nil
 	})
 	if err != nil {
 		return nil, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -32,7 +31,7 @@ func (s *Service) Create(ctx context.Context, rq Request, p CreateParams) (*Resu
 	if p.Strategy != "" && p.Strategy != StrategyEmailCode && p.Strategy != StrategyPhoneCode {
 		return nil, errStrategy()
 	}
-	now := s.now().UTC().Truncate(time.Millisecond)
+	now := s.stamp()
 	a := &Attempt{
 		ID: ids.New(idPrefix), ClientID: rq.Client.ID, Status: StatusMissingRequirements,
 		CreatedAt: now, AbandonAt: now.Add(s.cfg.Limits.AttemptLifetime),

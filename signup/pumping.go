@@ -7,6 +7,7 @@ import (
 	"github.com/nyaruka/phonenumbers"
 
 	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/internal/ratelimit"
 )
 
 // The rules against SMS pumping (toll fraud: bots signing up with
@@ -62,15 +63,13 @@ const prefixKeep = 4
 func (s *Service) smsBudget(ctx context.Context, region, e164, ip string) error {
 	deny := apierr.VerificationCodeTooManyRequests
 	l := s.cfg.Limits
-	if ip != "" {
-		if err := s.limits.allow(ctx, "signup:sms:"+region+":ip:"+ip, l.SMSPerIPPerCountry, l.SMSWindow, deny); err != nil {
-			return err
-		}
+	if err := ratelimit.AllowIP(ctx, s.st, "signup:sms:"+region+":ip:", ip, l.SMSPerIPPerCountry, l.SMSWindow, deny); err != nil {
+		return err
 	}
 	if len(e164) > prefixKeep+1 {
-		if err := s.limits.allow(ctx, "signup:sms:range:"+e164[:len(e164)-prefixKeep], l.SMSPerPrefix, l.SMSWindow, deny); err != nil {
+		if err := ratelimit.Allow(ctx, s.st, "signup:sms:range:"+e164[:len(e164)-prefixKeep], l.SMSPerPrefix, l.SMSWindow, deny); err != nil {
 			return err
 		}
 	}
-	return s.limits.allow(ctx, "signup:sms:"+region, l.SMSPerCountry, l.SMSWindow, deny)
+	return ratelimit.Allow(ctx, s.st, "signup:sms:"+region, l.SMSPerCountry, l.SMSWindow, deny)
 }

@@ -41,16 +41,11 @@ var ErrDisabled = apierr.SignUpDisabled
 // ErrNotFound is returned for unknown or foreign sign-up ids.
 var ErrNotFound = apierr.ResourceNotFound.WithLongMessage("No sign up was found with this id.")
 
-// Store is the part of store.Store sign-up uses.
+// Store is the part of store.Store sign-up uses: attempts, codes,
+// counters, claims and rate limits.
 type Store interface {
-	Get(ctx context.Context, key string) ([]byte, error)
-	Put(ctx context.Context, key string, value []byte, ttl time.Duration) error
-	Create(ctx context.Context, key string, value []byte, ttl time.Duration) error
-	Delete(ctx context.Context, keys ...string) error
-	CompareAndDelete(ctx context.Context, key string, expected []byte) (bool, error)
-	Update(ctx context.Context, key string, fn store.UpdateFunc) error
-	Incr(ctx context.Context, key string, ttl time.Duration) (int64, error)
-	Allow(ctx context.Context, key string, limit int, period time.Duration) (store.RateResult, error)
+	store.Records
+	store.Counters
 }
 
 // Users finds and creates accounts (users.Service).
@@ -244,7 +239,7 @@ func New(cfg Config, d Deps) *Service {
 		cfg: cfg, st: d.Store, users: d.Users, sessions: d.Sessions, pw: d.Passwords, keys: d.CodeKey,
 		deliver: d.Deliver, events: d.Events, log: d.Logger, now: d.Now, pool: d.Pool, policy: d.Policy,
 	}
-	s.limits = &limits{st: d.Store, l: &s.cfg.Limits, now: d.Now, log: d.Logger}
+	s.limits = newLimits(d.Store, &s.cfg.Limits, d.Now, d.Logger)
 	return s
 }
 

@@ -83,7 +83,7 @@ func (s *Service) PrepareVerification(ctx context.Context, rq Request, id string
 	if err != nil {
 		return nil, err
 	}
-	expire := s.now().UTC().Truncate(time.Millisecond).Add(s.cfg.Limits.CodeTTL)
+	expire := s.stamp().Add(s.cfg.Limits.CodeTTL)
 	a, err = s.change(ctx, a, func(cur *Attempt) error {
 		cv, cid := cur.verification(k)
 		if cur.Status == StatusComplete || cid != ident || cv == nil {

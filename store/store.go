@@ -104,11 +104,12 @@ func ListerOf(st Store) (l Lister, ok bool) {
 	return nil, false
 }
 
-// Store is the storage every authgate instance shares.
-//
-// All methods return an error wrapping ErrUnavailable when the backend can
-// not be reached. TTL 0 means the key never expires.
-type Store interface {
+// Records is the key-value part of a Store: values under keys, written
+// whole, only when new, atomically changed or consumed. A consumer that
+// needs a few roles of the store (most flows: Records and Counters)
+// declares its interface by embedding them rather than re-listing the
+// methods.
+type Records interface {
 	// Get returns the value at key, or ErrNotFound.
 	Get(ctx context.Context, key string) ([]byte, error)
 	// Put writes value at key, replacing any old value.
@@ -122,9 +123,25 @@ type Store interface {
 	CompareAndDelete(ctx context.Context, key string, expected []byte) (bool, error)
 	// Update is an atomic read-modify-write of one key (see UpdateFunc).
 	Update(ctx context.Context, key string, fn UpdateFunc) error
+}
+
+// Counters is the counting part of a Store: counters and rate limits.
+type Counters interface {
 	// Incr atomically adds 1 to the counter at key and returns the new
 	// value. When it creates the counter it sets ttl in the same step.
 	Incr(ctx context.Context, key string, ttl time.Duration) (int64, error)
+	// Allow counts one event against a GCRA limit of limit events per
+	// period (burst = limit) under key, shared by all instances.
+	Allow(ctx context.Context, key string, limit int, period time.Duration) (RateResult, error)
+}
+
+// Store is the storage every authgate instance shares.
+//
+// All methods return an error wrapping ErrUnavailable when the backend can
+// not be reached. TTL 0 means the key never expires.
+type Store interface {
+	Records
+	Counters
 	// CreateIndexed atomically writes value at key and every index key
 	// with its own value (typically the record id), only if none of them
 	// exists. When one exists nothing is written and an *IndexTakenError
@@ -138,9 +155,6 @@ type Store interface {
 	RemoveMember(ctx context.Context, key string, members ...string) error
 	// Members lists the set at key in no particular order (empty if absent).
 	Members(ctx context.Context, key string) ([]string, error)
-	// Allow counts one event against a GCRA limit of limit events per
-	// period (burst = limit) under key, shared by all instances.
-	Allow(ctx context.Context, key string, limit int, period time.Duration) (RateResult, error)
 	// Ping checks that the backend is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the backend.

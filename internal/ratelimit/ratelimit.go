@@ -32,3 +32,32 @@ func Allow(ctx context.Context, st Limiter, key string, limit int, window time.D
 	}
 	return nil
 }
+
+// AllowIP is Allow for a limit per caller IP, counted under key+ip. A
+// caller without an IP (a test, an internal call) is not limited.
+func AllowIP(ctx context.Context, st Limiter, key, ip string, limit int, window time.Duration, deny *apierr.Error) error {
+	if ip == "" {
+		return nil
+	}
+	return Allow(ctx, st, key+ip, limit, window, deny)
+}
+
+// Sends are the code-send limits of a flow, each per Window: per
+// identifier, so that one address or number is not flooded, and per IP,
+// so that one caller does not flood many.
+type Sends struct {
+	PerIdentifier int
+	PerIP         int
+	Window        time.Duration
+}
+
+// Allow counts one code send under idKey (the identifier's) and, for a
+// caller with an IP, under ipKey+ip (AllowIP); over either limit it
+// answers verification-code too_many_requests.
+func (l Sends) Allow(ctx context.Context, st Limiter, idKey, ipKey, ip string) error {
+	deny := apierr.VerificationCodeTooManyRequests
+	if err := Allow(ctx, st, idKey, l.PerIdentifier, l.Window, deny); err != nil {
+		return err
+	}
+	return AllowIP(ctx, st, ipKey, ip, l.PerIP, l.Window, deny)
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/store/bolt/bolttest"
 )
@@ -34,5 +35,85 @@ func TestAllow(t *testing.T) {
 	st.Close()
 	if err := Allow(ctx, st, "k", 2, time.Minute, apierr.TooManyRequests); !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("closed store: %v, want ErrUnavailable wrapped", err)
+	}
+}
+
+func TestTries(t *testing.T) {
+	st := bolttest.Open(t)
+	ctx := context.Background()
+	clock := testenv.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	var malformed int
+	b := Tries{Limit: 2, Window: time.Hour, Deny: apierr.VerificationFailed, Now: clock.Now, Malformed: func(error) { malformed++ }}
+	spent := func(what string, err error, want time.Duration) {
+		t.Helper()
+		var e *apierr.Error
+		if !errors.As(err, &e) || !errors.Is(e, apierr.VerificationFailed) || e.RetryAfter != want {
+			t.Fatalf("%s: %v, want verification_failed with Retry-After %v", what, err, want)
+		}
+	}
+	for i := range 2 {
+		if err := b.Reserve(ctx, st, "k"); err != nil {
+			t.Fatalf("try %d: %v", i+1, err)
+		}
+	}
+	clock.Advance(10 * time.Minute)
+	spent("third try", b.Reserve(ctx, st, "k"), 50*time.Minute)
+	// A try that passed gives its reservation back.
+	if err := b.Release(ctx, st, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Reserve(ctx, st, "k"); err != nil {
+		t.Fatalf("after a release: %v", err)
+	}
+	spent("then", b.Reserve(ctx, st, "k"), 50*time.Minute)
+	// A new window, a new budget.
+	clock.Advance(50 * time.Minute)
+	if err := b.Reserve(ctx, st, "k"); err != nil {
+		t.Fatalf("next window: %v", err)
+	}
+	// Releasing an absent record does nothing.
+	if err := b.Release(ctx, st, "absent"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Reserve(ctx, st, "absent"); err != nil {
+		t.Fatal(err)
+	}
+	// A malformed record fails closed for a window and is reported.
+	if err := st.Put(ctx, "bad", []byte("{nope"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	spent("malformed", b.Reserve(ctx, st, "bad"), time.Hour)
+	if err := b.Release(ctx, st, "bad"); err != nil || malformed != 1 {
+		t.Fatalf("release of a malformed record: %v; %d reports, want 1", err, malformed)
+	}
+}
+
+func TestAllowIPAndSends(t *testing.T) {
+	st := bolttest.Open(t)
+	ctx := context.Background()
+	// No IP: not limited.
+	for range 3 {
+		if err := AllowIP(ctx, st, "a:ip:", "", 1, time.Minute, apierr.TooManyRequests); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := AllowIP(ctx, st, "a:ip:", "10.0.0.1", 1, time.Minute, apierr.TooManyRequests); err != nil {
+		t.Fatal(err)
+	}
+	if err := AllowIP(ctx, st, "a:ip:", "10.0.0.1", 1, time.Minute, apierr.TooManyRequests); !errors.Is(err, apierr.TooManyRequests) {
+		t.Fatalf("second request of one IP: %v", err)
+	}
+	s := Sends{PerIdentifier: 1, PerIP: 2, Window: time.Minute}
+	if err := s.Allow(ctx, st, "send:a", "send:ip:", "10.0.0.2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Allow(ctx, st, "send:a", "send:ip:", "10.0.0.2"); !errors.Is(err, apierr.VerificationCodeTooManyRequests) {
+		t.Fatalf("second send to one identifier: %v", err)
+	}
+	if err := s.Allow(ctx, st, "send:b", "send:ip:", "10.0.0.2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Allow(ctx, st, "send:c", "send:ip:", "10.0.0.2"); !errors.Is(err, apierr.VerificationCodeTooManyRequests) {
+		t.Fatalf("third send from one IP: %v", err)
 	}
 }
