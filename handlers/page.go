@@ -129,6 +129,29 @@ func (s *Server) newPage(r *http.Request, title, back string) *pageData {
 	return d
 }
 
+// flowPage is newPage for the first step of a flow (sign-in, sign-up,
+// forgotten password), with its lead text.
+func (s *Server) flowPage(r *http.Request, title, lead, step, back string) *pageData {
+	d := s.newPage(r, title, back)
+	d.Lead, d.Step = lead, step
+	return d
+}
+
+// signedInGoesOn sends a browser that is signed in already on, as after
+// signing in, when it asks for a flow's form (GET); it reports whether it
+// did. A store error just shows the form.
+func (s *Server) signedInGoesOn(w http.ResponseWriter, r *http.Request, back string) bool {
+	if r.Method == http.MethodPost {
+		return false
+	}
+	id, err := s.identify(w, r)
+	if err != nil || id == nil {
+		return false
+	}
+	s.goOn(w, r, id.Pending(), id.Tasks, back)
+	return true
+}
+
 // withBack adds redirect_url=back to target when back is set.
 func withBack(target, back string) string {
 	if back == "" {

@@ -13,9 +13,8 @@ import (
 // the code went through but the password was refused).
 
 func (s *Server) forgotPasswordPage(w http.ResponseWriter, r *http.Request) {
-	d := s.newPage(r, "Reset your password", redirectParam(r))
-	d.Lead = "Enter the email address or phone number of your account and we will send you a code."
-	d.Step = stepIdentify
+	d := s.flowPage(r, "Reset your password", "Enter the email address or phone number of your account and we will send you a code.",
+		stepIdentify, redirectParam(r))
 	resend := func(w http.ResponseWriter, r *http.Request, d *pageData) { s.resend(w, r, d, s.forgotCodeStep()) }
 	s.serveForm(w, r, d, "forgot_password", d.ForgotURL, formOps{
 		"": s.forgotStart, "start": s.forgotStart, "reset": s.forgotReset,

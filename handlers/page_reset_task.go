@@ -15,12 +15,7 @@ import (
 // (which completes the task); an active one changes its password, with
 // the current one.
 
-func (s *Server) resetPasswordPage(w http.ResponseWriter, r *http.Request) {
-	back := redirectParam(r)
-	c, sess, u, ok := s.pageSession(w, r, back)
-	if !ok {
-		return
-	}
+func (s *Server) resetPasswordPage(w http.ResponseWriter, r *http.Request, back string, c *session.Client, sess *session.Session, u *users.User) {
 	isTask := tasks.Has(sess.Tasks, tasks.ResetPassword)
 	d := s.signedInPage(r, "Change your password", back, u)
 	d.IsTask = isTask
@@ -92,18 +87,27 @@ func accountLabel(u *users.User) string {
 	return u.Username
 }
 
-// pageSession is the signed-in caller of a task page: a caller without a
-// session is sent to sign in and back here, a store failure gets the
-// failure page; ok is false once the answer is written.
-func (s *Server) pageSession(w http.ResponseWriter, r *http.Request, back string) (*session.Client, *session.Session, *users.User, bool) {
-	c, sess, u, err := s.currentSession(w, r)
-	if errors.Is(err, apierr.AuthenticationInvalid) || errors.Is(err, apierr.SignedOut) {
-		seeOther(w, r, s.signInURL(withBack(r.URL.Path, back)))
-		return nil, nil, nil, false
+// sessionPage serves a page for the caller's session, pending or active,
+// with the page's redirect_url (back): a caller without a session is sent
+// to sign in and back here, a store failure gets the failure page. A page
+// that serves one task (task set) sends a session that no longer has it
+// (done already, in another tab say) on, as after the task.
+func (s *Server) sessionPage(task string, serve func(w http.ResponseWriter, r *http.Request, back string, c *session.Client, sess *session.Session, u *users.User)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		back := redirectParam(r)
+		c, sess, u, err := s.currentSession(w, r)
+		if errors.Is(err, apierr.AuthenticationInvalid) || errors.Is(err, apierr.SignedOut) {
+			seeOther(w, r, s.signInURL(withBack(r.URL.Path, back)))
+			return
+		}
+		if err != nil {
+			s.failPage(w, r, err)
+			return
+		}
+		if task != "" && !tasks.Has(sess.Tasks, task) {
+			s.goOn(w, r, sess.Status == session.StatusPending, sess.Tasks, back)
+			return
+		}
+		serve(w, r, back, c, sess, u)
 	}
-	if err != nil {
-		s.failPage(w, r, err)
-		return nil, nil, nil, false
-	}
-	return c, sess, u, true
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/signin"
-	"github.com/authgate/authgate/tasks"
 	"github.com/authgate/authgate/users"
 )
 
@@ -15,17 +14,7 @@ import (
 // to redirect_url. Where SMS codes are the only second factor offered
 // (totp off, phone_code on), the user picks one of their phones instead.
 
-func (s *Server) setupMFAPage(w http.ResponseWriter, r *http.Request) {
-	back := redirectParam(r)
-	c, sess, u, ok := s.pageSession(w, r, back)
-	if !ok {
-		return
-	}
-	if !tasks.Has(sess.Tasks, tasks.SetupMFA) {
-		// Done already (another tab, say): go on as after the task.
-		s.goOn(w, r, sess.Status == session.StatusPending, sess.Tasks, back)
-		return
-	}
+func (s *Server) setupMFAPage(w http.ResponseWriter, r *http.Request, back string, c *session.Client, sess *session.Session, u *users.User) {
 	d := s.mfaPage(r, "Set up two-step verification", back, u)
 	d.Lead = "Your account needs a second step at sign-in. Scan the QR code with an authenticator app (such as 1Password, Google Authenticator or Authy), then enter the code it shows."
 	phoneOnly := !s.d.SignIn.MFAConfig().TOTP

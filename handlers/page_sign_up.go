@@ -80,16 +80,10 @@ func (s *Server) signUpPage(w http.ResponseWriter, r *http.Request) {
 		s.signUpDisabled(w, r, back)
 		return
 	}
-	d := s.newPage(r, "Create your account", back)
-	d.Lead = "to continue to " + s.cfg.AppName
-	d.Step = stepSignUpDetails
+	d := s.flowPage(r, "Create your account", "to continue to "+s.cfg.AppName, stepSignUpDetails, back)
 	d.SignUp = s.signUpForm()
-	if r.Method != http.MethodPost {
-		// Already signed in: go on (a store error just shows the form).
-		if id, err := s.identify(w, r); err == nil && id != nil {
-			s.goOn(w, r, id.Pending(), id.Tasks, back)
-			return
-		}
+	if s.signedInGoesOn(w, r, back) {
+		return
 	}
 	s.serveForm(w, r, d, "sign_up", s.signUpURL(back), formOps{
 		"": s.signUpCreate, "create": s.signUpCreate, "verify": s.signUpVerify, "resend": s.signUpResend,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/session"
+	"github.com/authgate/authgate/tasks"
 )
 
 // Page paths under the prefix.
@@ -84,9 +85,9 @@ func (s *Server) routes() *http.ServeMux {
 	for path, h := range map[string]http.HandlerFunc{
 		pathSignIn:         s.signInPage,
 		pathForgotPassword: s.forgotPasswordPage,
-		pathResetTask:      s.resetPasswordPage,
+		pathResetTask:      s.sessionPage("", s.resetPasswordPage),
 		pathSignOut:        s.signOutPage,
-		pathSetupMFATask:   s.setupMFAPage,
+		pathSetupMFATask:   s.sessionPage(tasks.SetupMFA, s.setupMFAPage),
 		pathAccount:        s.accountPage,
 		pathSignUp:         s.signUpPage,
 	} {
