@@ -7,15 +7,13 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/authgate/authgate/internal/secret"
+	"github.com/authgate/authgate/internal/workcount"
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/session"
-	"github.com/authgate/authgate/store"
-	"github.com/authgate/authgate/store/bolt"
 	"github.com/authgate/authgate/users"
 )
 
@@ -25,114 +23,28 @@ import (
 // counted exactly here; the time it takes is measured by
 // TestResetCreateTiming and BenchmarkResetCreate.
 
-// work counts what a service does: store calls by method and key prefix
-// (for every store user: the sign-in flow, users and sessions), uses of
-// the code key (each precedes one HMAC) and deliveries by sink.
-type work struct {
-	mu     sync.Mutex
-	counts map[string]int
-}
-
-func (w *work) add(what string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.counts == nil {
-		w.counts = map[string]int{}
-	}
-	w.counts[what]++
-}
-
-// take returns the counts so far and starts over.
-func (w *work) take() map[string]int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	c := w.counts
-	w.counts = nil
-	return c
-}
-
-// countingStore is the bbolt store counting each call as method and key
-// prefix ("Put sia"), so that known and unknown identifiers, whose keys
-// differ only after the prefix, compare equal when they do the same.
-type countingStore struct {
-	*bolt.Store
-	w *work
-}
-
-func (c *countingStore) n(method, key string) {
-	prefix, _, _ := strings.Cut(key, ":")
-	c.w.add(method + " " + prefix)
-}
-
-func (c *countingStore) Get(ctx context.Context, key string) ([]byte, error) {
-	c.n("Get", key)
-	return c.Store.Get(ctx, key)
-}
-
-func (c *countingStore) Put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	c.n("Put", key)
-	return c.Store.Put(ctx, key, value, ttl)
-}
-
-func (c *countingStore) Create(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	c.n("Create", key)
-	return c.Store.Create(ctx, key, value, ttl)
-}
-
-func (c *countingStore) Delete(ctx context.Context, keys ...string) error {
-	for _, k := range keys {
-		c.n("Delete", k)
-	}
-	return c.Store.Delete(ctx, keys...)
-}
-
-func (c *countingStore) CompareAndDelete(ctx context.Context, key string, expected []byte) (bool, error) {
-	c.n("CompareAndDelete", key)
-	return c.Store.CompareAndDelete(ctx, key, expected)
-}
-
-func (c *countingStore) Update(ctx context.Context, key string, fn store.UpdateFunc) error {
-	c.n("Update", key)
-	return c.Store.Update(ctx, key, fn)
-}
-
-func (c *countingStore) Incr(ctx context.Context, key string, ttl time.Duration) (int64, error) {
-	c.n("Incr", key)
-	return c.Store.Incr(ctx, key, ttl)
-}
-
-func (c *countingStore) Allow(ctx context.Context, key string, limit int, period time.Duration) (store.RateResult, error) {
-	c.n("Allow", key)
-	return c.Store.Allow(ctx, key, limit, period)
-}
-
-func (c *countingStore) AddMember(ctx context.Context, key, member string, ttl time.Duration) error {
-	c.n("AddMember", key)
-	return c.Store.AddMember(ctx, key, member, ttl)
-}
-
-func (c *countingStore) Members(ctx context.Context, key string) ([]string, error) {
-	c.n("Members", key)
-	return c.Store.Members(ctx, key)
-}
+// The work of a service is counted in a workcount.Work: store calls by
+// method and key prefix (for every store user: the sign-in flow, users
+// and sessions, through a workcount.Store), uses of the code key (each
+// precedes one HMAC) and deliveries by sink.
 
 type countingKey struct {
 	Key
-	w *work
+	w *workcount.Work
 }
 
 func (k countingKey) Get(ctx context.Context) ([]byte, error) {
-	k.w.add("code key")
+	k.w.Add("code key")
 	return k.Key.Get(ctx)
 }
 
 type countingSink struct {
 	Deliverer
-	w *work
+	w *workcount.Work
 }
 
 func (s countingSink) Deliver(ctx context.Context, n notify.Notice) error {
-	s.w.add("deliver (background)")
+	s.w.Add("deliver (background)")
 	return s.Deliverer.Deliver(ctx, n)
 }
 
@@ -140,13 +52,13 @@ func (s countingSink) Deliver(ctx context.Context, n notify.Notice) error {
 // counted; its deliveries run on its own pool.
 type counted struct {
 	svc  *Service
-	w    *work
+	w    *workcount.Work
 	pool *Pool
 }
 
 func (e *env) counted() *counted {
-	c := &counted{w: &work{}, pool: NewPool(64, nil)}
-	cs := &countingStore{Store: e.st, w: c.w}
+	c := &counted{w: &workcount.Work{}, pool: NewPool(64, nil)}
+	cs := &workcount.Store{Store: e.st, W: c.w}
 	// Loaded as at start: the user layout marker is read once, not per
 	// request, so it is not part of the work compared.
 	us := users.NewService(cs, e.pw, e.clock.Now)
@@ -166,16 +78,16 @@ func (e *env) counted() *counted {
 	if _, err := c.svc.keys.Get(e.ctx); err != nil { // the key is created once, not per request
 		e.t.Fatal(err)
 	}
-	c.w.take()
+	c.w.Take()
 	return c
 }
 
 // of runs fn and returns the work it did, background deliveries included.
 func (c *counted) of(fn func()) map[string]int {
-	c.w.take()
+	c.w.Take()
 	fn()
 	c.pool.Wait()
-	return c.w.take()
+	return c.w.Take()
 }
 
 func sameWork(t *testing.T, what string, known, unknown map[string]int) {

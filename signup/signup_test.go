@@ -3,11 +3,14 @@ package signup
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"reflect"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/authgate/authgate/internal/secret"
+	"github.com/authgate/authgate/internal/workcount"
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/signin"
@@ -157,6 +160,44 @@ func TestKnownAddressLooksTheSameAndGetsANotice(t *testing.T) {
 	}
 	if u, err := e.Users.Find(e.ctx, users.KindEmail, "owner@example.com"); err != nil || u.ID != owner.ID {
 		t.Fatalf("the owner's account changed: %v %v", u, err)
+	}
+}
+
+// TestKnownAddressCostsTheSameWork: sending the code to a new address
+// and the notice to a known one make the same store operations, one for
+// one, and the same number of deliveries (in the background): the work
+// does not tell them apart either.
+func TestKnownAddressCostsTheSameWork(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Enabled = true })
+	w := &workcount.Work{}
+	cs := &workcount.Store{Store: e.Store, W: w}
+	d := e.deps
+	d.Store, d.Users = cs, users.NewService(cs, e.Passwords, e.Clock.Now)
+	d.CodeKey = secret.New(cs, signin.CodeKeyName)
+	svc := New(e.cfg, d)
+	e.user(users.NewUser{Emails: []string{"owner@example.com"}, Password: goodPass})
+	work := func(addr string) map[string]int {
+		rq := e.client()
+		res := e.startOn(svc, rq, addr)
+		e.pool.Wait()
+		w.Take()
+		if _, err := svc.PrepareVerification(e.ctx, rq, res.Attempt.ID, PrepareParams{Strategy: StrategyEmailCode}); err == nil {
+			t.Fatal("a resend within 30 s went through")
+		}
+		e.Clock.Advance(31 * time.Second)
+		w.Take()
+		if _, err := svc.PrepareVerification(e.ctx, rq, res.Attempt.ID, PrepareParams{Strategy: StrategyEmailCode}); err != nil {
+			t.Fatal(err)
+		}
+		e.pool.Wait()
+		return w.Take()
+	}
+	fresh, known := work("fresh@example.com"), work("owner@example.com")
+	if !maps.Equal(fresh, known) || workcount.Calls(fresh, "Get") == 0 {
+		t.Fatalf("store work differs: new %v, known %v", fresh, known)
+	}
+	if n := len(e.out.All(e.pool)); n != 4 {
+		t.Fatalf("%d deliveries, want 4 (two codes, two notices)", n)
 	}
 }
 
