@@ -19,16 +19,13 @@ func apiPost(t *testing.T, b *browser, base, path string, form url.Values) apiRe
 
 func signInID(t *testing.T, r apiResult) string {
 	t.Helper()
-	var out struct {
-		Response struct {
-			ID string `json:"id"`
-		} `json:"response"`
-	}
-	r.decode(t, &out)
-	if out.Response.ID == "" {
+	out := response[struct {
+		ID string `json:"id"`
+	}](t, r)
+	if out.ID == "" {
 		t.Fatalf("no sign-in id in %s", r.body)
 	}
-	return out.Response.ID
+	return out.ID
 }
 
 // TestIntegrationCodeBudgetPerAccount: wrong codes over 5 attempts and

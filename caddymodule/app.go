@@ -171,8 +171,10 @@ func (a *App) Provision(ctx caddy.Context) error {
 // Validate checks the configuration without side effects. Each check is
 // in validate.go; the Caddyfile parser runs them too.
 func (a *App) Validate() error {
-	return firstError(a.checkStorage, a.checkTokens, a.checkEmail, a.checkSMS,
-		a.checkPassword, a.checkCodes, a.checkLockout, a.checkAppName, a.checkEncryptionKey, a.checkMFA, a.checkSignUp)
+	return firstError(block(a.Storage, (*StorageConfig).check), a.checkTokens,
+		block(a.Email, (*EmailConfig).check), block(a.SMS, (*SMSConfig).check),
+		block(a.Password, (*PasswordConfig).check), a.checkCodes, block(a.Lockout, (*LockoutConfig).check),
+		a.checkAppName, a.checkEncryptionKey, block(a.MFA, (*MFAConfig).check), block(a.SignUp, (*SignUpConfig).check))
 }
 
 // Start loads the signing keys (when the store is reachable; otherwise

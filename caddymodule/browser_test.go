@@ -54,20 +54,17 @@ func (b *browser) signIn(t *testing.T, base, email string) string {
 	if r.status != http.StatusOK {
 		t.Fatalf("sign in %s: %d %s", email, r.status, r.body)
 	}
-	var out struct {
-		Response struct {
-			Status           string `json:"status"`
-			CreatedSessionID string `json:"created_session_id"`
-		} `json:"response"`
-	}
-	r.decode(t, &out)
-	if out.Response.Status != "complete" || out.Response.CreatedSessionID == "" {
+	out := response[struct {
+		Status           string `json:"status"`
+		CreatedSessionID string `json:"created_session_id"`
+	}](t, r)
+	if out.Status != "complete" || out.CreatedSessionID == "" {
 		t.Fatalf("sign in %s: want status complete with a session, got %s", email, r.body)
 	}
 	if b.cookie(t, base, "__session") == "" || b.cookie(t, base, "__client") == "" {
 		t.Fatalf("sign in %s: __session and __client cookies not set", email)
 	}
-	return out.Response.CreatedSessionID
+	return out.CreatedSessionID
 }
 
 // signInRequest is a password sign-in through the JSON API of base, from

@@ -108,14 +108,21 @@ func lineArgs(d *caddyfile.Dispenser, name string) ([]string, error) {
 	return args, nil
 }
 
+// lineArgsN is lineArgs for a line of min to max arguments (max < 0: no
+// limit); another count is Caddy's argument error.
+func lineArgsN(d *caddyfile.Dispenser, name string, min, max int) ([]string, error) {
+	args, err := lineArgs(d, name)
+	if err == nil && (len(args) < min || max >= 0 && len(args) > max) {
+		return nil, d.ArgErr()
+	}
+	return args, err
+}
+
 // oneArg reads exactly one argument on the rest of the line, and no block.
 func oneArg(d *caddyfile.Dispenser, name string) (string, error) {
-	args, err := lineArgs(d, name)
+	args, err := lineArgsN(d, name, 1, 1)
 	if err != nil {
 		return "", err
-	}
-	if len(args) != 1 {
-		return "", d.ArgErr()
 	}
 	if err := noBlock(d, name); err != nil {
 		return "", err

@@ -140,6 +140,24 @@ type appParser struct {
 	at  positions
 }
 
+// blockOf sets *dst to cfg, then reads the block of subdirectives into it
+// with the parsers fields gives for it, noting where each is as
+// prefix+name. No block leaves cfg as it is.
+func blockOf[T any](p appParser, d *caddyfile.Dispenser, dst **T, cfg *T, prefix string, fields func(cfg *T) map[string]subParser) error {
+	*dst = cfg
+	return parseBlock(d, p.at, prefix, fields(cfg))
+}
+
+// optionBlock reads a subdirective of no argument and an optional block
+// (password, mfa, sign_up) into a new T at *dst: a bare line is every
+// default.
+func optionBlock[T any](p appParser, d *caddyfile.Dispenser, dst **T, prefix string, fields func(cfg *T) map[string]subParser) error {
+	if err := noArgs(d); err != nil {
+		return err
+	}
+	return blockOf(p, d, dst, new(T), prefix, fields)
+}
+
 // parseStorage reads `storage file [<path>]` or `storage redis <url>`.
 func (p appParser) parseStorage(d *caddyfile.Dispenser) error {
 	args, err := lineArgs(d, "storage")
@@ -169,12 +187,9 @@ func (p appParser) parseStorage(d *caddyfile.Dispenser) error {
 
 // parseLockout reads `lockout <attempts> <duration>`.
 func (p appParser) parseLockout(d *caddyfile.Dispenser) error {
-	args, err := lineArgs(d, "lockout")
+	args, err := lineArgsN(d, "lockout", 2, 2)
 	if err != nil {
 		return err
-	}
-	if len(args) != 2 {
-		return d.ArgErr()
 	}
 	n, err := parseCount(args[0], lockoutAttempts)
 	if err != nil {
@@ -202,25 +217,22 @@ func (p appParser) parseEmail(d *caddyfile.Dispenser) error {
 	default:
 		return d.Errf("email: %w", emailSenders.check(args[0]))
 	}
-	cfg := &EmailConfig{Sender: "smtp"}
-	p.app.Email = cfg
-	return parseBlock(d, p.at, "email.", map[string]subParser{
-		"address":  stringInto(&cfg.Address),
-		"from":     stringInto(&cfg.From),
-		"tls":      stringInto(&cfg.TLS),
-		"username": stringInto(&cfg.Username),
-		"password": secretInto(&cfg.Password, "email smtp: password"),
+	return blockOf(p, d, &p.app.Email, &EmailConfig{Sender: "smtp"}, "email.", func(cfg *EmailConfig) map[string]subParser {
+		return map[string]subParser{
+			"address":  stringInto(&cfg.Address),
+			"from":     stringInto(&cfg.From),
+			"tls":      stringInto(&cfg.TLS),
+			"username": stringInto(&cfg.Username),
+			"password": secretInto(&cfg.Password, "email smtp: password"),
+		}
 	})
 }
 
 // parseSMS reads `sms log`, `sms webhook <url>` or the `sms twilio` block.
 func (p appParser) parseSMS(d *caddyfile.Dispenser) error {
-	args, err := lineArgs(d, "sms")
+	args, err := lineArgsN(d, "sms", 1, -1)
 	if err != nil {
 		return err
-	}
-	if len(args) == 0 {
-		return d.ArgErr()
 	}
 	switch args[0] {
 	case "log":
@@ -242,41 +254,35 @@ func (p appParser) parseSMS(d *caddyfile.Dispenser) error {
 	default:
 		return d.Errf("sms: %w", smsSenders.check(args[0]))
 	}
-	cfg := &SMSConfig{Sender: "twilio"}
-	p.app.SMS = cfg
-	return parseBlock(d, p.at, "sms.", map[string]subParser{
-		"account_sid": stringInto(&cfg.AccountSID),
-		"auth_token":  secretInto(&cfg.AuthToken, "sms twilio: auth_token"),
-		"from":        stringInto(&cfg.From),
-		"base_url":    stringInto(&cfg.BaseURL),
+	return blockOf(p, d, &p.app.SMS, &SMSConfig{Sender: "twilio"}, "sms.", func(cfg *SMSConfig) map[string]subParser {
+		return map[string]subParser{
+			"account_sid": stringInto(&cfg.AccountSID),
+			"auth_token":  secretInto(&cfg.AuthToken, "sms twilio: auth_token"),
+			"from":        stringInto(&cfg.From),
+			"base_url":    stringInto(&cfg.BaseURL),
+		}
 	})
 }
 
 // parsePassword reads the `password` block.
 func (p appParser) parsePassword(d *caddyfile.Dispenser) error {
-	if err := noArgs(d); err != nil {
-		return err
-	}
-	cfg := new(PasswordConfig)
-	p.app.Password = cfg
-	return parseBlock(d, p.at, "password.", map[string]subParser{
-		"min_length": countInto(&cfg.MinLength, "password: min_length", passwordMinLengths),
-		"breach":     func(d *caddyfile.Dispenser) error { return parseBreach(d, cfg) },
-		"breach_on_sign_in": onOffInto(func(on bool) { cfg.BreachOnSignIn = on },
-			"password: breach_on_sign_in"),
-		"breach_on_error": stringInto(&cfg.BreachOnError),
+	return optionBlock(p, d, &p.app.Password, "password.", func(cfg *PasswordConfig) map[string]subParser {
+		return map[string]subParser{
+			"min_length": countInto(&cfg.MinLength, "password: min_length", passwordMinLengths),
+			"breach":     func(d *caddyfile.Dispenser) error { return parseBreach(d, cfg) },
+			"breach_on_sign_in": onOffInto(func(on bool) { cfg.BreachOnSignIn = on },
+				"password: breach_on_sign_in"),
+			"breach_on_error": stringInto(&cfg.BreachOnError),
+		}
 	})
 }
 
 // parseBreach reads `breach hibp [<url>]`, `breach file <index>` or
 // `breach common|off` into cfg.
 func parseBreach(d *caddyfile.Dispenser, cfg *PasswordConfig) error {
-	args, err := lineArgs(d, "password: breach")
+	args, err := lineArgsN(d, "password: breach", 1, -1)
 	if err != nil {
 		return err
-	}
-	if len(args) == 0 {
-		return d.ArgErr()
 	}
 	b := &BreachConfig{Source: args[0]}
 	switch args[0] {
@@ -310,12 +316,9 @@ var (
 
 // parseEncryptionKey reads `encryption_key <key> [<previous_key>...]`.
 func (p appParser) parseEncryptionKey(d *caddyfile.Dispenser) error {
-	args, err := lineArgs(d, "encryption_key")
+	args, err := lineArgsN(d, "encryption_key", 1, -1)
 	if err != nil {
 		return err
-	}
-	if len(args) == 0 {
-		return d.ArgErr()
 	}
 	p.app.EncryptionKey = args
 	return noBlock(d, "encryption_key")
@@ -323,35 +326,29 @@ func (p appParser) parseEncryptionKey(d *caddyfile.Dispenser) error {
 
 // parseMFA reads the `mfa` block (or a bare `mfa`: every default).
 func (p appParser) parseMFA(d *caddyfile.Dispenser) error {
-	if err := noArgs(d); err != nil {
-		return err
-	}
-	cfg := new(MFAConfig)
-	p.app.MFA = cfg
 	set := func(dst **bool) func(bool) { return func(on bool) { *dst = &on } }
-	return parseBlock(d, p.at, "mfa.", map[string]subParser{
-		"totp":         onOffInto(set(&cfg.TOTP), "mfa: totp"),
-		"backup_codes": onOffInto(set(&cfg.BackupCodes), "mfa: backup_codes"),
-		"phone_code":   onOffInto(set(&cfg.PhoneCode), "mfa: phone_code"),
-		"required":     onOffInto(set(&cfg.Required), "mfa: required"),
-		// issuer is one word; quote names with spaces.
-		"issuer": stringInto(&cfg.Issuer),
+	return optionBlock(p, d, &p.app.MFA, "mfa.", func(cfg *MFAConfig) map[string]subParser {
+		return map[string]subParser{
+			"totp":         onOffInto(set(&cfg.TOTP), "mfa: totp"),
+			"backup_codes": onOffInto(set(&cfg.BackupCodes), "mfa: backup_codes"),
+			"phone_code":   onOffInto(set(&cfg.PhoneCode), "mfa: phone_code"),
+			"required":     onOffInto(set(&cfg.Required), "mfa: required"),
+			// issuer is one word; quote names with spaces.
+			"issuer": stringInto(&cfg.Issuer),
+		}
 	})
 }
 
 // parseSignUp reads the `sign_up` block (or a bare `sign_up`: on, with
 // every default).
 func (p appParser) parseSignUp(d *caddyfile.Dispenser) error {
-	if err := noArgs(d); err != nil {
-		return err
-	}
-	cfg := new(SignUpConfig)
-	p.app.SignUp = cfg
-	return parseBlock(d, p.at, "sign_up.", map[string]subParser{
-		"identifiers": wordsInto(&cfg.Identifiers, "sign_up: identifiers", nil),
-		"username":    stringInto(&cfg.Username),
-		// Codes are written in any case and kept upper-case (us is US).
-		"phone_countries": wordsInto(&cfg.PhoneCountries, "sign_up: phone_countries", strings.ToUpper),
+	return optionBlock(p, d, &p.app.SignUp, "sign_up.", func(cfg *SignUpConfig) map[string]subParser {
+		return map[string]subParser{
+			"identifiers": wordsInto(&cfg.Identifiers, "sign_up: identifiers", nil),
+			"username":    stringInto(&cfg.Username),
+			// Codes are written in any case and kept upper-case (us is US).
+			"phone_countries": wordsInto(&cfg.PhoneCountries, "sign_up: phone_countries", strings.ToUpper),
+		}
 	})
 }
 
@@ -360,12 +357,9 @@ func (p appParser) parseSignUp(d *caddyfile.Dispenser) error {
 // errors.
 func wordsInto(dst *[]string, label string, norm func(string) string) subParser {
 	return func(d *caddyfile.Dispenser) error {
-		args, err := lineArgs(d, label)
+		args, err := lineArgsN(d, label, 1, -1)
 		if err != nil {
 			return err
-		}
-		if len(args) == 0 {
-			return d.ArgErr()
 		}
 		if norm != nil {
 			for i, a := range args {

@@ -162,11 +162,7 @@ func checkAdapted(t *testing.T, text string, out []byte) {
 		switch v := v.(type) {
 		case map[string]any:
 			if v["handler"] == "authgate" {
-				b, err := json.Marshal(v)
-				if err != nil {
-					t.Fatal(err)
-				}
-				handlers = append(handlers, b)
+				handlers = append(handlers, mustJSON(t, v))
 			}
 			for _, e := range v {
 				walk(e)
@@ -223,11 +219,7 @@ func canonicalJSON(t *testing.T, b []byte) string {
 	if err := dec.Decode(&v); err != nil {
 		t.Fatal(err)
 	}
-	out, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(out)
+	return string(mustJSON(t, v))
 }
 
 // secretLines are global-option bodies with a secret in each place the

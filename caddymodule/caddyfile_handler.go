@@ -68,12 +68,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 
 // parseTaskURL reads `task_url <task key> <path or url>`, once per key.
 func (h *Handler) parseTaskURL(d *caddyfile.Dispenser, at positions) error {
-	args, err := lineArgs(d, "task_url")
+	args, err := lineArgsN(d, "task_url", 2, 2)
 	if err != nil {
 		return err
-	}
-	if len(args) != 2 {
-		return d.ArgErr()
 	}
 	key := args[0]
 	if _, dup := h.TaskURLs[key]; dup {
@@ -89,12 +86,9 @@ func (h *Handler) parseTaskURL(d *caddyfile.Dispenser, at positions) error {
 
 // parsePublic reads `public <path pattern...>`; the patterns accumulate.
 func (h *Handler) parsePublic(d *caddyfile.Dispenser, at positions) error {
-	args, err := lineArgs(d, "public")
+	args, err := lineArgsN(d, "public", 1, -1)
 	if err != nil {
 		return err
-	}
-	if len(args) == 0 {
-		return d.ArgErr()
 	}
 	for _, pattern := range args {
 		at.note(publicField(len(h.Public)), d)

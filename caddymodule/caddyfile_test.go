@@ -17,17 +17,19 @@ func boolPtr(b bool) *bool { return &b }
 // is what the Caddyfile sets, and the structs also hold runtime state.
 func assertSameJSON(t *testing.T, got, want any) {
 	t.Helper()
-	gj, err := json.Marshal(got)
-	if err != nil {
-		t.Fatalf("encode got: %v", err)
-	}
-	wj, err := json.Marshal(want)
-	if err != nil {
-		t.Fatalf("encode want: %v", err)
-	}
-	if string(gj) != string(wj) {
+	if gj, wj := mustJSON(t, got), mustJSON(t, want); string(gj) != string(wj) {
 		t.Fatalf("got  %s\nwant %s", gj, wj)
 	}
+}
+
+// mustJSON encodes v, failing the test when it cannot.
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("encode %T: %v", v, err)
+	}
+	return b
 }
 
 // parseCase is an input a parser accepts, with the config it sets.

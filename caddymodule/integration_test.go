@@ -26,8 +26,7 @@ import (
 // TestIntegrationUserPersistsAcrossRestart: a user created through the
 // admin API is found after Caddy is stopped and started again.
 func TestIntegrationUserPersistsAcrossRestart(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, storage string) {
-		s := startServer(t, siteOpts{storage: storage})
+	forEachServer(t, func(t *testing.T, s *server) {
 		u := createUser(t, "persist@example.com")
 		if found := findUsers(t, "persist@example.com"); len(found) != 1 || found[0].ID != u.ID {
 			t.Fatalf("before restart: want [%s], got %+v", u.ID, found)
@@ -52,8 +51,7 @@ func TestIntegrationUserPersistsAcrossRestart(t *testing.T) {
 // normalization), bad emails and short passwords are 422s with Clerk's
 // codes.
 func TestIntegrationCreateUserErrors(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, storage string) {
-		startServer(t, siteOpts{storage: storage})
+	forEachServer(t, func(t *testing.T, _ *server) {
 		createUser(t, "alice@example.com")
 
 		for _, tc := range []struct {
@@ -98,8 +96,7 @@ func TestIntegrationCreateUserErrors(t *testing.T) {
 // TestIntegrationConcurrentCreate: 20 concurrent creates of one email
 // make exactly one user.
 func TestIntegrationConcurrentCreate(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, storage string) {
-		startServer(t, siteOpts{storage: storage})
+	forEachServer(t, func(t *testing.T, _ *server) {
 		const n = 20
 		results := createUsersAtOnce(plainClient, n, func(int) string { return "race@example.com" })
 

@@ -18,10 +18,7 @@ func TestMFAConfigRoundTrip(t *testing.T) {
 	if got := *app.MFA.resolved(); got != want {
 		t.Fatalf("services get %+v, want %+v", got, want)
 	}
-	again, err := json.Marshal(app)
-	if err != nil {
-		t.Fatal(err)
-	}
+	again := mustJSON(t, app)
 	if !jsonEqual(t, again, raw) {
 		t.Fatalf("re-encoded %s, adapted %s", again, raw)
 	}

@@ -16,24 +16,21 @@ import (
 func enrolTOTP(t *testing.T, b *browser, base string) string {
 	t.Helper()
 	r := apiPost(t, b, base, "/me/totp", url.Values{})
-	var created struct {
-		Response struct {
-			Secret string `json:"secret"`
-			URI    string `json:"uri"`
-		} `json:"response"`
-	}
-	r.decode(t, &created)
-	if r.status != http.StatusOK || created.Response.Secret == "" {
+	created := response[struct {
+		Secret string `json:"secret"`
+		URI    string `json:"uri"`
+	}](t, r)
+	if r.status != http.StatusOK || created.Secret == "" {
 		t.Fatalf("POST /v1/me/totp: %d %s", r.status, r.body)
 	}
-	code, err := mfa.CodeAt(created.Response.Secret, time.Now())
+	code, err := mfa.CodeAt(created.Secret, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r := apiPost(t, b, base, "/me/totp/attempt_verification", url.Values{"code": {code}}); r.status != http.StatusOK {
 		t.Fatalf("attempt_verification: %d %s", r.status, r.body)
 	}
-	return created.Response.URI
+	return created.URI
 }
 
 // TestIntegrationMFARequired: with `mfa { required on }` through Caddy, a

@@ -30,48 +30,52 @@ func (a *App) messageOptions(repl *caddy.Replacer) ([]notify.Option, error) {
 
 func (a *App) buildEmailer(repl *caddy.Replacer, opts []notify.Option) (notify.Emailer, error) {
 	e := a.Email
-	switch e.Sender {
-	case "log":
-		return notify.NewLogEmailer(a.logger.Named("email"), opts...), nil
-	case "smtp":
-		s, err := notify.NewSMTP(notify.SMTPConfig{
-			Address:  repl.ReplaceAll(e.Address, ""),
-			From:     repl.ReplaceAll(e.From, ""),
-			TLS:      e.TLS,
-			Username: repl.ReplaceAll(e.Username, ""),
-			Password: repl.ReplaceAll(e.Password, ""),
-		}, opts...)
-		return configured[notify.Emailer]("email smtp", s, err)
-	}
-	return nil, fmt.Errorf("email: unknown sender %q", e.Sender)
+	return senders[notify.Emailer]{
+		"log": func() (notify.Emailer, error) { return notify.NewLogEmailer(a.logger.Named("email"), opts...), nil },
+		"smtp": func() (notify.Emailer, error) {
+			return notify.NewSMTP(notify.SMTPConfig{
+				Address:  repl.ReplaceAll(e.Address, ""),
+				From:     repl.ReplaceAll(e.From, ""),
+				TLS:      e.TLS,
+				Username: repl.ReplaceAll(e.Username, ""),
+				Password: repl.ReplaceAll(e.Password, ""),
+			}, opts...)
+		},
+	}.build("email", e.Sender)
 }
 
 func (a *App) buildTexter(repl *caddy.Replacer, opts []notify.Option) (notify.Texter, error) {
 	s := a.SMS
-	switch s.Sender {
-	case "log":
-		return notify.NewLogTexter(a.logger.Named("sms"), opts...), nil
-	case "webhook":
-		t, err := notify.NewWebhook(repl.ReplaceAll(s.URL, ""), nil, opts...)
-		return configured[notify.Texter]("sms webhook", t, err)
-	case "twilio":
-		t, err := notify.NewTwilio(notify.TwilioConfig{
-			AccountSID: repl.ReplaceAll(s.AccountSID, ""),
-			AuthToken:  repl.ReplaceAll(s.AuthToken, ""),
-			From:       repl.ReplaceAll(s.From, ""),
-			BaseURL:    repl.ReplaceAll(s.BaseURL, ""),
-		}, opts...)
-		return configured[notify.Texter]("sms twilio", t, err)
-	}
-	return nil, fmt.Errorf("sms: unknown sender %q", s.Sender)
+	return senders[notify.Texter]{
+		"log":     func() (notify.Texter, error) { return notify.NewLogTexter(a.logger.Named("sms"), opts...), nil },
+		"webhook": func() (notify.Texter, error) { return notify.NewWebhook(repl.ReplaceAll(s.URL, ""), nil, opts...) },
+		"twilio": func() (notify.Texter, error) {
+			return notify.NewTwilio(notify.TwilioConfig{
+				AccountSID: repl.ReplaceAll(s.AccountSID, ""),
+				AuthToken:  repl.ReplaceAll(s.AuthToken, ""),
+				From:       repl.ReplaceAll(s.From, ""),
+				BaseURL:    repl.ReplaceAll(s.BaseURL, ""),
+			}, opts...)
+		},
+	}.build("sms", s.Sender)
 }
 
-// configured returns the sender v, or err naming what failed to configure
-// (and a nil sender, never a typed nil in the interface).
-func configured[T any](what string, v T, err error) (T, error) {
+// senders are the constructors of a channel's senders by their Caddyfile
+// name (the names validate.go accepts).
+type senders[T any] map[string]func() (T, error)
+
+// build runs the constructor of sender. An error names the channel and
+// the sender and comes with a nil sender, never a typed nil in the
+// interface (a constructor's nil *SMTP returned with its error is one).
+func (b senders[T]) build(channel, sender string) (T, error) {
+	var none T
+	newSender, ok := b[sender]
+	if !ok {
+		return none, fmt.Errorf("%s: unknown sender %q", channel, sender)
+	}
+	v, err := newSender()
 	if err != nil {
-		var none T
-		return none, fmt.Errorf("configuring %s: %w", what, err)
+		return none, fmt.Errorf("configuring %s %s: %w", channel, sender, err)
 	}
 	return v, nil
 }

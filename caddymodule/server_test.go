@@ -62,10 +62,11 @@ func backends() []backend {
 	}
 }
 
-// forEachBackend runs f as a subtest per storage backend.
-func forEachBackend(t *testing.T, f func(t *testing.T, storage string)) {
+// forEachServer runs f as a subtest per storage backend, with a server
+// of the default site on it.
+func forEachServer(t *testing.T, f func(t *testing.T, s *server)) {
 	for _, b := range backends() {
-		t.Run(b.name, func(t *testing.T) { f(t, b.storage(t)) })
+		t.Run(b.name, func(t *testing.T) { f(t, startServer(t, siteOpts{storage: b.storage(t)})) })
 	}
 }
 
@@ -267,6 +268,17 @@ type apiResult struct {
 func (r apiResult) errCode() string { return testenv.ErrorCode(r.body) }
 
 func (r apiResult) decode(t *testing.T, v any) { testenv.DecodeJSON(t, r.body, v) }
+
+// response decodes the "response" member of a Frontend API answer (the
+// envelope Clerk's answers come in) into a T.
+func response[T any](t *testing.T, r apiResult) T {
+	t.Helper()
+	var env struct {
+		Response T `json:"response"`
+	}
+	r.decode(t, &env)
+	return env.Response
+}
 
 var plainClient = &http.Client{
 	Timeout:       30 * time.Second,

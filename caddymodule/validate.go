@@ -68,6 +68,17 @@ func fieldErrorf(field, format string, args ...any) error {
 	return &fieldError{field: field, err: fmt.Errorf(format, args...)}
 }
 
+// block is the check of an optional block of the configuration: one
+// left out (nil) has nothing to check.
+func block[T any](b *T, check func(*T) error) func() error {
+	return func() error {
+		if b == nil {
+			return nil
+		}
+		return check(b)
+	}
+}
+
 // firstError runs the checks in order and returns the first error.
 func firstError(checks ...func() error) error {
 	for _, check := range checks {
@@ -99,24 +110,33 @@ func checkValues(checks ...valueCheck) error {
 	return nil
 }
 
-// checkStorage checks the storage backend and its path or URL.
-func (a *App) checkStorage() error {
-	s := a.Storage
-	if s == nil {
-		return nil
-	}
-	if err := checkValues(valueCheck{"storage", "storage", s.Backend, storageBackends.check}); err != nil {
+// check checks the storage backend and its path or URL.
+func (s *StorageConfig) check() error {
+	return checkChoice("storage", s.Backend, storageBackends, map[string]func() error{
+		"file": func() error {
+			if s.Path != "" && strings.TrimSpace(s.Path) == "" {
+				return fieldErrorf("storage", "storage file: the path is empty")
+			}
+			return nil
+		},
+		"redis": func() error {
+			if err := validateRedisURL(s.URL); err != nil {
+				return fieldErrorf("storage", "storage redis: %w", err)
+			}
+			return nil
+		},
+	})
+}
+
+// checkChoice checks the word of field that picks one of o (unset: the
+// default, checked as given), then runs the checks of the settings that
+// go with the picked one, if it has any.
+func checkChoice(field, word string, o oneOf, settings map[string]func() error) error {
+	if err := checkValues(valueCheck{field, field, word, o.check}); err != nil {
 		return err
 	}
-	switch s.Backend {
-	case "file":
-		if s.Path != "" && strings.TrimSpace(s.Path) == "" {
-			return fieldErrorf("storage", "storage file: the path is empty")
-		}
-	case "redis":
-		if err := validateRedisURL(s.URL); err != nil {
-			return fieldErrorf("storage", "storage redis: %w", err)
-		}
+	if check := settings[word]; check != nil {
+		return check()
 	}
 	return nil
 }
@@ -145,16 +165,13 @@ func (a *App) checkTokens() error {
 	return nil
 }
 
-// checkEmail checks the email sender: for smtp each field, then that
+// check checks the email sender: for smtp each field, then that
 // address and from are there and that username and password go together.
-func (a *App) checkEmail() error {
-	e := a.Email
-	if e == nil {
-		return nil
-	}
-	if err := checkValues(valueCheck{"email", "email", e.Sender, emailSenders.check}); err != nil || e.Sender != "smtp" {
-		return err
-	}
+func (e *EmailConfig) check() error {
+	return checkChoice("email", e.Sender, emailSenders, map[string]func() error{"smtp": e.checkSMTP})
+}
+
+func (e *EmailConfig) checkSMTP() error {
 	err := checkValues(
 		valueCheck{"email.address", "email smtp: address", e.Address, validateHostPort},
 		valueCheck{"email.from", "email smtp: from", e.From, validateMailbox},
@@ -171,42 +188,36 @@ func (a *App) checkEmail() error {
 	return nil
 }
 
-// checkSMS checks the SMS sender: the webhook URL, or for twilio each
+// check checks the SMS sender: the webhook URL, or for twilio each
 // field and then that account_sid, auth_token and from are there.
-func (a *App) checkSMS() error {
-	s := a.SMS
-	if s == nil {
-		return nil
-	}
-	if err := checkValues(valueCheck{"sms", "sms", s.Sender, smsSenders.check}); err != nil {
+func (s *SMSConfig) check() error {
+	return checkChoice("sms", s.Sender, smsSenders, map[string]func() error{
+		"webhook": func() error {
+			if err := validateHTTPURL(s.URL); err != nil {
+				return fieldErrorf("sms", "sms webhook: %w", err)
+			}
+			return nil
+		},
+		"twilio": s.checkTwilio,
+	})
+}
+
+func (s *SMSConfig) checkTwilio() error {
+	err := checkValues(
+		valueCheck{"sms.from", "sms twilio: from", s.From, validateE164},
+		valueCheck{"sms.base_url", "sms twilio: base_url", s.BaseURL, validateHTTPURL},
+	)
+	if err != nil {
 		return err
 	}
-	switch s.Sender {
-	case "webhook":
-		if err := validateHTTPURL(s.URL); err != nil {
-			return fieldErrorf("sms", "sms webhook: %w", err)
-		}
-	case "twilio":
-		err := checkValues(
-			valueCheck{"sms.from", "sms twilio: from", s.From, validateE164},
-			valueCheck{"sms.base_url", "sms twilio: base_url", s.BaseURL, validateHTTPURL},
-		)
-		if err != nil {
-			return err
-		}
-		if s.AccountSID == "" || s.AuthToken == "" || s.From == "" {
-			return fieldErrorf("sms", "sms twilio: account_sid, auth_token and from are required")
-		}
+	if s.AccountSID == "" || s.AuthToken == "" || s.From == "" {
+		return fieldErrorf("sms", "sms twilio: account_sid, auth_token and from are required")
 	}
 	return nil
 }
 
-// checkPassword checks the password rules and the breach source.
-func (a *App) checkPassword() error {
-	p := a.Password
-	if p == nil {
-		return nil
-	}
+// check checks the password rules and the breach source.
+func (p *PasswordConfig) check() error {
 	if err := checkCount("password.min_length", "password: min_length", p.MinLength, passwordMinLengths); err != nil {
 		return err
 	}
@@ -243,12 +254,8 @@ func (a *App) checkCodes() error {
 	return checkCount("code_max_attempts", "code_max_attempts", a.CodeMaxAttempts, codeMaxAttempts)
 }
 
-// checkLockout checks the lockout's attempts and duration.
-func (a *App) checkLockout() error {
-	l := a.Lockout
-	if l == nil {
-		return nil
-	}
+// check checks the lockout's attempts and duration.
+func (l *LockoutConfig) check() error {
 	if err := checkCount("lockout", "lockout: attempts", l.Attempts, lockoutAttempts); err != nil {
 		return err
 	}
@@ -264,14 +271,10 @@ func (a *App) checkAppName() error {
 	return nil
 }
 
-// checkMFA checks the second factors: a required second factor needs a
+// check checks the second factors: a required second factor needs a
 // way to set one up (totp or phone_code on), and the issuer is what an
 // otpauth URI can carry.
-func (a *App) checkMFA() error {
-	m := a.MFA
-	if m == nil {
-		return nil
-	}
+func (m *MFAConfig) check() error {
 	if err := checkValues(valueCheck{"mfa.issuer", "mfa: issuer", m.Issuer, validateTOTPIssuer}); err != nil {
 		return err
 	}
@@ -365,17 +368,13 @@ func (a *App) checkEncryptionKey() error {
 	return nil
 }
 
-// checkSignUp checks the sign_up block: known identifiers and username
+// check checks the sign_up block: known identifiers and username
 // mode, each identifier and country once, every country a region
 // libphonenumber knows (ISO 3166-1 alpha-2, any case), and
 // phone_countries only with phone among the identifiers: countries that
 // no sign-up can use are a mistake, not a setting, so they are refused
 // rather than ignored.
-func (a *App) checkSignUp() error {
-	s := a.SignUp
-	if s == nil {
-		return nil
-	}
+func (s *SignUpConfig) check() error {
 	if err := checkWords("sign_up.identifiers", "sign_up: identifiers", s.Identifiers, signUpIdents.check); err != nil {
 		return err
 	}

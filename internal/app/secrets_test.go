@@ -2,12 +2,11 @@ package app
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/authgate/authgate/mfa"
-	"github.com/authgate/authgate/store/bolt"
+	"github.com/authgate/authgate/store/bolt/bolttest"
 )
 
 // TestSecretKeys: the backup-code key and every TOTP secret are secrets
@@ -26,11 +25,7 @@ func TestSecretKeys(t *testing.T) {
 			t.Errorf("IsSecretKey(%q) = %v, want %v", k, !want, want)
 		}
 	}
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "a.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := bolttest.Open(t)
 	s, err := New(Config{}, st, nil)
 	if err != nil {
 		t.Fatal(err)

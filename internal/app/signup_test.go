@@ -1,24 +1,19 @@
 package app
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/authgate/authgate/signin"
 	"github.com/authgate/authgate/signup"
-	"github.com/authgate/authgate/store/bolt"
+	"github.com/authgate/authgate/store/bolt/bolttest"
 )
 
 // TestSignUpTakesTheCodeRulesOfSignIn: code_ttl and code_max_attempts
 // (and the send limits) of the sign-in configuration apply to sign-up's
 // codes too, unless sign-up's own limits set them.
 func TestSignUpTakesTheCodeRulesOfSignIn(t *testing.T) {
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "a.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := bolttest.Open(t)
 	cfg := Config{
 		SignIn: signin.Config{CodeTTL: 5 * time.Minute, CodeMaxAttempts: 3, SendsPerIP: 7},
 		SignUp: signup.Config{Enabled: true, Limits: signup.Limits{SendsPerIP: 9}},

@@ -32,6 +32,28 @@ const chromiumCloseTimeout = 10 * time.Second
 // stdout) is kept for the log of a failed test.
 const chromiumOutputMax = 16 << 10
 
+// chromiumSwitches are the switches (all turned on) a test browser runs
+// with: no network traffic of its own (QUIC, background fetches, updates,
+// sync, Safe Browsing, crash reports, metrics uploads, pings), no
+// extensions or default apps, no system keychain, and /tmp instead of a
+// small /dev/shm.
+var chromiumSwitches = []string{
+	"disable-quic",
+	"disable-background-networking",
+	"disable-component-update",
+	"disable-sync",
+	"disable-default-apps",
+	"disable-extensions",
+	"disable-domain-reliability",
+	"disable-client-side-phishing-detection",
+	"safebrowsing-disable-auto-update",
+	"disable-breakpad",
+	"disable-dev-shm-usage",
+	"metrics-recording-only",
+	"no-pings",
+	"use-mock-keychain",
+}
+
 // Browser starts a headless Chromium for the test and returns a chromedp
 // context for its first tab. The browser has a fresh profile in a
 // temporary directory, talks to nothing on the internet (background
@@ -56,24 +78,13 @@ func Browser(t testing.TB) context.Context {
 		chromedp.DisableGPU,
 		chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-domain-reliability", true),
-		chromedp.Flag("disable-client-side-phishing-detection", true),
-		chromedp.Flag("safebrowsing-disable-auto-update", true),
-		chromedp.Flag("disable-breakpad", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("metrics-recording-only", true),
-		chromedp.Flag("no-pings", true),
 		chromedp.Flag("password-store", "basic"),
-		chromedp.Flag("use-mock-keychain", true),
 		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter,AutofillServerCommunication"),
 		chromedp.WindowSize(1280, 900),
 		chromedp.CombinedOutput(out),
+	}
+	for _, name := range chromiumSwitches {
+		opts = append(opts, chromedp.Flag(name, true))
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	logs := &guardedLog{t: t}

@@ -2,10 +2,8 @@ package storetest
 
 import (
 	"errors"
-	"strconv"
 	"testing"
 
-	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/store"
 )
 
@@ -51,44 +49,6 @@ func testCreateIndexed(t *testing.T, s store.Store) {
 		t.Fatalf("CreateIndexed without index: %v", err)
 	}
 	wantValue(t, s, "{u}:user:4", []byte("rec4"))
-}
-
-func testCreateIndexedRace(t *testing.T, s store.Store) {
-	const n = 20
-	const index = "{u}:email:race@example.com"
-	errs := make([]error, n)
-	c := ctx(t)
-	testenv.Together(n, func(i int) {
-		id := "user_" + strconv.Itoa(i)
-		errs[i] = s.CreateIndexed(c, "{u}:user:"+id, []byte(id), map[string]string{index: id})
-	})
-	winner := -1
-	for i, err := range errs {
-		if err == nil {
-			if winner >= 0 {
-				t.Fatalf("goroutines %d and %d both created the index", winner, i)
-			}
-			winner = i
-			continue
-		}
-		var taken *store.IndexTakenError
-		if !errors.Is(err, store.ErrExists) || !errors.As(err, &taken) || taken.Key != index {
-			t.Fatalf("goroutine %d: %v; want *IndexTakenError{Key: %q} matching ErrExists", i, err, index)
-		}
-	}
-	if winner < 0 {
-		t.Fatal("no goroutine created the index")
-	}
-	winnerID := "user_" + strconv.Itoa(winner)
-	wantValue(t, s, index, []byte(winnerID))
-	for i := range n {
-		key := "{u}:user:user_" + strconv.Itoa(i)
-		if i == winner {
-			wantValue(t, s, key, []byte(winnerID))
-		} else {
-			wantNotFound(t, s, key)
-		}
-	}
 }
 
 func testDeleteIndexed(t *testing.T, s store.Store) {

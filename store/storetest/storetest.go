@@ -18,11 +18,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
-	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/store"
 )
 
@@ -222,30 +220,6 @@ func testCompareAndDelete(t *testing.T, s store.Store) {
 	}
 }
 
-func testCompareAndDeleteRace(t *testing.T, s store.Store) {
-	mustPut(t, s, "once", []byte("v"), time.Hour)
-	const n = 50
-	results := make([]bool, n)
-	errs := make([]error, n)
-	c := ctx(t)
-	testenv.Together(n, func(i int) {
-		results[i], errs[i] = s.CompareAndDelete(c, "once", []byte("v"))
-	})
-	wins := 0
-	for i := range n {
-		if errs[i] != nil {
-			t.Fatalf("goroutine %d: %v", i, errs[i])
-		}
-		if results[i] {
-			wins++
-		}
-	}
-	if wins != 1 {
-		t.Fatalf("%d of %d concurrent CompareAndDelete calls won, want exactly 1", wins, n)
-	}
-	wantNotFound(t, s, "once")
-}
-
 func testIncr(t *testing.T, s store.Store) {
 	c := ctx(t)
 	for want := int64(1); want <= 3; want++ {
@@ -267,26 +241,6 @@ func testIncr(t *testing.T, s store.Store) {
 		t.Fatalf("Incr of a non-integer = %v, must not match ErrUnavailable", err)
 	}
 	wantValue(t, s, "text", []byte("abc"))
-}
-
-func testIncrRace(t *testing.T, s store.Store) {
-	const n = 50
-	got := make([]int64, n)
-	errs := make([]error, n)
-	c := ctx(t)
-	testenv.Together(n, func(i int) { got[i], errs[i] = s.Incr(c, "hits", time.Hour) })
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("goroutine %d: %v", i, err)
-		}
-	}
-	slices.Sort(got)
-	for i, v := range got {
-		if v != int64(i+1) {
-			t.Fatalf("sorted Incr results = %v, want 1..%d each once", got, n)
-		}
-	}
-	wantValue(t, s, "hits", []byte(strconv.Itoa(n)))
 }
 
 func testUpdate(t *testing.T, s store.Store) {
@@ -343,30 +297,6 @@ func testUpdate(t *testing.T, s store.Store) {
 		t.Fatalf("Update(delete absent): %v", err)
 	}
 	wantNotFound(t, s, "u")
-}
-
-func testUpdateRace(t *testing.T, s store.Store) {
-	const n = 50
-	errs := make([]error, n)
-	c := ctx(t)
-	testenv.Together(n, func(i int) {
-		errs[i] = s.Update(c, "counter", func(cur []byte, exists bool) ([]byte, time.Duration, error) {
-			v := 0
-			if exists {
-				var err error
-				if v, err = strconv.Atoi(string(cur)); err != nil {
-					return nil, 0, err
-				}
-			}
-			return []byte(strconv.Itoa(v + 1)), time.Hour, nil
-		})
-	})
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("goroutine %d: %v", i, err)
-		}
-	}
-	wantValue(t, s, "counter", []byte(strconv.Itoa(n)))
 }
 
 func testSets(t *testing.T, s store.Store) {
