@@ -12,61 +12,25 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/authgate/authgate/handlers"
-	"github.com/authgate/authgate/internal/app"
 	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/signup"
-	"github.com/authgate/authgate/tasks"
 	"github.com/authgate/authgate/users"
 )
 
 // The sign-up page: net/http tests of its forms here, and a Chromium test
-// of the whole flow (TestBrowserSignUpByEmail).
+// of the whole flow (TestBrowserSignUpByEmail). The site is suEnv's
+// (api_sign_up_test.go): the pages and the API share it.
 
-// signUpEnv is an environment with sign-up configured as cfg says, its
-// pages served with the sign-up service. The per-IP request limits are
-// lifted: every test browser is 127.0.0.1.
-func signUpEnv(t *testing.T, cfg signup.Config) *env {
+// emailSignUpPages is a site with sign-up by email on (suEnv with
+// emailOnly), and a page browser on it.
+func emailSignUpPages(t *testing.T) (*env, *pageBrowser) {
 	t.Helper()
-	cfg.Limits.CreatesPerIP, cfg.Limits.AttemptsPerIP = 1000, 1000
-	e := newEnv(t, func(o *envOpt) { o.engineCfg = func(c *app.Config) { c.SignUp = cfg } })
-	d := e.deps()
-	d.SignUp = e.eng.SignUp
-	e.srv = handlers.New(handlers.Config{
-		Prefix: pagePrefix, SignInURL: pagePrefix + "/sign-in", AfterSignInURL: "/",
-		Tasks: tasks.NewRouter(pagePrefix, nil),
-	}, d)
-	return e
-}
-
-// emailSignUp is sign-up on with its defaults (email, no username).
-var emailSignUp = signup.Config{Enabled: true}
-
-func TestPageSignUpOffAnswers403(t *testing.T) {
-	e := newEnv(t)
-	p := e.pageBrowser()
-	r := p.get(pagePrefix + "/sign-up?redirect_url=%2Fdocs")
-	pageStatus(t, r, http.StatusForbidden)
-	pageHas(t, r.body, "Sign-up is disabled", `href="/__authgate/sign-in?redirect_url=%2Fdocs"`)
-	if strings.Contains(r.body, "<form") || r.header.Get("Content-Security-Policy") == "" {
-		t.Fatalf("the disabled page has a form or lacks the page headers:\n%s", r.body)
-	}
-	// A form sent anyway (with a token of the sign-in page's) is refused.
-	pageStatus(t, p.get(pagePrefix+"/sign-in"), http.StatusOK)
-	form := p.hidden("")
-	form.Set("identifier", "new@example.com")
-	form.Set("password", "a-fine-new-passphrase")
-	form.Set("confirm_password", "a-fine-new-passphrase")
-	pageStatus(t, p.post(pagePrefix+"/sign-up", form), http.StatusForbidden)
-	// The sign-in page does not link to it.
-	r = p.get(pagePrefix + "/sign-in")
-	if strings.Contains(r.body, "/sign-up") || strings.Contains(r.body, "Create an account") {
-		t.Fatalf("the sign-in page links to a disabled sign-up:\n%s", r.body)
-	}
+	e := suEnv(t, emailOnly)
+	return e, e.pageBrowser()
 }
 
 func TestPageSignUpFormAsConfigured(t *testing.T) {
-	e := signUpEnv(t, emailSignUp)
-	p := e.pageBrowser()
+	_, p := emailSignUpPages(t)
 	// The sign-in page links to it, carrying redirect_url along.
 	r := p.get(pagePrefix + "/sign-in?redirect_url=%2Fdocs")
 	pageStatus(t, r, http.StatusOK)
@@ -88,14 +52,14 @@ func TestPageSignUpFormAsConfigured(t *testing.T) {
 		t.Fatalf("the page carries an unsafe redirect_url:\n%s", r.body)
 	}
 
-	both := signUpEnv(t, signup.Config{
+	both := suEnv(t, signup.Config{
 		Enabled: true, Identifiers: []users.Kind{users.KindEmail, users.KindPhone},
 		Username: signup.UsernameRequired, PhoneCountries: []string{"US"},
 	})
 	r = both.pageBrowser().get(pagePrefix + "/sign-up")
 	pageHas(t, r.body, "Email address or phone number", `type="text"`, "starts with + and the country code",
 		`<label for="username">Username</label>`, `name="username" type="text" autocomplete="username" autocapitalize="none" spellcheck="false" required`)
-	phone := signUpEnv(t, signup.Config{
+	phone := suEnv(t, signup.Config{
 		Enabled: true, Identifiers: []users.Kind{users.KindPhone}, Username: signup.UsernameOptional, PhoneCountries: []string{"US"},
 	})
 	r = phone.pageBrowser().get(pagePrefix + "/sign-up")
@@ -106,8 +70,7 @@ func TestPageSignUpFormAsConfigured(t *testing.T) {
 // passwords differing, an identifier of a kind the form does not take),
 // the service's (a breached password), and CSRF. None sends a code.
 func TestPageSignUpFormErrors(t *testing.T) {
-	e := signUpEnv(t, emailSignUp)
-	p := e.pageBrowser()
+	e, p := emailSignUpPages(t)
 	path := pagePrefix + "/sign-up"
 	send := func(ident, pw, confirm string) pageReply {
 		t.Helper()
@@ -153,7 +116,7 @@ func TestPageSignUpFormErrors(t *testing.T) {
 // same code step as a new one; its owner is told by email, and no code
 // the page takes creates a second account.
 func TestPageSignUpExistingAddress(t *testing.T) {
-	e := signUpEnv(t, emailSignUp)
+	e := suEnv(t, emailOnly)
 	e.alice()
 	p := e.pageBrowser()
 	path := pagePrefix + "/sign-up"
@@ -175,8 +138,7 @@ func TestPageSignUpExistingAddress(t *testing.T) {
 }
 
 func TestPageSignUpExpiredAttemptStartsOver(t *testing.T) {
-	e := signUpEnv(t, emailSignUp)
-	p := e.pageBrowser()
+	_, p := emailSignUpPages(t)
 	path := pagePrefix + "/sign-up"
 	pageStatus(t, p.get(path), http.StatusOK)
 	form := p.hidden("")
@@ -197,7 +159,7 @@ func TestPageSignUpExpiredAttemptStartsOver(t *testing.T) {
 // the browser lands back on the protected page signed in; a fresh browser
 // signs in with the new account.
 func TestBrowserSignUpByEmail(t *testing.T) {
-	e := signUpEnv(t, emailSignUp)
+	e := suEnv(t, emailOnly)
 	b := e.tab(testenv.Browser(t))
 	const back = "/projects/42?tab=board"
 	const email, pw = "newcomer@example.com", "a-fine-new-passphrase"
@@ -255,13 +217,30 @@ func TestBrowserSignUpByEmail(t *testing.T) {
 		t.Fatalf("the upstream sees user %q, want the new user %s", got, u.ID)
 	}
 
-	f := e.tab(testenv.NewBrowserContext(t, b.ctx))
-	f.open("/wiki")
-	f.expectPage("/__authgate/sign-in", "Sign in", "/wiki")
-	f.signIn(email, pw)
-	f.expectUpstream("/wiki")
-	b.cleanConsole()
-	f.cleanConsole()
+	b.signInElsewhere(email, pw, nil)
+}
+
+func TestPageSignUpOffAnswers403(t *testing.T) {
+	e := newEnv(t)
+	p := e.pageBrowser()
+	r := p.get(pagePrefix + "/sign-up?redirect_url=%2Fdocs")
+	pageStatus(t, r, http.StatusForbidden)
+	pageHas(t, r.body, "Sign-up is disabled", `href="/__authgate/sign-in?redirect_url=%2Fdocs"`)
+	if strings.Contains(r.body, "<form") || r.header.Get("Content-Security-Policy") == "" {
+		t.Fatalf("the disabled page has a form or lacks the page headers:\n%s", r.body)
+	}
+	// A form sent anyway (with a token of the sign-in page's) is refused.
+	pageStatus(t, p.get(pagePrefix+"/sign-in"), http.StatusOK)
+	form := p.hidden("")
+	form.Set("identifier", "new@example.com")
+	form.Set("password", "a-fine-new-passphrase")
+	form.Set("confirm_password", "a-fine-new-passphrase")
+	pageStatus(t, p.post(pagePrefix+"/sign-up", form), http.StatusForbidden)
+	// The sign-in page does not link to it.
+	r = p.get(pagePrefix + "/sign-in")
+	if strings.Contains(r.body, "/sign-up") || strings.Contains(r.body, "Create an account") {
+		t.Fatalf("the sign-in page links to a disabled sign-up:\n%s", r.body)
+	}
 }
 
 // TestBrowserSignInLinksToSignUpOnlyWhenOn: the sign-in page in Chromium
@@ -289,7 +268,7 @@ func TestBrowserSignInLinksToSignUpOnlyWhenOn(t *testing.T) {
 // has that number and username; a number of a country not named is
 // refused at the identifier field, and no text goes out for it.
 func TestPageSignUpByPhoneWithUsername(t *testing.T) {
-	e := signUpEnv(t, signup.Config{
+	e := suEnv(t, signup.Config{
 		Enabled: true, Identifiers: []users.Kind{users.KindEmail, users.KindPhone},
 		Username: signup.UsernameRequired, PhoneCountries: []string{"US"},
 	})
@@ -337,8 +316,7 @@ func TestPageSignUpByPhoneWithUsername(t *testing.T) {
 // resend wait (429, shown on the step, nothing sent), and sends a new
 // code after it, which then creates the account.
 func TestPageSignUpResend(t *testing.T) {
-	e := signUpEnv(t, emailSignUp)
-	p := e.pageBrowser()
+	e, p := emailSignUpPages(t)
 	path := pagePrefix + "/sign-up"
 	pageStatus(t, p.get(path), http.StatusOK)
 	r := p.submit(path, url.Values{"identifier": {"resend@example.com"}, "password": {"a-fine-new-passphrase"}, "confirm_password": {"a-fine-new-passphrase"}})
