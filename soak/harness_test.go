@@ -200,18 +200,22 @@ var transport = &http.Transport{
 	DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
 }
 
-var plainClient = &http.Client{
-	Transport:     transport,
-	Timeout:       15 * time.Second,
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+// noRedirectClient is a client over tr, with jar's cookies (nil: none),
+// that hands redirects back instead of following them: the checks read
+// each answer as the gate gave it.
+func noRedirectClient(tr http.RoundTripper, jar http.CookieJar) *http.Client {
+	return &http.Client{
+		Transport:     tr,
+		Jar:           jar,
+		Timeout:       15 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
+var plainClient = noRedirectClient(transport, nil)
+
 // freshClient opens a new connection for every request.
-var freshClient = &http.Client{
-	Transport:     &http.Transport{Proxy: nil, DisableKeepAlives: true},
-	Timeout:       15 * time.Second,
-	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-}
+var freshClient = noRedirectClient(&http.Transport{Proxy: nil, DisableKeepAlives: true}, nil)
 
 // reply is one HTTP answer (or the error instead of one).
 type reply struct {
@@ -380,12 +384,7 @@ func newBrowser(t testing.TB) *browser {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &browser{jar: jar, c: &http.Client{
-		Transport:     transport,
-		Jar:           jar,
-		Timeout:       15 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	return &browser{jar: jar, c: noRedirectClient(transport, jar)}
 }
 
 var loopbackURL, _ = url.Parse("http://127.0.0.1/")
