@@ -8,6 +8,15 @@ import (
 	"testing"
 )
 
+// cookieHeader is a header with lines as its Cookie lines (none if nil).
+func cookieHeader(lines []string) http.Header {
+	h := http.Header{}
+	if lines != nil {
+		h["Cookie"] = slices.Clone(lines)
+	}
+	return h
+}
+
 // The upstream never sees __client nor the CSRF cookie; every other
 // cookie reaches it byte for byte (issue 9 §6).
 func TestStripPrivateCookies(t *testing.T) {
@@ -33,10 +42,7 @@ func TestStripPrivateCookies(t *testing.T) {
 		{name: "repeated client", in: []string{"__client=a; q=\"x y\"; __client=b"}, want: []string{"q=\"x y\""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := http.Header{}
-			if tc.in != nil {
-				h["Cookie"] = slices.Clone(tc.in)
-			}
+			h := cookieHeader(tc.in)
 			stripPrivateCookies(h)
 			got, ok := h["Cookie"]
 			switch {
@@ -92,6 +98,28 @@ func TestClientUATCookieAttributes(t *testing.T) {
 	}
 }
 
+func TestCookieValue(t *testing.T) {
+	for _, tc := range []struct {
+		headers []string
+		want    string
+	}{
+		{[]string{"__session=abc.def.ghi"}, "abc.def.ghi"},
+		{[]string{"a=1; __session=tok; b=2"}, "tok"},
+		{[]string{"a=1", "__session=second-line"}, "second-line"},
+		{[]string{`__session="quoted"`}, "quoted"},
+		{[]string{"__session_x=nope; x__session=nope"}, ""},
+		{[]string{"__session=bad value"}, ""},
+		{[]string{"__session=bad\\value"}, ""},
+		{nil, ""},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header = cookieHeader(tc.headers)
+		if got := cookieValue(r, CookieSession); got != tc.want {
+			t.Errorf("cookieValue(%q) = %q, want %q", tc.headers, got, tc.want)
+		}
+	}
+}
+
 // The sign-in cookies the gate replaces leave the line; the pairs it
 // sends go on the last line, as one Cookie line.
 func TestStripAndAppendSignInCookies(t *testing.T) {
@@ -108,10 +136,7 @@ func TestStripAndAppendSignInCookies(t *testing.T) {
 		{"look-alikes stay", dropUAT | dropSession, []string{"__session_x=1; __client_uat_abc=2"}, []string{"__session_x=1; __client_uat_abc=2; __client_uat=9"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := http.Header{}
-			if tc.in != nil {
-				h["Cookie"] = slices.Clone(tc.in)
-			}
+			h := cookieHeader(tc.in)
 			stripCookies(h, tc.d)
 			appendCookie(h, "__client_uat=9")
 			if !slices.Equal(h["Cookie"], tc.want) {

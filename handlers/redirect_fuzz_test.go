@@ -6,6 +6,32 @@ import (
 	"testing"
 )
 
+func TestSafeRedirect(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"/orders/7?x=1", "/orders/7?x=1"},
+		{"/", "/"},
+		{"", "/home"},
+		{"//evil.com", "/home"},
+		{"/\\evil.com", "/home"},
+		{"\\\\evil.com", "/home"},
+		{"https:evil.com", "/home"},
+		{"https://good.com@evil.com", "/home"},
+		{"https://good.com.evil.com", "/home"},
+		{"http://good.com", "/home"},
+		{"/%2F%2Fevil.com", "/home"},
+		{"/%2f%2fevil.com", "/home"},
+		{"javascript:alert(1)", "/home"},
+		{"data:text/html,x", "/home"},
+		{"/a\r\nSet-Cookie: x=1", "/home"},
+		{"/%0d%0aSet-Cookie:x", "/%0d%0aSet-Cookie:x"},
+		{"/" + strings.Repeat("a", 3000), "/home"},
+	} {
+		if got := SafeRedirect(tc.in, "/home"); got != tc.want {
+			t.Errorf("SafeRedirect(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
 // FuzzSafeRedirect (open redirects): SafeRedirect never panics and
 // returns either the fallback or its input unchanged, and what it accepts
 // is a same-origin relative path: it starts with one "/" (not "//"), has
