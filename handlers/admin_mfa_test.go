@@ -22,9 +22,7 @@ func TestAdminDisableMFA(t *testing.T) {
 		t.Helper()
 		req, _ := http.NewRequest(method, admin.URL+handlers.AdminPrefix+path, nil)
 		res, err := admin.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		noErr(t, err)
 		defer res.Body.Close()
 		var out map[string]any
 		if err := json.NewDecoder(res.Body).Decode(&out); err != nil || res.StatusCode != 200 {

@@ -349,9 +349,7 @@ func (e *env) instance(t *testing.T) *env {
 	t.Helper()
 	cfg := e.eng.Config
 	eng, err := app.New(cfg, e.st, e.logger)
-	if err != nil {
-		t.Fatal(err)
-	}
+	noErr(t, err)
 	if err := eng.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -8,16 +8,13 @@ import (
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
 	"github.com/authgate/authgate/handlers"
 	"github.com/authgate/authgate/internal/app"
 	"github.com/authgate/authgate/internal/testenv"
-	"github.com/authgate/authgate/password"
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/store"
-	redisstore "github.com/authgate/authgate/store/redis"
 )
 
 // refreshStores are the stores BenchmarkGateRefresh runs on, each as
@@ -37,18 +34,7 @@ var refreshStores = []struct {
 
 // redisPair is two stores, each with its own client, on the Redis at url.
 func redisPair(tb testing.TB, url string) (store.Store, store.Store) {
-	tb.Helper()
-	var sts [2]store.Store
-	for i := range sts {
-		opt, err := redisstore.ParseURL(url)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		st := redisstore.New(goredis.NewUniversalClient(opt), "")
-		tb.Cleanup(func() { _ = st.Close() })
-		sts[i] = st
-	}
-	return sts[0], sts[1]
+	return redisStore(tb, url), redisStore(tb, url)
 }
 
 // BenchmarkGateRefresh measures a token refresh: a request that carries
@@ -128,10 +114,9 @@ func (f *refresher) refresh(srv *handlers.Server) bool {
 // HTTP server and the mail and SMS senders, which a refresh never uses.
 func newInstance(tb testing.TB, st store.Store, clock *testenv.Clock) *env {
 	tb.Helper()
-	cheap := password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 	e := &env{tb: tb, st: st, clock: clock, logger: zap.NewNop()}
 	var err error
-	e.eng, err = app.New(app.Config{TokenLifetime: time.Minute, HashParams: &cheap, Now: clock.Now}, st, e.logger)
+	e.eng, err = app.New(app.Config{TokenLifetime: time.Minute, HashParams: cheapHash(), Now: clock.Now}, st, e.logger)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -150,9 +135,7 @@ func signedInClient(tb testing.TB, e *env) string {
 	u := e.alice()
 	ctx := context.Background()
 	c, _, err := e.eng.Sessions.NewClient(ctx)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	noErr(tb, err)
 	if _, err := e.eng.Sessions.Create(ctx, c, session.NewSession{UserID: u.ID}); err != nil {
 		tb.Fatal(err)
 	}

@@ -25,9 +25,7 @@ func (b *tab) docShot(name string) {
 		return
 	}
 	png, err := os.ReadFile(filepath.Join(b.t.ArtifactDir(), name))
-	if err != nil {
-		b.t.Fatal(err)
-	}
+	noErr(b.t, err)
 	if err := os.WriteFile(filepath.Join("..", "docs", name), png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}

@@ -272,9 +272,7 @@ func bearerReachesUpstream(t *testing.T, srv *httptest.Server, jwt string) {
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/private/api", nil)
 	req.Header.Set("Authorization", "Bearer "+jwt)
 	res, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	noErr(t, err)
 	body, _ := io.ReadAll(res.Body)
 	_ = res.Body.Close()
 	if res.StatusCode != http.StatusOK || string(body) != "upstream /private/api" {

@@ -172,8 +172,7 @@ func TestClientUATMovesWhenATaskCompletes(t *testing.T) {
 // A browser signed in before authgate set __client_uat gets one at its
 // next gated request, and the upstream gets it at once.
 func TestClientUATGivenToABrowserWithoutOne(t *testing.T) {
-	e, _ := aliceEnv(t)
-	b, _ := e.aliceBrowser()
+	e, b := aliceSignedIn(t)
 	tok := b.jarCookie(handlers.CookieSession)
 	status, up := e.sendCookies("/app", handlers.CookieSession+"="+tok)
 	iat := strconv.FormatInt(jwtIssuedAt(t, tok), 10)
@@ -181,14 +180,10 @@ func TestClientUATGivenToABrowserWithoutOne(t *testing.T) {
 		t.Fatalf("status %d, upstream Cookie %q", status, up)
 	}
 	req, err := http.NewRequest(http.MethodGet, e.http.URL+"/app", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	noErr(t, err)
 	req.AddCookie(&http.Cookie{Name: handlers.CookieSession, Value: tok})
 	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	noErr(t, err)
 	res.Body.Close()
 	e.upstreamHeaders()
 	wantUAT(t, "no __client_uat", reply{status: res.StatusCode, header: res.Header}, jwtIssuedAt(t, tok))

@@ -170,9 +170,7 @@ func TestDeliveryFailureIsAClearErrorAndTheCodeIsUnusable(t *testing.T) {
 	e := newEnv(t, noEnumeration, func(o *envOpt) {
 		o.engineCfg = func(c *app.Config) {
 			dead, err := notify.NewSMTP(notify.SMTPConfig{Address: "127.0.0.1:1", From: "a@example.com", TLS: "none"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			noErr(t, err)
 			c.Emailer = dead
 		}
 	})

@@ -191,16 +191,13 @@ func newEnvTB(t testing.TB, opts ...func(*envOpt)) *env {
 	e.st, e.redis = openStore(t, o.redis)
 	e.sms = newSMSSink(t)
 	texter, err := notify.NewWebhook(e.sms.srv.URL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cheap := password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	noErr(t, err)
 	cfg := app.Config{
 		TokenLifetime: time.Minute,
 		Breach:        breach.Common(),
 		Emailer:       e.mail,
 		Texter:        texter,
-		HashParams:    &cheap,
+		HashParams:    cheapHash(),
 		Now:           e.clock.Now,
 	}
 	cfg.SignIn.EnumerationProtection = o.enumeration
@@ -260,24 +257,30 @@ func (e *env) deps() handlers.Deps {
 // of its own (returned too, to stop and start it).
 func openStore(t testing.TB, redis bool) (store.Store, *testenv.RedisServer) {
 	t.Helper()
-	var st store.Store
-	var srv *testenv.RedisServer
 	if redis {
-		srv = testenv.Redis(t)
-		opt, err := redisstore.ParseURL(srv.URL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		st = redisstore.New(goredis.NewUniversalClient(opt), "")
-	} else {
-		b, err := bolt.Open(filepath.Join(t.TempDir(), "authgate.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		st = b
+		srv := testenv.Redis(t)
+		return redisStore(t, srv.URL()), srv
 	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st, srv
+	b, err := bolt.Open(filepath.Join(t.TempDir(), "authgate.db"))
+	noErr(t, err)
+	t.Cleanup(func() { _ = b.Close() })
+	return b, nil
+}
+
+// redisStore is a store with a client of its own on the Redis at url,
+// closed when the test ends.
+func redisStore(tb testing.TB, url string) store.Store {
+	tb.Helper()
+	opt, err := redisstore.ParseURL(url)
+	noErr(tb, err)
+	st := redisstore.New(goredis.NewUniversalClient(opt), "")
+	tb.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// cheapHash is password hashing made cheap: no test measures its cost.
+func cheapHash() *password.Params {
+	return &password.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 }
 
 func withRedis(o *envOpt)      { o.redis = true }
@@ -327,6 +330,22 @@ func (e *env) aliceBrowser() (*browser, reply) {
 	return b, b.signIn("alice@example.com", alicePW)
 }
 
+// noErr stops the test at err: a step it cannot go on without failed.
+func noErr(tb testing.TB, err error) {
+	tb.Helper()
+	if err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// aliceSignedIn is aliceEnv's site with a browser signed in as alice.
+func aliceSignedIn(t *testing.T) (*env, *browser) {
+	t.Helper()
+	e, _ := aliceEnv(t)
+	b, _ := e.aliceBrowser()
+	return e, b
+}
+
 // browser is a cookie-keeping client that does not follow redirects.
 type browser struct {
 	e   *env
@@ -369,9 +388,7 @@ func (b *browser) do(method, path string, form url.Values, hdr map[string]string
 		body = strings.NewReader(form.Encode())
 	}
 	req, err := http.NewRequest(method, b.e.http.URL+path, body)
-	if err != nil {
-		b.e.tb.Fatal(err)
-	}
+	noErr(b.e.tb, err)
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
@@ -382,9 +399,7 @@ func (b *browser) do(method, path string, form url.Values, hdr map[string]string
 		req.Header.Set(k, v)
 	}
 	res, err := b.c.Do(req)
-	if err != nil {
-		b.e.tb.Fatal(err)
-	}
+	noErr(b.e.tb, err)
 	defer res.Body.Close()
 	data, _ := io.ReadAll(res.Body)
 	r := reply{status: res.StatusCode, header: res.Header, body: data}

@@ -19,9 +19,7 @@ func TestPublicPathsCannotBeReachedThroughEncodedTricks(t *testing.T) {
 		req.URL.RawPath, req.URL.Path = "", ""
 		req.URL.Opaque = p // send the path exactly as written
 		res, err := b.c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		noErr(t, err)
 		res.Body.Close()
 		if res.StatusCode == 200 {
 			t.Errorf("%s passed the gate without a session", p)
@@ -50,9 +48,7 @@ func TestTokenOfOneOriginIsNotAcceptedAtAnother(t *testing.T) {
 	}
 	req.Host = "other.example"
 	res, err := anon.c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	noErr(t, err)
 	res.Body.Close()
 	if res.StatusCode != 401 {
 		t.Fatalf("token accepted for another issuer: %d", res.StatusCode)
@@ -85,9 +81,7 @@ func TestPublicPathsIgnorePathParametersAndEncodedDots(t *testing.T) {
 		req.URL.RawPath, req.URL.Path = "", ""
 		req.URL.Opaque = tc.path // send the path exactly as written
 		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		noErr(t, err)
 		res.Body.Close()
 		want := http.StatusUnauthorized
 		if tc.public {

@@ -9,8 +9,7 @@ import (
 // The handshake of Clerk's backend SDKs (with proxyUrl at the prefix)
 // sends the browser back to redirect_url, a URL of this site only.
 func TestHandshakeRedirectsBackToThisSiteOnly(t *testing.T) {
-	e, _ := aliceEnv(t)
-	b, _ := e.aliceBrowser()
+	e, b := aliceSignedIn(t)
 	for _, tc := range []struct{ redirect, want string }{
 		{e.http.URL + "/reports/q3?x=1&y=%2F", "/reports/q3?x=1&y=%2F"},
 		{e.http.URL, "/"},

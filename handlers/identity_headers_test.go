@@ -32,9 +32,7 @@ func newGateSite(e *env, b *browser, identityHeaders []string) *gateSite {
 		host: strings.TrimPrefix(e.http.URL, "http://"),
 	}
 	root, err := url.Parse(e.http.URL + "/")
-	if err != nil {
-		e.tb.Fatal(err)
-	}
+	noErr(e.tb, err)
 	var session, client, uat string
 	for _, c := range b.jar.Cookies(root) {
 		switch c.Name {
@@ -154,8 +152,7 @@ func TestIdentityHeaderNeverSentEmpty(t *testing.T) {
 // The values share one allocation, each capped at one element: adding a
 // value to one header never overwrites another's.
 func TestIdentityHeaderValuesAreIndependent(t *testing.T) {
-	e, _ := aliceEnv(t)
-	b, _ := e.aliceBrowser()
+	e, b := aliceSignedIn(t)
 	site := newGateSite(e, b, nil)
 	r := site.request(nil)
 	site.gate(t, r)
@@ -200,8 +197,7 @@ func TestCheckIdentityHeaders(t *testing.T) {
 // the Cookie line) allocates once: the backing array of the identity
 // header values.
 func TestGateHotPathAllocations(t *testing.T) {
-	e, _ := aliceEnv(t)
-	b, _ := e.aliceBrowser()
+	e, b := aliceSignedIn(t)
 	for _, tc := range []struct {
 		names []string
 		max   float64

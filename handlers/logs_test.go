@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/authgate/authgate/handlers"
 )
@@ -30,6 +31,12 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// observedLogger is a logger at every level whose entries the test reads.
+func observedLogger() (*zap.Logger, *observer.ObservedLogs) {
+	core, logs := observer.New(zapcore.DebugLevel)
+	return zap.New(core), logs
 }
 
 // TestLogsHoldNoSecrets runs the flows with every log level on and
@@ -79,8 +86,6 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 func mustURL(t *testing.T, raw string) *http.Request {
 	t.Helper()
 	r, err := http.NewRequest(http.MethodGet, raw, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	noErr(t, err)
 	return r
 }

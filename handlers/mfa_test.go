@@ -39,9 +39,7 @@ var (
 func (e *env) totp(secret string) string {
 	e.tb.Helper()
 	c, err := mfa.CodeAt(secret, e.clock.Now())
-	if err != nil {
-		e.tb.Fatal(err)
-	}
+	noErr(e.tb, err)
 	return c
 }
 

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -49,11 +48,11 @@ func (breakerOpenStore) Get(context.Context, string) ([]byte, error) {
 // outageServer is e's site with users and sessions on st, logging into
 // the returned observer.
 func (e *env) outageServer(st store.Store) (*handlers.Server, *observer.ObservedLogs) {
-	core, logs := observer.New(zapcore.DebugLevel)
+	logger, logs := observedLogger()
 	d := e.deps()
 	d.Users = users.NewService(st, e.eng.Passwords, nil)
 	d.Sessions = session.NewManager(st, time.Hour, nil)
-	d.Logger = zap.New(core)
+	d.Logger = logger
 	return handlers.New(handlers.Config{Prefix: "/__authgate", SignInURL: "/__authgate/sign-in"}, d), logs
 }
 
@@ -73,8 +72,7 @@ func (e *env) gate(srv *handlers.Server, cookie string) (*httptest.ResponseRecor
 }
 
 func TestGateAnswersFastWhenTheStoreHangs(t *testing.T) {
-	e, _ := aliceEnv(t)
-	b, _ := e.aliceBrowser()
+	e, b := aliceSignedIn(t)
 	st := &hungStore{}
 	srv, logs := e.outageServer(st)
 	for _, tc := range []struct{ name, cookie string }{

@@ -17,8 +17,7 @@ import (
 
 func TestPageForgotPasswordByEmail(t *testing.T) {
 	e, u := aliceEnv(t)
-	other := e.pageBrowser()
-	pageLocation(t, other.signIn("alice@example.com", alicePW, ""), "/")
+	other := e.signedInPages("alice@example.com", alicePW)
 
 	p := e.pageBrowser()
 	r := p.get(pagePrefix + "/forgot-password?redirect_url=%2Fafter")
@@ -76,8 +75,7 @@ func TestPageForgotPasswordByEmail(t *testing.T) {
 
 func TestPageForgotPasswordKeepsOtherSessionsWhenAsked(t *testing.T) {
 	e, _ := aliceEnv(t, noEnumeration)
-	other := e.pageBrowser()
-	pageLocation(t, other.signIn("alice@example.com", alicePW, ""), "/")
+	other := e.signedInPages("alice@example.com", alicePW)
 	p := e.pageBrowser()
 	pageStatus(t, p.get(pagePrefix+"/forgot-password"), http.StatusOK)
 	r := p.submit(pagePrefix+"/forgot-password", url.Values{"identifier": {"alice@example.com"}})

@@ -33,6 +33,15 @@ type pageBrowser struct {
 
 func (e *env) pageBrowser() *pageBrowser { return &pageBrowser{e: e, b: e.browser()} }
 
+// signedInPages is a new page browser signed in as ident with pw through
+// the sign-in page, which sends it on to /.
+func (e *env) signedInPages(ident, pw string) *pageBrowser {
+	e.t.Helper()
+	p := e.pageBrowser()
+	pageLocation(e.t, p.signIn(ident, pw, ""), "/")
+	return p
+}
+
 // pageReply is one response.
 type pageReply struct {
 	status int
@@ -423,8 +432,7 @@ func TestPageResetTaskSendsAnonymousToSignIn(t *testing.T) {
 
 func TestPageSignOut(t *testing.T) {
 	e, u := aliceEnv(t)
-	p := e.pageBrowser()
-	pageLocation(t, p.signIn("alice@example.com", alicePW, ""), "/")
+	p := e.signedInPages("alice@example.com", alicePW)
 	r := p.get(pagePrefix + "/sign-out")
 	pageStatus(t, r, http.StatusOK)
 	pageHas(t, r.body, "Signed in as alice@example.com", `<button type="submit">Sign out</button>`)

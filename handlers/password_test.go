@@ -86,9 +86,7 @@ func TestHIBPBreachSourceAndItsFailurePolicy(t *testing.T) {
 func TestImportedBcryptDigestIsUpgradedOnSignIn(t *testing.T) {
 	e := newEnv(t)
 	digest, err := bcrypt.GenerateFromPassword([]byte(alicePW), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
+	noErr(t, err)
 	u, err := e.eng.Users.Create(context.Background(), users.NewUser{
 		Emails: []string{"old@example.com"}, PasswordDigest: string(digest), PasswordHasher: "bcrypt",
 	})
@@ -97,9 +95,7 @@ func TestImportedBcryptDigestIsUpgradedOnSignIn(t *testing.T) {
 	}
 	e.browser().signIn("old@example.com", alicePW)
 	got, err := e.eng.Users.Get(context.Background(), u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	noErr(t, err)
 	if !strings.HasPrefix(got.PasswordDigest, "$argon2id$") {
 		t.Fatalf("digest not upgraded: %q", got.PasswordDigest[:10])
 	}

@@ -15,8 +15,7 @@ import (
 // method_not_allowed for a known path with another method, and a
 // _method other than DELETE, PATCH or PUT is refused, never served.
 func TestPrefixAnswersUnknownPathsAndMethodsWithTheEnvelope(t *testing.T) {
-	e := newEnv(t)
-	b := e.browser()
+	b := newEnv(t).browser()
 	for _, tc := range []struct {
 		method, path string
 		status       int

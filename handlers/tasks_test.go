@@ -141,9 +141,7 @@ func TestUpstreamHostedTaskURLIsReachableWhilePending(t *testing.T) {
 func TestUserWithoutEmailOrPhoneSignsInStraightToPending(t *testing.T) {
 	e := newEnv(t)
 	u, err := e.eng.Users.Create(context.Background(), users.NewUser{Username: "legacy_bob", Password: alicePW})
-	if err != nil {
-		t.Fatal(err)
-	}
+	noErr(t, err)
 	e.compromise(u, false)
 	b := e.browser()
 	r := b.signIn("legacy_bob", alicePW)
@@ -177,9 +175,7 @@ func TestBreachedPasswordAtSignInSendsUserToReset(t *testing.T) {
 	e := newEnv(t, breachOnSignIn)
 	// An imported digest lets an old breached password exist.
 	digest, err := e.eng.Passwords.Hash(context.Background(), "iloveyou")
-	if err != nil {
-		t.Fatal(err)
-	}
+	noErr(t, err)
 	if _, err := e.eng.Users.Create(context.Background(), users.NewUser{Emails: []string{"carol@example.com"}, PasswordDigest: digest, PasswordHasher: "argon2id"}); err != nil {
 		t.Fatal(err)
 	}
@@ -188,8 +184,7 @@ func TestBreachedPasswordAtSignInSendsUserToReset(t *testing.T) {
 }
 
 func TestChangePasswordOfActiveSessionNeedsCurrentPassword(t *testing.T) {
-	e, _ := aliceEnv(t)
-	b, _ := e.aliceBrowser()
+	e, b := aliceSignedIn(t)
 	expect(t, b.post("/v1/me/change_password", form("new_password", "another-passphrase")), 422, "form_param_missing")
 	expect(t, b.post("/v1/me/change_password", form("new_password", "another-passphrase", "current_password", "wrong-one-here")), 422, "form_password_incorrect")
 	expect(t, b.post("/v1/me/change_password", form("new_password", "another-passphrase", "current_password", alicePW)), 200, "")

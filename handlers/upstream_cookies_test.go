@@ -18,15 +18,11 @@ import (
 func (e *env) sendCookies(path string, lines ...string) (int, []string) {
 	e.t.Helper()
 	req, err := http.NewRequest(http.MethodGet, e.http.URL+path, nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	noErr(e.t, err)
 	req.Header["Cookie"] = lines
 	req.Header.Set("Accept", "text/html")
 	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	noErr(e.t, err)
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		return res.StatusCode, nil
@@ -121,9 +117,7 @@ func jwtIssuedAt(t *testing.T, tok string) int64 {
 		t.Fatalf("not a JWT: %q", tok)
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
+	noErr(t, err)
 	var cl struct {
 		IAT int64 `json:"iat"`
 	}
