@@ -190,14 +190,14 @@ func (s *Service) load(ctx context.Context, uid string) (*state, error) {
 }
 
 // errNoChange aborts an update that has nothing to write.
-var errNoChange = errors.New("mfa: nothing to change")
+var errNoChange = record.Unchanged
 
 // update applies fn to the user's record in one atomic store update. The
 // store may run fn more than once (it lost a race), each time on a fresh
 // copy, so fn sets everything it reports back. fn returning errNoChange
 // writes nothing and update returns nil; an empty record is deleted.
 func (s *Service) update(ctx context.Context, uid string, fn func(st *state) error) error {
-	err := record.Update(ctx, s.st, stateKey(uid), "second factors", func(st *state, _ bool) (*state, time.Duration, error) {
+	return record.Update(ctx, s.st, stateKey(uid), "second factors", func(st *state, _ bool) (*state, time.Duration, error) {
 		if err := fn(st); err != nil {
 			return nil, 0, err
 		}
@@ -206,10 +206,6 @@ func (s *Service) update(ctx context.Context, uid string, fn func(st *state) err
 		}
 		return st, 0, nil
 	})
-	if errors.Is(err, errNoChange) {
-		return nil
-	}
-	return err
 }
 
 // Reset removes every second factor of the user (an administrator's

@@ -2,7 +2,6 @@ package signin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -59,10 +58,6 @@ type reservation struct {
 	until time.Time
 }
 
-// errBudgetLocked aborts the reservation update: nothing is written while
-// the budget is locked.
-var errBudgetLocked = errors.New("code budget locked")
-
 // reserve counts a try before its code is compared. While the budget is
 // locked it returns too_many_requests and counts nothing.
 func (b *codeBudget) reserve(ctx context.Context, who subject) (reservation, error) {
@@ -72,7 +67,7 @@ func (b *codeBudget) reserve(ctx context.Context, who subject) (reservation, err
 		now := b.now()
 		if l := rec.Until.Sub(now); l > 0 {
 			left = l
-			return nil, 0, errBudgetLocked
+			return nil, 0, record.Unchanged // nothing is written while locked
 		}
 		left = 0
 		rec.N++
@@ -93,11 +88,11 @@ func (b *codeBudget) reserve(ctx context.Context, who subject) (reservation, err
 		rec := budgetRecord{N: b.limit, Until: now.Add(left)}
 		return &rec, b.ttl(rec, now), nil
 	})
-	if errors.Is(err, errBudgetLocked) || (err == nil && left > 0) {
-		return reservation{}, b.lockedError(left)
-	}
 	if err != nil {
 		return reservation{}, fmt.Errorf("counting code tries: %w", err)
+	}
+	if left > 0 {
+		return reservation{}, b.lockedError(left)
 	}
 	return r, nil
 }
@@ -131,7 +126,7 @@ func (b *codeBudget) clear(ctx context.Context, who subject) {
 func (b *codeBudget) release(ctx context.Context, who subject, r reservation) {
 	err := record.UpdateOr(ctx, b.st, budgetKey(who), func(rec *budgetRecord, exists bool) (*budgetRecord, time.Duration, error) {
 		if !exists || rec.N == 0 {
-			return nil, 0, errBudgetLocked // nothing to give back: write nothing
+			return nil, 0, record.Unchanged // nothing to give back
 		}
 		rec.N--
 		if !r.until.IsZero() && rec.Until.Equal(r.until) {
@@ -139,9 +134,9 @@ func (b *codeBudget) release(ctx context.Context, who subject, r reservation) {
 		}
 		return rec, b.ttl(*rec, b.now()), nil
 	}, func(error) (*budgetRecord, time.Duration, error) {
-		return nil, 0, errBudgetLocked // reserve handles a malformed record
+		return nil, 0, record.Unchanged // reserve handles a malformed record
 	})
-	if err != nil && !errors.Is(err, errBudgetLocked) {
+	if err != nil {
 		b.log.Warn("releasing a code try failed", who.with(zap.Error(err))...)
 	}
 }

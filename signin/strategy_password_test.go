@@ -21,6 +21,9 @@ func TestCompromisedPassword(t *testing.T) {
 	if _, err := e.svc.SetCompromised(e.ctx, u.ID, true, false); err != nil {
 		t.Fatal(err)
 	}
+	// Its notice goes out in the background: let it land before the code
+	// the test reads as the last notice.
+	e.pool.Wait()
 	_, err := e.signInWith("wrong password")
 	wantErr(t, err, apierr.FormPasswordOrIdentifierIncorrect, "password")
 

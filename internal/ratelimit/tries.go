@@ -2,7 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -40,14 +39,13 @@ type triesRecord struct {
 // decides when the window ends, not the store's expiry.
 const margin = time.Minute
 
-var errSpent = errors.New("ratelimit: tries spent")
-
 // Reserve counts a try under key before it is checked. With the budget
 // spent it returns Deny and counts nothing, until the window ends.
 func (b Tries) Reserve(ctx context.Context, st record.Updater, key string) error {
 	var left time.Duration
 	err := record.UpdateOr(ctx, st, key, func(rec *triesRecord, exists bool) (*triesRecord, time.Duration, error) {
 		now := b.Now()
+		left = 0 // the store may call this again, after a refusal too
 		end := rec.Since.Add(b.Window)
 		if !exists || !now.Before(end) {
 			*rec = triesRecord{Since: now}
@@ -55,20 +53,20 @@ func (b Tries) Reserve(ctx context.Context, st record.Updater, key string) error
 		}
 		if rec.N >= b.Limit {
 			left = end.Sub(now)
-			return nil, 0, errSpent
+			return nil, 0, record.Unchanged
 		}
 		rec.N++
 		return rec, end.Sub(now) + margin, nil
 	}, func(bad error) (*triesRecord, time.Duration, error) {
 		b.Malformed(bad)
 		left = b.Window
-		return nil, 0, errSpent
+		return nil, 0, record.Unchanged
 	})
-	if errors.Is(err, errSpent) {
-		return b.Deny.WithRetryAfter(max(left, time.Second))
-	}
 	if err != nil {
 		return fmt.Errorf("counting tries: %w", err)
+	}
+	if left > 0 {
+		return b.Deny.WithRetryAfter(max(left, time.Second))
 	}
 	return nil
 }
@@ -78,14 +76,14 @@ func (b Tries) Reserve(ctx context.Context, st record.Updater, key string) error
 func (b Tries) Release(ctx context.Context, st record.Updater, key string) error {
 	err := record.UpdateOr(ctx, st, key, func(rec *triesRecord, exists bool) (*triesRecord, time.Duration, error) {
 		if !exists {
-			return nil, 0, errSpent // nothing to give back
+			return nil, 0, record.Unchanged // nothing to give back
 		}
 		rec.N = max(rec.N-1, 0)
 		return rec, rec.Since.Add(b.Window).Sub(b.Now()) + margin, nil
 	}, func(error) (*triesRecord, time.Duration, error) {
-		return nil, 0, errSpent
+		return nil, 0, record.Unchanged
 	})
-	if err != nil && !errors.Is(err, errSpent) {
+	if err != nil {
 		return fmt.Errorf("releasing a try: %w", err)
 	}
 	return nil

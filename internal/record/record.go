@@ -8,6 +8,7 @@ package record
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -37,10 +38,15 @@ type Updater interface {
 	Update(ctx context.Context, key string, fn store.UpdateFunc) error
 }
 
+// Unchanged, returned by a Func, ends the update without writing
+// anything; Update then returns nil (there was nothing to change).
+var Unchanged = errors.New("record: nothing to change")
+
 // Func gets the value at the key, decoded (a new zero T with exists false
 // when the key is absent), and returns the value to store and its TTL
 // (it may change v in place and return it); a nil next deletes the key.
-// An error aborts the update without writing and is returned as is. The
+// Unchanged writes nothing; another error aborts the update without
+// writing and is returned as is. The
 // store may call it more than once when the update races, each time with
 // a freshly decoded value, so it sets everything it reports back.
 type Func[T any] func(v *T, exists bool) (next *T, ttl time.Duration, err error)
@@ -56,10 +62,10 @@ func Update[T any](ctx context.Context, st Updater, key, what string, fn Func[T]
 
 // UpdateOr is Update for a value whose corruption the caller handles
 // (a failure count fails closed): a stored value that does not decode is
-// replaced by what malformed returns for the decoding error, in the same
-// atomic update, and fn is not called.
+// replaced by what malformed returns for the decoding error (Unchanged
+// leaves it), in the same atomic update, and fn is not called.
 func UpdateOr[T any](ctx context.Context, st Updater, key string, fn Func[T], malformed func(bad error) (next *T, ttl time.Duration, err error)) error {
-	return st.Update(ctx, key, func(cur []byte, exists bool) ([]byte, time.Duration, error) {
+	err := st.Update(ctx, key, func(cur []byte, exists bool) ([]byte, time.Duration, error) {
 		var next *T
 		var ttl time.Duration
 		var err error
@@ -75,6 +81,10 @@ func UpdateOr[T any](ctx context.Context, st Updater, key string, fn Func[T], ma
 		data, err := json.Marshal(next)
 		return data, ttl, err
 	})
+	if errors.Is(err, Unchanged) {
+		return nil
+	}
+	return err
 }
 
 func decode(cur []byte, exists bool, v any) error {

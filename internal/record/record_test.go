@@ -91,3 +91,22 @@ func TestStoreDown(t *testing.T) {
 		t.Fatalf("Update on a closed store: %v", err)
 	}
 }
+
+func TestUnchanged(t *testing.T) {
+	st := bolttest.Open(t)
+	ctx := context.Background()
+	if err := Put(ctx, st, "k", "thing", thing{N: 1}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	err := Update(ctx, st, "k", "thing", func(v *thing, _ bool) (*thing, time.Duration, error) {
+		v.N = 5
+		return nil, 0, Unchanged
+	})
+	if err != nil {
+		t.Fatalf("Unchanged: %v, want nil", err)
+	}
+	got, err := store.GetJSON[thing](ctx, st, "k", store.ErrNotFound, "thing")
+	if err != nil || got.N != 1 {
+		t.Fatalf("after Unchanged: %+v, %v; want n=1 kept", got, err)
+	}
+}
