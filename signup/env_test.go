@@ -15,6 +15,7 @@ import (
 	"github.com/authgate/authgate/internal/testenv/flowenv"
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/signin"
+	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/users"
 )
 
@@ -73,10 +74,15 @@ func newEnv(t testing.TB, opts ...func(*Config)) *env {
 
 // instance is another service over the same store, as a second authgate
 // instance would be.
-func (e *env) instance() *Service {
+func (e *env) instance() *Service { return e.instanceOn(e.Store) }
+
+// instanceOn is another service whose every store user (sign-up, users,
+// the code key) goes through st: a wrapper of the env's store.
+func (e *env) instanceOn(st store.Store) *Service {
 	d := e.deps
-	d.CodeKey = secret.New(e.Store, signin.CodeKeyName)
-	d.Users = users.NewService(e.Store, e.Passwords, e.Clock.Now)
+	d.Store = st
+	d.CodeKey = secret.New(st, signin.CodeKeyName)
+	d.Users = users.NewService(st, e.Passwords, e.Clock.Now)
 	return New(e.cfg, d)
 }
 

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authgate/authgate/internal/secret"
 	"github.com/authgate/authgate/internal/workcount"
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/session"
@@ -170,11 +169,7 @@ func TestKnownAddressLooksTheSameAndGetsANotice(t *testing.T) {
 func TestKnownAddressCostsTheSameWork(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.Enabled = true })
 	w := &workcount.Work{}
-	cs := &workcount.Store{Store: e.Store, W: w}
-	d := e.deps
-	d.Store, d.Users = cs, users.NewService(cs, e.Passwords, e.Clock.Now)
-	d.CodeKey = secret.New(cs, signin.CodeKeyName)
-	svc := New(e.cfg, d)
+	svc := e.instanceOn(&workcount.Store{Store: e.Store, W: w})
 	e.user(users.NewUser{Emails: []string{"owner@example.com"}, Password: goodPass})
 	work := func(addr string) map[string]int {
 		rq := e.client()
