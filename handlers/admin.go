@@ -68,12 +68,7 @@ type AdminDeps struct {
 
 // NewAdmin returns the admin API handler.
 func NewAdmin(d AdminDeps) *Admin {
-	if d.Events == nil {
-		d.Events = nopEvents{}
-	}
-	if d.Logger == nil {
-		d.Logger = zap.NewNop()
-	}
+	d.Events, d.Logger = orQuiet(d.Events, d.Logger)
 	a := &Admin{d: d}
 	a.mux = a.routes()
 	return a

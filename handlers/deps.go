@@ -46,11 +46,11 @@ type Sessions interface {
 	RevokeUser(ctx context.Context, userID, keep string) (int, error)
 }
 
-// attempts is what sign-in and sign-up have alike: a configuration, and
-// attempts that a request (Rq) starts with params P and reads back by id,
-// each answered as a Res.
-type attempts[Config, Rq, P, Res any] interface {
-	Config() Config
+// attempts is what sign-in and sign-up have alike: a configuration C,
+// and attempts that a request (Rq) starts with params P and reads back by
+// id, each answered as a Res.
+type attempts[C, Rq, P, Res any] interface {
+	Config() C
 	Create(ctx context.Context, rq Rq, p P) (*Res, error)
 	Get(ctx context.Context, rq Rq, id string) (*Res, error)
 }
@@ -137,6 +137,18 @@ type Deps struct {
 }
 
 type nopEvents struct{}
+
+// orQuiet stands in for an unset Events and Logger (New and NewAdmin):
+// no events, no logs.
+func orQuiet(ev Events, log *zap.Logger) (Events, *zap.Logger) {
+	if ev == nil {
+		ev = nopEvents{}
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return ev, log
+}
 
 func (nopEvents) Event(context.Context, string, ...zap.Field) {}
 func (nopEvents) Gate(string)                                 {}

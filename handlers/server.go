@@ -16,8 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/signin"
@@ -69,12 +67,7 @@ func New(cfg Config, d Deps) *Server {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	if d.Logger == nil {
-		d.Logger = zap.NewNop()
-	}
-	if d.Events == nil {
-		d.Events = nopEvents{}
-	}
+	d.Events, d.Logger = orQuiet(d.Events, d.Logger)
 	if cfg.Tasks == nil {
 		cfg.Tasks = tasks.NewRouter(cfg.Prefix, nil)
 	}
