@@ -10,6 +10,7 @@ import (
 
 	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/internal/ids"
+	"github.com/authgate/authgate/internal/record"
 	"github.com/authgate/authgate/store"
 )
 
@@ -215,7 +216,7 @@ func (s *Service) writeIdentifiers(ctx context.Context, from, to *User) (*User, 
 		case sameIdents(u.idents(), to.idents()):
 			// Already written: the client retried an update whose
 			// reply was lost (to's new tokens are this call's alone).
-			return errUnchanged
+			return record.Unchanged
 		case !sameIdents(u.idents(), from.idents()):
 			return errConcurrentChange
 		}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/authgate/authgate/internal/ids"
+	"github.com/authgate/authgate/internal/record"
 	"github.com/authgate/authgate/internal/secret"
 	"github.com/authgate/authgate/store"
 )
@@ -305,14 +306,12 @@ func (s *Service) Update(ctx context.Context, id string, fn func(u *User) error)
 	return s.migrating(ctx, id, func() (*User, error) { return s.updateRecord(ctx, id, fn, false) })
 }
 
-// errUnchanged, returned by updateRecord's fn, leaves the record as it
-// is: what fn would write is there already.
-var errUnchanged = errors.New("users: record already up to date")
-
 // updateRecord is Update on the layout 2 record alone (errAbsent when
 // there is none). Only Repair's drop (which removes identifiers whose
 // index another user holds) and SetIdentifiers' write let fn change
-// identifiers (identsMayChange).
+// identifiers (identsMayChange). fn returns record.Unchanged when what
+// it would write is there already: nothing is written, and the stored
+// user is the answer.
 func (s *Service) updateRecord(ctx context.Context, id string, fn func(u *User) error, identsMayChange bool) (*User, error) {
 	var out *User
 	err := s.st.Update(ctx, recordKey(id), func(cur []byte, exists bool) ([]byte, time.Duration, error) {
@@ -324,12 +323,8 @@ func (s *Service) updateRecord(ctx context.Context, id string, fn func(u *User) 
 			return nil, 0, err
 		}
 		before := u.idents()
-		err = fn(u)
-		if errors.Is(err, errUnchanged) {
-			out = u
-			return cur, 0, nil
-		}
-		if err != nil {
+		out = u
+		if err := fn(u); err != nil {
 			return nil, 0, err
 		}
 		if !identsMayChange && !sameIdents(before, u.idents()) {
@@ -340,10 +335,9 @@ func (s *Service) updateRecord(ctx context.Context, id string, fn func(u *User) 
 		if err != nil {
 			return nil, 0, fmt.Errorf("encoding user: %w", err)
 		}
-		out = u
 		return next, 0, nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, record.Unchanged) {
 		return nil, err
 	}
 	return out, nil
