@@ -101,12 +101,12 @@ soak: build
 # exceeded" and no crasher when a loaded machine starves a worker at the
 # deadline (go.dev/issue/75804, fixed in Go 1.27); a count has no
 # deadline to race. One line per target, <package>:<Fuzz function>; a Fuzz
-# function missing here fails the run.
+# function missing here fails the run, and so does a line naming none (go
+# test -fuzz would pass it with "no fuzz tests to fuzz").
 FUZZTIME ?= 30000x
 FUZZ_TARGETS := \
 	./token:FuzzVerify \
 	./token:FuzzParseJWT \
-	./handlers:FuzzReadParams \
 	./handlers:FuzzReadParamsModel \
 	./handlers:FuzzSafeRedirect \
 	./users:FuzzIdentifier \
@@ -128,6 +128,7 @@ fuzz:
 	test -z "$$missing" || { echo "fuzz targets missing from FUZZ_TARGETS in xcaddy.mk:" $$missing; exit 1; }
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t#*:}; \
+		grep -qE "^func $$name\(" $$pkg/*_test.go || { echo "FUZZ_TARGETS in xcaddy.mk names $$name, which $$pkg does not have"; exit 1; }; \
 		echo "== $$name ($$pkg, $(FUZZTIME))"; \
 		go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
