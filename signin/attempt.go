@@ -3,6 +3,7 @@ package signin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -179,6 +180,48 @@ func (s *Service) save(ctx context.Context, a *Attempt) error {
 // ttl is how long the store keeps an attempt: a margin past the time it
 // is abandoned, which the clock decides.
 func (s *Service) ttl(a *Attempt) time.Duration { return a.AbandonAt.Sub(s.now()) + margin }
+
+// stamp is the time now as attempts and codes record it (UTC, to the
+// millisecond, as Clerk's timestamps are).
+func (s *Service) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+// recordCodeFailure stores the try count (and the failed status) in the
+// attempt and copies the stored verification into a. It updates only the
+// counters: a concurrent request that used the right code may have
+// completed the attempt meanwhile, which it reports as advanced.
+func (s *Service) recordCodeFailure(ctx context.Context, a *Attempt, st *strategy, n int64, failed bool) (advanced bool, err error) {
+	err = record.Update(ctx, s.st, attemptKey(a.ID), "sign-in", func(stored *Attempt, exists bool) (*Attempt, time.Duration, error) {
+		if !exists {
+			return nil, 0, ErrNotFound
+		}
+		v, mine := stored.verificationOf(st), a.verificationOf(st)
+		if stored.Status != st.awaits() || (v == nil && !st.second) {
+			advanced = true
+			return stored, s.ttl(stored), nil
+		}
+		if st.second && (v == nil || v.Strategy != mine.Strategy) {
+			// An authenticator or backup code needs nothing prepared: this
+			// request started its verification, which is stored now, with
+			// the step's tries so far.
+			cp := *mine
+			if v != nil {
+				cp.Attempts = max(cp.Attempts, v.Attempts)
+			}
+			v = &cp
+			stored.setVerification(st, v)
+		}
+		v.Attempts = max(v.Attempts, int(n))
+		if failed {
+			v.Status = VerFailed
+		}
+		*mine = *v
+		return stored, s.ttl(stored), nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("recording code failure: %w", err)
+	}
+	return advanced, nil
+}
 
 // Mask hides most of an email address or phone number.
 func Mask(kind users.Kind, v string) string {

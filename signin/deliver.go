@@ -3,6 +3,7 @@ package signin
 import (
 	"context"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -66,6 +67,26 @@ func (p *Pool) done() {
 	}
 }
 
+// deliveryTimeout bounds one background delivery: it runs after the
+// request that caused it has returned.
+const deliveryTimeout = 30 * time.Second
+
+// DeliveryContext is the context of a delivery that outlives the request
+// that caused it (not the request's, which ends first), bounded by the
+// delivery timeout.
+func DeliveryContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), deliveryTimeout)
+}
+
+// GoDeliver is Go for a delivery: deliver runs with a DeliveryContext.
+func (p *Pool) GoDeliver(deliver func(ctx context.Context)) bool {
+	return p.Go(func() {
+		ctx, cancel := DeliveryContext()
+		defer cancel()
+		deliver(ctx)
+	})
+}
+
 // Running is how many deliveries are in flight (for a queue-depth gauge).
 func (p *Pool) Running() int {
 	p.mu.Lock()
@@ -83,9 +104,10 @@ func (p *Pool) Wait() {
 	}
 }
 
-// background runs fn on the delivery pool; dropped work is an audit event.
-func (s *Service) background(fn func()) {
-	if !s.pool.Go(fn) {
+// background runs a delivery on the pool (GoDeliver); dropped work is an
+// audit event.
+func (s *Service) background(fn func(ctx context.Context)) {
+	if !s.pool.GoDeliver(fn) {
 		s.emit(context.Background(), "delivery_dropped")
 	}
 }

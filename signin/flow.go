@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -92,7 +91,7 @@ func (s *Service) start(ctx context.Context, rq Request, p CreateParams) (*Resul
 	if err != nil {
 		return nil, err
 	}
-	now := s.now().UTC().Truncate(time.Millisecond)
+	now := s.stamp()
 	a := &Attempt{
 		ID: ids.New("sia"), ClientID: rq.Client.ID, Status: StatusNeedsFirstFactor,
 		Identifier: ident, Kind: kind, CreatedAt: now, AbandonAt: now.Add(s.cfg.AttemptLifetime),

@@ -3,7 +3,6 @@ package signin
 import (
 	"context"
 	"errors"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -14,10 +13,6 @@ import (
 	"github.com/authgate/authgate/tasks"
 	"github.com/authgate/authgate/users"
 )
-
-// deliveryTimeout bounds one background delivery: it runs after the
-// request that caused it has returned.
-const deliveryTimeout = 30 * time.Second
 
 // ResetPassword sets the new password of an attempt whose reset code was
 // verified, and signs the user in.
@@ -131,9 +126,7 @@ func (s *Service) Notify(u *users.User, kind notify.Kind) {
 	default:
 		return
 	}
-	s.background(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), deliveryTimeout)
-		defer cancel()
+	s.background(func(ctx context.Context) {
 		if err := s.deliver.Deliver(ctx, n); err != nil {
 			s.log.Warn("sending notice failed", zap.String("kind", string(kind)), zap.String("user_id", u.ID), zap.Error(err))
 		}

@@ -2,14 +2,14 @@ package signin
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/internal/codes"
+	"github.com/authgate/authgate/internal/record"
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/store"
@@ -33,9 +33,13 @@ func reverifyMetaKey(sid string) string   { return "reverify:{" + sid + "}:meta"
 func reverifyFailKey(sid string) string   { return "reverify:{" + sid + "}:fail" }
 func reverifyResendKey(sid string) string { return "reverify:{" + sid + "}:resend" }
 
-// reverifyMACName binds a reverification code's HMAC: it never verifies
-// as a sign-in code, nor a sign-in code as one of these.
-func reverifyMACName(strategy string) string { return "reverify:" + strategy }
+// reverifyBinding is what a reverification code is bound to (the parts
+// of its MAC before the code): the session, the user and the strategy,
+// named apart ("reverify:") so that it never verifies as a sign-in code,
+// nor a sign-in code as one of these.
+func reverifyBinding(sid, uid, strategy string) []string {
+	return []string{sid, uid, "reverify:" + strategy}
+}
 
 // ReverifyCode is a reverification code sent.
 type ReverifyCode struct {
@@ -92,29 +96,18 @@ func (s *Service) PrepareReverifyCode(ctx context.Context, rq Request, u *users.
 	if err := s.throttle.send(ctx, target.Value, rq.IP); err != nil {
 		return nil, err
 	}
-	key, err := s.keys.Get(ctx)
-	if err != nil {
-		return nil, err
-	}
-	code, err := NewCode()
-	if err != nil {
-		return nil, err
-	}
 	rc := &ReverifyCode{Strategy: strategy, TargetID: target.ID, Target: target.Value,
-		ExpireAt: s.now().UTC().Truncate(time.Millisecond).Add(s.cfg.CodeTTL)}
-	meta, err := json.Marshal(rc)
-	if err != nil {
-		return nil, err
-	}
+		ExpireAt: s.stamp().Add(s.cfg.CodeTTL)}
 	// The store keeps both a little past the code's life: the clock
 	// decides expiry (ExpireAt), as for sign-in codes.
 	ttl := s.cfg.CodeTTL + margin
-	mac := codeMAC(key, sess.ID, u.ID, reverifyMACName(strategy), code)
-	if err := s.st.Put(ctx, reverifyMetaKey(sess.ID), meta, ttl); err != nil {
-		return nil, fmt.Errorf("storing reverification: %w", err)
+	// The code first: without its record, a stored code is "not sent".
+	code, err := codes.Issue(ctx, s.st, s.keys, reverifyCodeKey(sess.ID), ttl, false, reverifyBinding(sess.ID, u.ID, strategy)...)
+	if err != nil {
+		return nil, err
 	}
-	if err := s.st.Put(ctx, reverifyCodeKey(sess.ID), mac, ttl); err != nil {
-		return nil, fmt.Errorf("storing reverification code: %w", err)
+	if err := record.Put(ctx, s.st, reverifyMetaKey(sess.ID), "reverification", rc, ttl); err != nil {
+		return nil, err
 	}
 	channel := notify.ChannelEmail
 	if strategy == StrategyPhoneCode {
@@ -154,18 +147,14 @@ func (s *Service) ReverifyWithCode(ctx context.Context, u *users.User, sess *ses
 	if err != nil {
 		return nil, err
 	}
-	tries, err := s.st.Incr(ctx, reverifyFailKey(sess.ID), s.cfg.CodeTTL+margin)
+	tries, err := codes.Try(ctx, s.st, reverifyFailKey(sess.ID), s.cfg.CodeTTL+margin)
 	if err != nil {
-		return nil, fmt.Errorf("counting code attempts: %w", err)
+		return nil, err
 	}
 	ok := false
-	if int(tries) <= s.cfg.CodeMaxAttempts && wellFormedCode(code) {
-		key, err := s.keys.Get(ctx)
-		if err != nil {
+	if int(tries) <= s.cfg.CodeMaxAttempts {
+		if ok, err = codes.Consume(ctx, s.st, s.keys, reverifyCodeKey(sess.ID), code, reverifyBinding(sess.ID, u.ID, rc.Strategy)...); err != nil {
 			return nil, err
-		}
-		if ok, err = s.st.CompareAndDelete(ctx, reverifyCodeKey(sess.ID), codeMAC(key, sess.ID, u.ID, reverifyMACName(rc.Strategy), code)); err != nil {
-			return nil, fmt.Errorf("checking code: %w", err)
 		}
 	}
 	if !ok {
@@ -196,16 +185,9 @@ func (s *Service) ReverifyWithCode(ctx context.Context, u *users.User, sess *ses
 // pendingReverify is the live reverification code of the session, for
 // strategy.
 func (s *Service) pendingReverify(ctx context.Context, sid, strategy string) (*ReverifyCode, error) {
-	raw, err := s.st.Get(ctx, reverifyMetaKey(sid))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, apierr.VerificationNotSent
-	}
+	rc, err := store.GetJSON[ReverifyCode](ctx, s.st, reverifyMetaKey(sid), apierr.VerificationNotSent, "reverification")
 	if err != nil {
 		return nil, err
-	}
-	rc := new(ReverifyCode)
-	if err := json.Unmarshal(raw, rc); err != nil {
-		return nil, fmt.Errorf("reading reverification: %w", err)
 	}
 	if rc.Strategy != strategy {
 		return nil, apierr.VerificationStrategyInvalid

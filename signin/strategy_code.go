@@ -3,15 +3,11 @@ package signin
 import (
 	"context"
 	"errors"
-	"fmt"
-	"slices"
-	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/internal/codes"
-	"github.com/authgate/authgate/internal/record"
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/users"
@@ -26,10 +22,11 @@ func NewCode() (string, error) { return codes.New() }
 // wellFormedCode reports whether s is exactly six ASCII digits.
 func wellFormedCode(s string) bool { return codes.WellFormed(s) }
 
-// codeMAC binds a code to its sign-in attempt, user and strategy, so a
-// code for one user or flow never works for another.
-func codeMAC(key []byte, attemptID, userID, strategy, code string) []byte {
-	return codes.MAC(key, attemptID, userID, strategy, code)
+// codeBinding is what a sign-in code is bound to (the parts of its MAC
+// before the code): its attempt, user and strategy, so that a code for
+// one user or flow never works for another.
+func codeBinding(a *Attempt, st *strategy) []string {
+	return []string{a.ID, macUserID(a), st.macName()}
 }
 
 // spent reports whether a code verification may take no more tries.
@@ -117,7 +114,7 @@ func (s *Service) issueCode(ctx context.Context, rq Request, a *Attempt, st *str
 	if err := s.throttle.send(ctx, target.Value, rq.IP); err != nil {
 		return err
 	}
-	expire := s.now().UTC().Truncate(time.Millisecond).Add(s.cfg.CodeTTL)
+	expire := s.stamp().Add(s.cfg.CodeTTL)
 	code, err := s.storeCode(ctx, a, st)
 	if err != nil {
 		return err
@@ -154,30 +151,7 @@ func (s *Service) checkPasswordLock(ctx context.Context, rq Request, a *Attempt)
 // (with its fake user id), so that it costs the same, but stores a value
 // no MAC equals: nobody can have its code.
 func (s *Service) storeCode(ctx context.Context, a *Attempt, st *strategy) (string, error) {
-	key, err := s.keys.Get(ctx)
-	if err != nil {
-		return "", err
-	}
-	code, err := NewCode()
-	if err != nil {
-		return "", err
-	}
-	mac := codeMAC(key, a.ID, macUserID(a), st.macName(), code)
-	if a.Fake {
-		mac = unmatchable(mac)
-	}
-	if err := s.st.Put(ctx, st.codeKey(a.ID), mac, s.cfg.CodeTTL+margin); err != nil {
-		return "", fmt.Errorf("storing code: %w", err)
-	}
-	return code, nil
-}
-
-// unmatchable turns a MAC into a value of the same size that no MAC (hex
-// digits only) equals.
-func unmatchable(mac []byte) []byte {
-	out := slices.Clone(mac)
-	out[0] = 'x'
-	return out
+	return codes.Issue(ctx, s.st, s.keys, st.codeKey(a.ID), s.cfg.CodeTTL+margin, a.Fake, codeBinding(a, st)...)
 }
 
 // deliverCode sends the code notice; a fake attempt's goes to the
@@ -190,9 +164,7 @@ func (s *Service) deliverCode(ctx context.Context, a *Attempt, st *strategy, n n
 	if s.cfg.EnumerationProtection {
 		// Deliver in the background: known and unknown identifiers answer
 		// alike and in the same time. A failure leaves the code unusable.
-		s.background(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), deliveryTimeout)
-			defer cancel()
+		s.background(func(ctx context.Context) {
 			_ = s.deliverNow(ctx, a.ID, st, sink, n, !a.Fake)
 		})
 		return nil
@@ -261,9 +233,9 @@ func (s *Service) checkCode(ctx context.Context, rq Request, res *Result, st *st
 	if err != nil {
 		return err
 	}
-	tries, err := s.st.Incr(ctx, st.failKey(a.ID), s.cfg.AttemptLifetime+margin)
+	tries, err := codes.Try(ctx, s.st, st.failKey(a.ID), s.cfg.AttemptLifetime+margin)
 	if err != nil {
-		return fmt.Errorf("counting code attempts: %w", err)
+		return err
 	}
 	if int(tries) > s.cfg.CodeMaxAttempts {
 		return s.codeFailed(ctx, res, st, tries, r)
@@ -349,19 +321,9 @@ func (s *Service) precheckReset(ctx context.Context, res *Result, pw string) err
 // match; fake attempts are compared like real ones (the same work) but
 // their stored value matches no MAC, and they are refused regardless.
 func (s *Service) consume(ctx context.Context, res *Result, st *strategy, code string) (bool, error) {
-	if !wellFormedCode(code) {
-		return false, nil
-	}
-	key, err := s.keys.Get(ctx)
-	if err != nil {
-		return false, err
-	}
 	a := res.Attempt
-	ok, err := s.st.CompareAndDelete(ctx, st.codeKey(a.ID), codeMAC(key, a.ID, macUserID(a), st.macName(), code))
-	if err != nil {
-		return false, fmt.Errorf("checking code: %w", err)
-	}
-	return ok && res.User != nil && !a.Fake, nil
+	ok, err := codes.Consume(ctx, s.st, s.keys, st.codeKey(a.ID), code, codeBinding(a, st)...)
+	return ok && res.User != nil && !a.Fake, err
 }
 
 // codeFailed records a wrong code (the n-th try of the attempt, reserved
@@ -372,7 +334,7 @@ func (s *Service) codeFailed(ctx context.Context, res *Result, st *strategy, n i
 	failed := int(n) >= s.cfg.CodeMaxAttempts
 	advanced, err := s.recordCodeFailure(ctx, res.Attempt, st, n, failed)
 	if err != nil {
-		return fmt.Errorf("recording code failure: %w", err)
+		return err
 	}
 	if advanced {
 		// The right code was used by a concurrent request: a replay, not a guess.
@@ -386,39 +348,4 @@ func (s *Service) codeFailed(ctx context.Context, res *Result, st *strategy, n i
 		return apierr.VerificationFailed
 	}
 	return apierr.FormCodeIncorrect.WithParam("code")
-}
-
-// recordCodeFailure stores the try count (and the failed status) in the
-// attempt and copies the stored verification into a. It updates only the
-// counters: a concurrent request that used the right code may have
-// completed the attempt meanwhile, which it reports as advanced.
-func (s *Service) recordCodeFailure(ctx context.Context, a *Attempt, st *strategy, n int64, failed bool) (advanced bool, err error) {
-	err = record.Update(ctx, s.st, attemptKey(a.ID), "sign-in", func(stored *Attempt, exists bool) (*Attempt, time.Duration, error) {
-		if !exists {
-			return nil, 0, ErrNotFound
-		}
-		v, mine := stored.verificationOf(st), a.verificationOf(st)
-		if stored.Status != st.awaits() || (v == nil && !st.second) {
-			advanced = true
-			return stored, s.ttl(stored), nil
-		}
-		if st.second && (v == nil || v.Strategy != mine.Strategy) {
-			// An authenticator or backup code needs nothing prepared: this
-			// request started its verification, which is stored now, with
-			// the step's tries so far.
-			cp := *mine
-			if v != nil {
-				cp.Attempts = max(cp.Attempts, v.Attempts)
-			}
-			v = &cp
-			stored.setVerification(st, v)
-		}
-		v.Attempts = max(v.Attempts, int(n))
-		if failed {
-			v.Status = VerFailed
-		}
-		*mine = *v
-		return stored, s.ttl(stored), nil
-	})
-	return advanced, err
 }

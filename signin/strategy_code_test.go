@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/authgate/authgate/internal/codes"
 	"github.com/authgate/authgate/users"
 )
 
@@ -53,16 +54,25 @@ func TestWellFormedCode(t *testing.T) {
 
 func TestCodeMACBindsAttemptUserAndStrategy(t *testing.T) {
 	key := []byte("0123456789abcdef0123456789abcdef")
-	base := string(codeMAC(key, "sia_1", "user_1", StrategyResetPasswordEmail, "123456"))
+	mac := func(attemptID, userID, strategy, code string) string {
+		a := &Attempt{ID: attemptID, UserID: userID}
+		return string(codes.MAC(key, append(codeBinding(a, lookup(strategy)), code)...))
+	}
+	base := mac("sia_1", "user_1", StrategyResetPasswordEmail, "123456")
 	for _, other := range [][]string{
 		{"sia_2", "user_1", StrategyResetPasswordEmail, "123456"},
 		{"sia_1", "user_2", StrategyResetPasswordEmail, "123456"},
 		{"sia_1", "user_1", StrategyEmailCode, "123456"},
 		{"sia_1", "user_1", StrategyResetPasswordEmail, "123457"},
 	} {
-		if string(codeMAC(key, other[0], other[1], other[2], other[3])) == base {
+		if mac(other[0], other[1], other[2], other[3]) == base {
 			t.Errorf("MAC does not depend on %v", other)
 		}
+	}
+	// A reverification code of the same session, user and strategy is
+	// bound apart from a sign-in code.
+	if string(codes.MAC(key, append(reverifyBinding("sia_1", "user_1", StrategyEmailCode), "123456")...)) == mac("sia_1", "user_1", StrategyEmailCode, "123456") {
+		t.Error("a reverification code MACs like a sign-in code")
 	}
 }
 

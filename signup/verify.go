@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -17,9 +15,6 @@ import (
 	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/users"
 )
-
-// deliveryTimeout bounds one background delivery.
-const deliveryTimeout = 30 * time.Second
 
 // strategyKind is the identifier kind a verification strategy verifies.
 func strategyKind(strategy string) (users.Kind, error) {
@@ -149,32 +144,18 @@ func (s *Service) taken(ctx context.Context, k users.Kind, ident string) (bool, 
 	return false, err
 }
 
-// codeMAC binds a code to its attempt and the identifier it verifies.
-func codeMAC(key []byte, attemptID string, k users.Kind, ident, code string) []byte {
-	return codes.MAC(key, "sign_up", attemptID, string(k), ident, code)
+// codeBinding is what a code is bound to (the parts of its MAC before
+// the code): its attempt and the identifier it verifies, named apart
+// ("sign_up") from the sign-in's codes.
+func codeBinding(attemptID string, k users.Kind, ident string) []string {
+	return []string{"sign_up", attemptID, string(k), ident}
 }
 
 // storeCode draws a code and stores its MAC (replacing an earlier code).
 // For a taken identifier it does the same work but stores a value no MAC
 // equals: no code ever verifies an address that has an account.
 func (s *Service) storeCode(ctx context.Context, a *Attempt, k users.Kind, ident string, taken bool) (string, error) {
-	key, err := s.keys.Get(ctx)
-	if err != nil {
-		return "", err
-	}
-	code, err := codes.New()
-	if err != nil {
-		return "", err
-	}
-	mac := codeMAC(key, a.ID, k, ident, code)
-	if taken {
-		mac = slices.Clone(mac)
-		mac[0] = 'x' // MACs are hex: nothing equals this
-	}
-	if err := s.st.Put(ctx, codeKey(a.ID, k), mac, s.cfg.Limits.CodeTTL+margin); err != nil {
-		return "", fmt.Errorf("storing code: %w", err)
-	}
-	return code, nil
+	return codes.Issue(ctx, s.st, s.keys, codeKey(a.ID, k), s.cfg.Limits.CodeTTL+margin, taken, codeBinding(a.ID, k, ident)...)
 }
 
 // deliverCode sends the code, or to a taken identifier the notice, in the
@@ -190,9 +171,7 @@ func (s *Service) deliverCode(a *Attempt, k users.Kind, ident, code string, take
 		n = notify.Notice{Channel: ch, Kind: notify.KindSignUpExisting, To: ident}
 	}
 	id := a.ID
-	started := s.pool.Go(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), deliveryTimeout)
-		defer cancel()
+	started := s.pool.GoDeliver(func(ctx context.Context) {
 		if err := s.deliver.Deliver(ctx, n); err != nil {
 			s.undeliverable(ctx, id, k)
 			s.log.Error("delivering sign-up code failed", zap.String("sign_up_id", id), zap.Error(err))
@@ -203,7 +182,7 @@ func (s *Service) deliverCode(a *Attempt, k users.Kind, ident, code string, take
 	})
 	if !started {
 		// The pool is full (a stalled mail or SMS server): nothing is sent.
-		ctx, cancel := context.WithTimeout(context.Background(), deliveryTimeout)
+		ctx, cancel := signin.DeliveryContext()
 		defer cancel()
 		s.undeliverable(ctx, id, k)
 		s.emit(ctx, "delivery_dropped", zap.String("flow", "sign_up"))
@@ -306,20 +285,16 @@ func (s *Service) tryCode(ctx context.Context, a *Attempt, k users.Kind, ident, 
 	if err := s.limits.reserve(ctx, k, ident); err != nil {
 		return false, 0, err
 	}
-	tries, err := s.st.Incr(ctx, triesKey(a.ID, k), s.ttl(a))
-	if err != nil {
-		return false, 0, fmt.Errorf("counting code attempts: %w", err)
-	}
-	if int(tries) > s.cfg.Limits.CodeMaxAttempts || !codes.WellFormed(code) {
-		return false, tries, nil
-	}
-	key, err := s.keys.Get(ctx)
+	tries, err := codes.Try(ctx, s.st, triesKey(a.ID, k), s.ttl(a))
 	if err != nil {
 		return false, 0, err
 	}
-	ok, err := s.st.CompareAndDelete(ctx, codeKey(a.ID, k), codeMAC(key, a.ID, k, ident, code))
+	if int(tries) > s.cfg.Limits.CodeMaxAttempts {
+		return false, tries, nil
+	}
+	ok, err := codes.Consume(ctx, s.st, s.keys, codeKey(a.ID, k), code, codeBinding(a.ID, k, ident)...)
 	if err != nil {
-		return false, 0, fmt.Errorf("checking code: %w", err)
+		return false, 0, err
 	}
 	if ok {
 		s.limits.release(ctx, k, ident)
