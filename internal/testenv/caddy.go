@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -89,12 +88,7 @@ type CaddyProcess struct {
 	dir     string
 	logPath string
 	env     []string
-
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	exitErr error
-	logFile *os.File
+	proc    process
 }
 
 // NewCaddy prepares (does not start) a caddy process that runs caddyfile.
@@ -150,33 +144,16 @@ func (c *CaddyProcess) WriteConfig(caddyfile string) {
 // nothing when the process is running.
 func (c *CaddyProcess) Launch() {
 	c.tb.Helper()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.cmd != nil {
-		return
-	}
-	f, err := os.OpenFile(c.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	_, err := c.proc.start(cmdLine{
+		bin:  c.Bin,
+		args: []string{"run", "--config", c.ConfigPath, "--adapter", "caddyfile"},
+		dir:  c.dir,
+		env:  c.env,
+		log:  c.logPath,
+	})
 	if err != nil {
-		c.tb.Fatalf("testenv: open caddy log: %v", err)
-	}
-	cmd := exec.Command(c.Bin, "run", "--config", c.ConfigPath, "--adapter", "caddyfile")
-	cmd.Dir = c.dir
-	cmd.Env = c.env
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		_ = f.Close()
 		c.tb.Fatalf("testenv: start %s: %v", c.Bin, err)
 	}
-	exited := make(chan struct{})
-	c.cmd, c.exited, c.exitErr, c.logFile = cmd, exited, nil, f
-	go func() {
-		err := cmd.Wait()
-		c.mu.Lock()
-		c.exitErr = err
-		c.mu.Unlock()
-		_ = f.Close()
-		close(exited)
-	}()
 }
 
 // Start launches the process and waits until ReadyURL answers. It fails
@@ -185,7 +162,7 @@ func (c *CaddyProcess) Launch() {
 func (c *CaddyProcess) Start() {
 	c.tb.Helper()
 	c.Launch()
-	exited := c.exitedChan()
+	exited := c.proc.exitedChan()
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
 	deadline := time.Now().Add(caddyStartTimeout)
 	for {
@@ -208,97 +185,38 @@ func (c *CaddyProcess) Start() {
 	}
 }
 
-func (c *CaddyProcess) exitedChan() chan struct{} {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.exited
-}
-
 // Pid is the process id of the running process (0 when not running).
-func (c *CaddyProcess) Pid() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.cmd == nil {
-		return 0
-	}
-	return c.cmd.Process.Pid
-}
+func (c *CaddyProcess) Pid() int { return c.proc.pid() }
 
 // Running reports whether the process has been started and not exited.
-func (c *CaddyProcess) Running() bool {
-	ch := c.exitedChan()
-	if ch == nil {
-		return false
-	}
-	select {
-	case <-ch:
-		return false
-	default:
-		return true
-	}
-}
+func (c *CaddyProcess) Running() bool { return c.proc.running() }
 
 // WaitExit waits up to timeout for the process to exit by itself and
 // returns its exit error (nil for status 0). It fails the test when the
 // process is still running after timeout.
 func (c *CaddyProcess) WaitExit(timeout time.Duration) error {
 	c.tb.Helper()
-	ch := c.exitedChan()
-	if ch == nil {
+	if c.proc.exitedChan() == nil {
 		c.tb.Fatal("testenv: WaitExit of a caddy that was never started")
 	}
-	select {
-	case <-ch:
-	case <-time.After(timeout):
+	ok, err := c.proc.wait(timeout)
+	if !ok {
 		c.tb.Fatalf("testenv: caddy still running after %s\n%s", timeout, c.LogTail(20))
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	err := c.exitErr
-	c.cmd, c.exited = nil, nil
 	return err
 }
 
 // ExitErr is the exit error of the last run (nil while running or after
 // status 0).
-func (c *CaddyProcess) ExitErr() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.exitErr
-}
+func (c *CaddyProcess) ExitErr() error { return c.proc.lastExitErr() }
 
 // Kill sends SIGKILL (a crash: no shutdown, no cleanup) and waits for the
 // process to exit. It does nothing when the process is not running.
-func (c *CaddyProcess) Kill() { c.signal(syscall.SIGKILL, 0) }
+func (c *CaddyProcess) Kill() { c.proc.stop(syscall.SIGKILL, 0) }
 
 // Stop sends SIGTERM (a graceful stop) and waits up to 15 s for the exit,
 // then kills. It does nothing when the process is not running.
-func (c *CaddyProcess) Stop() { c.signal(syscall.SIGTERM, 15*time.Second) }
-
-func (c *CaddyProcess) signal(sig syscall.Signal, grace time.Duration) {
-	c.mu.Lock()
-	cmd, exited := c.cmd, c.exited
-	c.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Signal(sig)
-	if grace > 0 {
-		select {
-		case <-exited:
-		case <-time.After(grace):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	} else {
-		<-exited
-	}
-	c.mu.Lock()
-	if c.cmd == cmd {
-		c.cmd, c.exited = nil, nil
-	}
-	c.mu.Unlock()
-}
+func (c *CaddyProcess) Stop() { c.proc.stop(syscall.SIGTERM, 15*time.Second) }
 
 // Reload runs `caddy reload --force` with the Caddyfile (rewritten first
 // when caddyfile is not empty) against the admin endpoint, as an operator

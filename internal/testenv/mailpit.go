@@ -16,7 +16,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -137,10 +136,6 @@ func mailpitStart(t testing.TB, bin string, extraArgs []string) (*MailpitServer,
 		return nil, errors.New("got the same free port twice")
 	}
 	logPath := filepath.Join(dir, "mailpit.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, fmt.Errorf("create log file: %w", err)
-	}
 	args := []string{
 		"--smtp", smtpAddr,
 		"--listen", httpAddr,
@@ -149,38 +144,11 @@ func mailpitStart(t testing.TB, bin string, extraArgs []string) (*MailpitServer,
 		"--smtp-disable-rdns",
 		"--block-remote-css-and-fonts",
 	}
-	args = append(args, extraArgs...)
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout = logFile
-	cmd.Stderr = logFile
-	cmd.Dir = dir
-	if err := cmd.Start(); err != nil {
-		_ = logFile.Close()
+	var proc process
+	if _, err := proc.start(cmdLine{bin: bin, args: append(args, extraArgs...), dir: dir, log: logPath}); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		_ = logFile.Close()
-		close(done)
-	}()
-	var stopOnce sync.Once
-	stop := func() {
-		stopOnce.Do(func() {
-			select {
-			case <-done:
-				return
-			default:
-			}
-			_ = cmd.Process.Signal(os.Interrupt)
-			select {
-			case <-done:
-			case <-time.After(5 * time.Second):
-				_ = cmd.Process.Kill()
-				<-done
-			}
-		})
-	}
+	stop := func() { proc.stop(os.Interrupt, 5*time.Second) }
 
 	s := &MailpitServer{
 		smtpAddr: smtpAddr,
@@ -191,7 +159,7 @@ func mailpitStart(t testing.TB, bin string, extraArgs []string) (*MailpitServer,
 			Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
 		},
 	}
-	if err := s.waitReady(done, 20*time.Second); err != nil {
+	if err := s.waitReady(proc.exitedChan(), 20*time.Second); err != nil {
 		stop()
 		return nil, fmt.Errorf("%w\nmailpit log:\n%s", err, s.logTail())
 	}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -48,9 +47,9 @@ type RedisNode struct {
 	port int
 	opts RedisNodeOptions
 
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
+	// mu serializes Start, Kill and SetReplicaOf (opts).
+	mu   sync.Mutex
+	proc process
 }
 
 // StartRedisNode starts a redis-server on a free loopback port with opts,
@@ -133,22 +132,15 @@ func (n *RedisNode) Start() {
 	n.tb.Helper()
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.cmd != nil {
-		return
-	}
-	cmd := exec.Command(n.bin, n.args()...)
-	cmd.Dir = n.Dir
-	if err := cmd.Start(); err != nil {
+	started, err := n.proc.start(cmdLine{bin: n.bin, args: n.args(), dir: n.Dir})
+	if err != nil {
 		n.tb.Fatalf("testenv: start %s: %v", n.bin, err)
 	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	n.cmd, n.exited = cmd, exited
-	if err := waitPing(n.Addr, exited, n.opts.ready); err != nil {
-		n.killLocked()
+	if !started {
+		return
+	}
+	if err := waitPing(n.Addr, n.proc.exitedChan(), n.opts.ready); err != nil {
+		n.proc.stop(syscall.SIGKILL, 0)
 		n.tb.Fatalf("testenv: redis-server on %s: %v\n%s", n.Addr, err, tail(filepath.Join(n.Dir, "redis.log")))
 	}
 }
@@ -183,17 +175,7 @@ func waitPing(addr string, exited <-chan struct{}, ready func(string) error) err
 func (n *RedisNode) Kill() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.killLocked()
-}
-
-func (n *RedisNode) killLocked() {
-	if n.cmd == nil {
-		return
-	}
-	_ = n.cmd.Process.Signal(syscall.SIGCONT) // a paused process dies as well, but be explicit
-	_ = n.cmd.Process.Kill()
-	<-n.exited
-	n.cmd, n.exited = nil, nil
+	n.proc.stop(syscall.SIGKILL, 0)
 }
 
 // Pause stops the server with SIGSTOP (hung, not dead: connections stay
@@ -207,15 +189,11 @@ func (n *RedisNode) Resume() { n.sendSignal(n.tb, syscall.SIGCONT) }
 // and returns its pid.
 func (n *RedisNode) sendSignal(tb testing.TB, sig syscall.Signal) int {
 	tb.Helper()
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.cmd == nil {
-		tb.Fatalf("testenv: signal %v to a stopped redis-server", sig)
-	}
-	if err := n.cmd.Process.Signal(sig); err != nil {
+	pid, err := n.proc.signal(sig)
+	if err != nil {
 		tb.Fatalf("testenv: signal %v to redis-server: %v", sig, err)
 	}
-	return n.cmd.Process.Pid
+	return pid
 }
 
 // Do sends one command on a new connection and returns a simple, integer

@@ -176,11 +176,7 @@ func (s *SentinelSet) replicasReady() (bool, string) {
 	return true, ""
 }
 
-func (n *RedisNode) running() bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.cmd != nil
-}
+func (n *RedisNode) running() bool { return n.proc.running() }
 
 // WaitSynced waits until every running replica has acknowledged the
 // master's replication offset as it is now: every write the master
