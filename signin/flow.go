@@ -2,10 +2,9 @@ package signin
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 
 	"go.uber.org/zap"
 
@@ -165,40 +164,62 @@ func (s *Service) attach(ctx context.Context, rq Request, a *Attempt) error {
 // fakeID is the identification id shown for an unknown identifier: stable
 // for the identifier (as a real one is) and unguessable without the key.
 func (s *Service) fakeID(ctx context.Context, kind users.Kind, ident string) (string, error) {
-	key, err := s.keys.Get(ctx)
-	if err != nil {
-		return "", err
-	}
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte("fake-identification\x00" + string(kind) + "\x00" + ident))
-	return ids.FromBytes("idn", m.Sum(nil)), nil
+	return s.keyedID(ctx, "idn", "fake-identification", string(kind), ident)
 }
 
-// open loads an attempt that still waits for its first factor, and the
-// strategy a request names for it.
-func (s *Service) open(ctx context.Context, rq Request, id, name string) (*Result, *strategy, error) {
+// open loads an attempt for a request about one of its steps (the first
+// factor, or the second when second is set) and the strategy it names:
+// the attempt must be waiting for that step, and a second factor must be
+// one the user has.
+func (s *Service) open(ctx context.Context, rq Request, id, name string, second bool) (*Result, *strategy, error) {
 	res, err := s.Get(ctx, rq, id)
 	if err != nil {
 		return nil, nil, err
 	}
-	switch res.Attempt.Status {
-	case StatusComplete:
-		return nil, nil, errAlreadyComplete
-	case StatusNeedsNewPassword:
-		return nil, nil, apierr.VerificationAlreadyVerified
-	case StatusNeedsSecondFactor:
-		return nil, nil, apierr.VerificationAlreadyVerified.WithLongMessage("The first factor is verified: continue with the second factor.")
+	if err := notAwaiting(res.Attempt.Status, second); err != nil {
+		return nil, nil, err
 	}
-	st, err := strategyParam(false, name)
+	st, err := strategyParam(second, name)
 	if err != nil {
 		return nil, nil, err
+	}
+	if second && !slices.ContainsFunc(res.SecondFactors, func(f SecondFactor) bool { return f.Strategy == st.name }) {
+		return nil, nil, apierr.StrategyForUserInvalid.WithParam("strategy")
 	}
 	return res, st, nil
 }
 
+// notAwaiting is the answer to a request about a step (the second when
+// second is set) that an attempt in status is not waiting for; nil when
+// it is.
+func notAwaiting(status string, second bool) error {
+	switch {
+	case status == StatusComplete:
+		return errAlreadyComplete
+	case second && status != StatusNeedsSecondFactor:
+		return apierr.ClientStateInvalid.WithLongMessage("Verify the first factor before the second.")
+	case second:
+		return nil
+	case status == StatusNeedsNewPassword:
+		return apierr.VerificationAlreadyVerified
+	case status == StatusNeedsSecondFactor:
+		return apierr.VerificationAlreadyVerified.WithLongMessage("The first factor is verified: continue with the second factor.")
+	}
+	return nil
+}
+
+// openTry is open for a try at a factor, which first passes the per-IP
+// attempt limit.
+func (s *Service) openTry(ctx context.Context, rq Request, id, name string, second bool) (*Result, *strategy, error) {
+	if err := s.throttle.request(ctx, "attempt", rq.IP); err != nil {
+		return nil, nil, err
+	}
+	return s.open(ctx, rq, id, name, second)
+}
+
 // Prepare sends (or resends) a code for a code strategy.
 func (s *Service) Prepare(ctx context.Context, rq Request, id string, p PrepareParams) (*Result, error) {
-	res, st, err := s.open(ctx, rq, id, p.Strategy)
+	res, st, err := s.open(ctx, rq, id, p.Strategy, false)
 	if err != nil {
 		return nil, err
 	}
@@ -216,10 +237,7 @@ func (s *Service) Prepare(ctx context.Context, rq Request, id string, p PrepareP
 
 // AttemptFirstFactor checks a password or code.
 func (s *Service) AttemptFirstFactor(ctx context.Context, rq Request, id string, p AttemptParams) (*Result, error) {
-	if err := s.throttle.request(ctx, "attempt", rq.IP); err != nil {
-		return nil, err
-	}
-	res, st, err := s.open(ctx, rq, id, p.Strategy)
+	res, st, err := s.openTry(ctx, rq, id, p.Strategy, false)
 	if err != nil {
 		return nil, err
 	}

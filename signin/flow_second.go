@@ -25,7 +25,7 @@ import (
 // (to phone_number_id, else the first phone offered); the other second
 // factors need nothing prepared.
 func (s *Service) PrepareSecondFactor(ctx context.Context, rq Request, id string, p PrepareParams) (*Result, error) {
-	res, st, err := s.openSecond(ctx, rq, id, p.Strategy)
+	res, st, err := s.open(ctx, rq, id, p.Strategy, true)
 	if err != nil {
 		return nil, err
 	}
@@ -49,10 +49,7 @@ func (s *Service) PrepareSecondFactor(ctx context.Context, rq Request, id string
 // AttemptSecondFactor checks a second factor and completes the sign-in:
 // the session is created (pending when the user has tasks).
 func (s *Service) AttemptSecondFactor(ctx context.Context, rq Request, id string, p AttemptParams) (*Result, error) {
-	if err := s.throttle.request(ctx, "attempt", rq.IP); err != nil {
-		return nil, err
-	}
-	res, st, err := s.openSecond(ctx, rq, id, p.Strategy)
+	res, st, err := s.openTry(ctx, rq, id, p.Strategy, true)
 	if err != nil {
 		return nil, err
 	}
@@ -83,30 +80,6 @@ func (s *Service) AttemptSecondFactor(ctx context.Context, rq Request, id string
 	}
 	s.emit(ctx, "second_factor", zap.String("strategy", st.name), zap.String("user_id", res.User.ID))
 	return res, s.save(ctx, a)
-}
-
-// openSecond loads an attempt that waits for its second factor, and the
-// second-factor strategy a request names, which must be one the user has.
-func (s *Service) openSecond(ctx context.Context, rq Request, id, name string) (*Result, *strategy, error) {
-	res, err := s.Get(ctx, rq, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	switch res.Attempt.Status {
-	case StatusNeedsSecondFactor:
-	case StatusComplete:
-		return nil, nil, errAlreadyComplete
-	default:
-		return nil, nil, apierr.ClientStateInvalid.WithLongMessage("Verify the first factor before the second.")
-	}
-	st, err := strategyParam(true, name)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !slices.ContainsFunc(res.SecondFactors, func(f SecondFactor) bool { return f.Strategy == st.name }) {
-		return nil, nil, apierr.StrategyForUserInvalid.WithParam("strategy")
-	}
-	return res, st, nil
 }
 
 // secondFactorPhone is the phone a second-factor SMS code goes to: the one

@@ -68,13 +68,20 @@ func deviceKey(deviceID string) string { return "device:" + deviceID }
 
 // deviceID names the pair (client, user) without revealing either.
 func (s *Service) deviceID(ctx context.Context, clientID, userID string) (string, error) {
+	return s.keyedID(ctx, "dev", "device", clientID, userID)
+}
+
+// keyedID is an id with prefix derived from parts (NUL-separated) under
+// the code key, by HMAC-SHA-256: the same parts give the same id, which
+// tells nothing of them and cannot be guessed without the key.
+func (s *Service) keyedID(ctx context.Context, prefix string, parts ...string) (string, error) {
 	key, err := s.keys.Get(ctx)
 	if err != nil {
 		return "", err
 	}
 	m := hmac.New(sha256.New, key)
-	m.Write([]byte("device\x00" + clientID + "\x00" + userID))
-	return ids.FromBytes("dev", m.Sum(nil)), nil
+	m.Write([]byte(strings.Join(parts, "\x00")))
+	return ids.FromBytes(prefix, m.Sum(nil)), nil
 }
 
 // passwordSubject is what the password lockout of an attempt counts
