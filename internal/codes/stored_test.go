@@ -6,13 +6,19 @@ import (
 	"time"
 
 	"github.com/authgate/authgate/internal/secret"
+	"github.com/authgate/authgate/store/bolt"
 	"github.com/authgate/authgate/store/bolt/bolttest"
 )
 
-func TestIssueAndConsume(t *testing.T) {
+// open is a fresh store and a code key kept in it.
+func open(t *testing.T) (*bolt.Store, Key) {
 	st := bolttest.Open(t)
+	return st, secret.New(st, "secrets:test")
+}
+
+func TestIssueAndConsume(t *testing.T) {
+	st, key := open(t)
 	ctx := context.Background()
-	key := secret.New(st, "secrets:test")
 	code, err := Issue(ctx, st, key, "code:a", time.Minute, false, "flow", "a")
 	if err != nil || !WellFormed(code) {
 		t.Fatalf("Issue: %q, %v", code, err)
@@ -46,7 +52,7 @@ func TestIssueAndConsume(t *testing.T) {
 }
 
 func TestTry(t *testing.T) {
-	st := bolttest.Open(t)
+	st, _ := open(t)
 	ctx := context.Background()
 	for want := int64(1); want <= 3; want++ {
 		if n, err := Try(ctx, st, "tries:a", time.Minute); err != nil || n != want {
