@@ -201,18 +201,27 @@ type Deps struct {
 	Discard Deliverer
 }
 
+// RuntimeDefaults fills what a flow service runs with, sign-in's and
+// sign-up's alike, where it is not given (nil): the clock is time.Now,
+// the logger logs nothing and the delivery pool is one of
+// DefaultPoolSize.
+func RuntimeDefaults(now func() time.Time, log *zap.Logger, pool *Pool) (func() time.Time, *zap.Logger, *Pool) {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if pool == nil {
+		pool = NewPool(DefaultPoolSize, log)
+	}
+	return now, log, pool
+}
+
 // New returns a sign-in service.
 func New(cfg Config, d Deps) *Service {
 	cfg.defaults()
-	if d.Now == nil {
-		d.Now = time.Now
-	}
-	if d.Logger == nil {
-		d.Logger = zap.NewNop()
-	}
-	if d.Pool == nil {
-		d.Pool = NewPool(DefaultPoolSize, d.Logger)
-	}
+	d.Now, d.Logger, d.Pool = RuntimeDefaults(d.Now, d.Logger, d.Pool)
 	if d.Discard == nil {
 		d.Discard = discardSink{}
 	}

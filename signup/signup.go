@@ -8,10 +8,12 @@
 // It is off unless the Caddyfile has a sign_up line (Config.Enabled);
 // while off, every method answers ErrDisabled.
 //
-// Files: signup.go the service and its API, attempt.go the stored attempt,
-// flow.go its transitions (Create, Update, Get), verify.go the codes
-// (PrepareVerification, AttemptVerification) and the user's creation,
-// pumping.go the rules against SMS pumping, limits.go the rate limits.
+// Files: signup.go the service and its API, config.go its configuration
+// and limits, attempt.go the stored attempt, flow.go its transitions
+// (Create, Update, Get), verify.go the codes (PrepareVerification,
+// AttemptVerification), complete.go the user's creation, pumping.go the
+// rules against SMS pumping, limits.go the rate limits and the wrong-code
+// budget.
 //
 // Enumeration safety: an address or number that already has an account
 // is treated exactly like a new one (the same answers, the same work,
@@ -26,11 +28,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/authgate/authgate/apierr"
-	"github.com/authgate/authgate/internal/defaults"
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/signin"
-	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/tasks"
 	"github.com/authgate/authgate/users"
 )
@@ -41,12 +41,10 @@ var ErrDisabled = apierr.SignUpDisabled
 // ErrNotFound is returned for unknown or foreign sign-up ids.
 var ErrNotFound = apierr.ResourceNotFound.WithLongMessage("No sign up was found with this id.")
 
-// Store is the part of store.Store sign-up uses: attempts, codes,
-// counters, claims and rate limits.
-type Store interface {
-	store.Records
-	store.Counters
-}
+// Store is the part of store.Store sign-up uses: what a sign-in uses
+// (attempts, codes, counters, claims and rate limits), for the same
+// kinds of records.
+type Store = signin.Store
 
 // Users finds and creates accounts (users.Service).
 type Users interface {
@@ -156,55 +154,6 @@ type Result struct {
 	Session *session.Session
 }
 
-// Limits are sign-up's rate limits and code rules; zero fields take the
-// internal/defaults values.
-type Limits struct {
-	CodeTTL         time.Duration
-	CodeMaxAttempts int
-	ResendAfter     time.Duration
-	AttemptLifetime time.Duration
-	// SendsPerIdentifier and SendsPerIP bound code sends per SendWindow.
-	SendsPerIdentifier int
-	SendsPerIP         int
-	SendWindow         time.Duration
-	// CreatesPerIP and AttemptsPerIP bound requests per IP per
-	// RequestWindow (Clerk: 5 creates and 3 attempt_verification per 10 s).
-	CreatesPerIP  int
-	AttemptsPerIP int
-	RequestWindow time.Duration
-	// FailuresPerIdentifier is the wrong codes an address or number may
-	// take over all its sign-up attempts per FailureWindow.
-	FailuresPerIdentifier int
-	FailureWindow         time.Duration
-	// SMSPerIPPerCountry and SMSPerCountry bound SMS sends per SMSWindow:
-	// to one country from one IP, and to one country from everyone.
-	SMSPerIPPerCountry int
-	SMSPerCountry      int
-	// SMSPerPrefix bounds SMS sends to one number range (all but the
-	// last 4 digits) per SMSWindow.
-	SMSPerPrefix int
-	SMSWindow    time.Duration
-}
-
-func (l *Limits) defaults() {
-	defaults.Set(&l.CodeTTL, defaults.CodeTTL)
-	defaults.Set(&l.CodeMaxAttempts, defaults.CodeMaxAttempts)
-	defaults.Set(&l.ResendAfter, defaults.ResendAfter)
-	defaults.Set(&l.AttemptLifetime, defaults.SignUpLifetime)
-	defaults.Set(&l.SendsPerIdentifier, defaults.SendsPerIdentifier)
-	defaults.Set(&l.SendsPerIP, defaults.SendsPerIP)
-	defaults.Set(&l.SendWindow, defaults.SendWindow)
-	defaults.Set(&l.CreatesPerIP, defaults.SignUpCreatesPerIP)
-	defaults.Set(&l.AttemptsPerIP, defaults.SignUpAttemptsPerIP)
-	defaults.Set(&l.RequestWindow, defaults.SignUpRequestWindow)
-	defaults.Set(&l.FailuresPerIdentifier, defaults.SignUpFailuresPerIdentifier)
-	defaults.Set(&l.FailureWindow, defaults.SignUpFailureWindow)
-	defaults.Set(&l.SMSPerIPPerCountry, defaults.SignUpSMSPerIPPerCountry)
-	defaults.Set(&l.SMSPerCountry, defaults.SignUpSMSPerCountry)
-	defaults.Set(&l.SMSPerPrefix, defaults.SignUpSMSPerPrefix)
-	defaults.Set(&l.SMSWindow, defaults.SignUpSMSWindow)
-}
-
 // Service runs sign-up attempts.
 type Service struct {
 	cfg      Config
@@ -226,15 +175,7 @@ type Service struct {
 // (identifiers: email; username: off).
 func New(cfg Config, d Deps) *Service {
 	cfg.fill()
-	if d.Now == nil {
-		d.Now = time.Now
-	}
-	if d.Logger == nil {
-		d.Logger = zap.NewNop()
-	}
-	if d.Pool == nil {
-		d.Pool = signin.NewPool(signin.DefaultPoolSize, d.Logger)
-	}
+	d.Now, d.Logger, d.Pool = signin.RuntimeDefaults(d.Now, d.Logger, d.Pool)
 	s := &Service{
 		cfg: cfg, st: d.Store, users: d.Users, sessions: d.Sessions, pw: d.Passwords, keys: d.CodeKey,
 		deliver: d.Deliver, events: d.Events, log: d.Logger, now: d.Now, pool: d.Pool, policy: d.Policy,
