@@ -12,7 +12,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -49,21 +48,6 @@ const (
 	MinSaltLen, MaxSaltLen = 8, 64
 	// MinKeyLen and MaxKeyLen bound the hash length of argon2 digests, in bytes.
 	MinKeyLen, MaxKeyLen = 16, 128
-)
-
-// Errors returned by the hasher. They are sentinels: test with errors.Is.
-var (
-	// ErrBusy means every hashing worker is busy and the wait queue is full.
-	// Callers should answer 429 (or 503) and let the client retry.
-	ErrBusy = errors.New("password hashing is busy")
-	// ErrTooLong means the password exceeds the byte limit: MaxPasswordBytes,
-	// the policy's MaxBytes, or MaxBcryptPasswordBytes against a bcrypt digest.
-	ErrTooLong = errors.New("password is too long")
-	// ErrBadDigest means a stored or imported digest is malformed, of an
-	// unsupported kind, or has parameters outside the accepted limits.
-	ErrBadDigest = errors.New("invalid password digest")
-	// ErrInvalid means the password is empty, is not valid UTF-8 or contains NUL.
-	ErrInvalid = errors.New("password contains invalid characters")
 )
 
 // Params are the argon2id parameters used for new hashes.

@@ -2,7 +2,6 @@ package password
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -15,25 +14,6 @@ import (
 // when Policy.MinLength is zero.
 // (internal/defaults holds the value).
 const DefaultMinLength = defaults.MinLength
-
-// Policy errors. Check wraps them with context; test with errors.Is. ErrTooLong
-// and ErrInvalid (declared with the hasher) are also returned by Check.
-var (
-	// ErrTooShort means the password has fewer code points than MinLength.
-	ErrTooShort = errors.New("password is too short")
-	// ErrMatchesIdentifier means the password equals (case-insensitively) one
-	// of the account's identifiers, an email's local part, or the service name.
-	ErrMatchesIdentifier = errors.New("password matches an identifier")
-	// ErrTooWeak means the password's strength estimate (zxcvbn score,
-	// 0-4) is below Policy.MinStrength. Check wraps a *WeakError with it.
-	ErrTooWeak = errors.New("password is not strong enough")
-	// ErrPwned means the breach checker found the password in a breach corpus
-	// or common-password list.
-	ErrPwned = errors.New("password has been found in a data breach")
-	// ErrBreachUnavailable means the breach checker failed; the password is
-	// refused rather than accepted unchecked. The checker's error is wrapped too.
-	ErrBreachUnavailable = errors.New("password breach check is unavailable")
-)
 
 // Checker reports whether a password is known to be breached or too common.
 // It has the same method set as breach.Checker, so every checker of package
