@@ -142,6 +142,22 @@ func (e *env) create(rq Request, p CreateParams) *Result {
 	return res
 }
 
+// adaStarted makes Ada's account and starts a sign-in of her email
+// address on a new client.
+func (e *env) adaStarted() (Request, *Attempt) {
+	e.t.Helper()
+	e.ada()
+	return e.started(adaEmail)
+}
+
+// adaClient makes Ada's account and returns a new client to sign her in
+// on.
+func (e *env) adaClient() Request {
+	e.t.Helper()
+	e.ada()
+	return e.request()
+}
+
 // started is a new client's identifier-first sign-in.
 func (e *env) started(identifier string) (Request, *Attempt) {
 	e.t.Helper()

@@ -153,8 +153,7 @@ func TestUnknownIdentifierWithoutProtection(t *testing.T) {
 // that nobody receives and no code matches, and the same password error.
 func TestUnknownIdentifierWithProtection(t *testing.T) {
 	e := newEnv(t, protected)
-	e.ada()
-	rq := e.request()
+	rq := e.adaClient()
 	res := e.create(rq, CreateParams{Identifier: "nobody@example.com"})
 	a := res.Attempt
 	if !a.Fake || a.UserID != "" || res.User != nil || a.FakeID == "" {
@@ -192,8 +191,7 @@ func TestUnknownIdentifierWithProtection(t *testing.T) {
 
 func TestGetRefusesForeignAndAbandonedAttempts(t *testing.T) {
 	e := newEnv(t)
-	e.ada()
-	rq, a := e.started(adaEmail)
+	rq, a := e.adaStarted()
 	for name, id := range map[string]string{"malformed": "nope", "unknown": "sia_0000000000000000000000000"} {
 		if _, err := e.svc.Get(e.ctx, rq, id); err != ErrNotFound {
 			t.Errorf("%s id: %v", name, err)
@@ -262,8 +260,7 @@ func TestPrepare(t *testing.T) {
 
 func TestAttemptParameterErrors(t *testing.T) {
 	e := newEnv(t)
-	e.ada()
-	rq, a := e.started(adaEmail)
+	rq, a := e.adaStarted()
 	for _, tc := range []struct {
 		name  string
 		p     AttemptParams
@@ -293,8 +290,7 @@ func TestAttemptParameterErrors(t *testing.T) {
 
 func TestAttemptPassword(t *testing.T) {
 	e := newEnv(t)
-	e.ada()
-	rq, a := e.started(adaEmail)
+	rq, a := e.adaStarted()
 	_, err := e.attempt(rq, a.ID, AttemptParams{Strategy: StrategyPassword, Password: "wrong password"})
 	wantErr(t, err, apierr.FormPasswordIncorrect, "password")
 	res := e.attemptOK(rq, a.ID, AttemptParams{Strategy: StrategyPassword, Password: adaPass})
@@ -325,8 +321,7 @@ func TestOverlongPasswordIsWrongWithoutHashing(t *testing.T) {
 
 func TestWrongCodesThenVerificationFailed(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.LockoutAttempts = 100 })
-	e.ada()
-	rq := e.request()
+	rq := e.adaClient()
 	res, code := e.codeSent(rq, StrategyEmailCode, adaEmail)
 	id := res.Attempt.ID
 	for i := 1; i < e.cfg.CodeMaxAttempts; i++ {
@@ -355,8 +350,7 @@ func TestWrongCodesThenVerificationFailed(t *testing.T) {
 
 func TestCodeExpires(t *testing.T) {
 	e := newEnv(t)
-	e.ada()
-	rq := e.request()
+	rq := e.adaClient()
 	res, code := e.codeSent(rq, StrategyEmailCode, adaEmail)
 	e.clock.Advance(e.cfg.CodeTTL)
 	_, err := e.attempt(rq, res.Attempt.ID, AttemptParams{Strategy: StrategyEmailCode, Code: code})
@@ -398,8 +392,7 @@ func TestRightCodeCompletes(t *testing.T) {
 // right code is a replay, not a guess.
 func TestWrongCodeAfterCompletionIsAReplay(t *testing.T) {
 	e := newEnv(t)
-	e.ada()
-	rq := e.request()
+	rq := e.adaClient()
 	res, code := e.codeSent(rq, StrategyEmailCode, adaEmail)
 	stale := e.get(rq, res.Attempt.ID)
 	e.attemptOK(rq, res.Attempt.ID, AttemptParams{Strategy: StrategyEmailCode, Code: code})

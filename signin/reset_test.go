@@ -92,8 +92,7 @@ func TestResetPassword(t *testing.T) {
 
 func TestResetPasswordNeedsAVerifiedCode(t *testing.T) {
 	e := newEnv(t)
-	e.ada()
-	rq := e.request()
+	rq := e.adaClient()
 	res, _ := e.codeSent(rq, StrategyResetPasswordEmail, adaEmail)
 	_, err := e.svc.ResetPassword(e.ctx, rq, res.Attempt.ID, newPass, false)
 	wantErr(t, err, apierr.ClientStateInvalid, "")
@@ -106,8 +105,7 @@ func TestResetPasswordNeedsAVerifiedCode(t *testing.T) {
 // taken is refused; a failed reset gives the claim back.
 func TestResetPasswordClaim(t *testing.T) {
 	e := newEnv(t)
-	e.ada()
-	rq := e.request()
+	rq := e.adaClient()
 	id := e.verifiedReset(rq, StrategyResetPasswordEmail, adaEmail).Attempt.ID
 
 	if err := e.st.Create(e.ctx, resetClaimKey(id), []byte("1"), e.cfg.AttemptLifetime); err != nil {
