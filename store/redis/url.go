@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -263,8 +264,8 @@ func parseHosts(s, defPort string) ([]string, error) {
 		if host == "" {
 			return nil, urlErr("empty host name (if this is user:password, add '@' and the host)")
 		}
-		if strings.ContainsAny(host, "/@?#[] ") {
-			return nil, urlErr("bad host %q", host)
+		if err := checkHostName(host); err != nil {
+			return nil, err
 		}
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 			return nil, urlErr("bad port for host %q (if this is user:password, add '@' and the host)", host)
@@ -299,12 +300,42 @@ func splitHost(h, defPort string) (host, port string, err error) {
 	return h, defPort, nil
 }
 
+// checkHostName accepts a DNS name or an IP address (IPv6 without its
+// brackets, with an optional %zone). A refusal names only the first bad
+// character, never the host: text that is no host name may be a
+// misplaced option (redis://h&sentinel_password=secret, a '?' missing)
+// and the error goes to logs and to `caddy validate` output.
+func checkHostName(host string) error {
+	ip, zone, _ := strings.Cut(host, "%")
+	if net.ParseIP(ip) != nil && (zone == "" || hostChars(zone) < 0) {
+		return nil
+	}
+	if i := hostChars(host); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(host[i:])
+		return urlErr("bad host name: %q is not allowed in a host (options go after '?', and '@' ends user:password)", r)
+	}
+	return nil
+}
+
+// hostChars returns the index of the first byte of s that is not a
+// letter, digit, '.', '-' or '_', or -1.
+func hostChars(s string) int {
+	return strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_')
+	})
+}
+
+// parseDB reads the database number. Only a number is quoted back in its
+// error, for the reason of checkHostName.
 func parseDB(s string) (int, error) {
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 {
-		return 0, urlErr("bad database number %q", s)
+	switch {
+	case err == nil && n >= 0:
+		return n, nil
+	case err == nil || errors.Is(err, strconv.ErrRange):
+		return 0, urlErr("bad database number %q (want 0 or more)", s)
 	}
-	return n, nil
+	return 0, urlErr("bad database number: want a whole number 0 or more after the host's '/' (options go after '?')")
 }
 
 // applyQuery sets the documented options and rejects any other.

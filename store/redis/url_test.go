@@ -184,6 +184,12 @@ var secretURLs = []string{
 	"redis+sentinel://user:hunter2/mymaster",
 	"redis://[user]:hunter2x",
 	"redis://[user]hunter2",
+	// The '?' before an option forgotten: the option stands in the host
+	// or the database number.
+	"redis://h&sentinel_password=hunter2",
+	"redis://h/0&sentinel_password=hunter2",
+	"redis:// sentinel_password=hunter2",
+	"redis://h/hunter2",
 }
 
 func TestParseURLErrors(t *testing.T) {
