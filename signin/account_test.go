@@ -12,8 +12,7 @@ import (
 
 func TestSetCompromisedPendsSessions(t *testing.T) {
 	e := newEnv(t)
-	u := e.ada()
-	res := e.signedIn()
+	u, res := e.adaSignedIn()
 	nu, err := e.svc.SetCompromised(e.ctx, u.ID, true, false)
 	if err != nil {
 		t.Fatal(err)
@@ -51,8 +50,7 @@ func TestSetCompromisedPendsSessions(t *testing.T) {
 
 func TestSetCompromisedRevokesSessions(t *testing.T) {
 	e := newEnv(t)
-	u := e.ada()
-	res := e.signedIn()
+	u, res := e.adaSignedIn()
 	if _, err := e.svc.SetCompromised(e.ctx, u.ID, true, true); err != nil {
 		t.Fatal(err)
 	}
@@ -70,8 +68,7 @@ func TestSetCompromisedRevokesSessions(t *testing.T) {
 
 func TestRequireReset(t *testing.T) {
 	e := newEnv(t)
-	u := e.ada()
-	res := e.signedIn()
+	u, res := e.adaSignedIn()
 	nu, err := e.svc.RequireReset(e.ctx, u.ID)
 	if err != nil {
 		t.Fatal(err)

@@ -150,12 +150,12 @@ func (e *env) adaStarted() (Request, *Attempt) {
 	return e.started(adaEmail)
 }
 
-// adaClient makes Ada's account and returns a new client to sign her in
-// on.
-func (e *env) adaClient() Request {
+// adaClient makes Ada's account and returns it with a new client to sign
+// her in on.
+func (e *env) adaClient() (*users.User, Request) {
 	e.t.Helper()
-	e.ada()
-	return e.request()
+	u := e.ada()
+	return u, e.request()
 }
 
 // started is a new client's identifier-first sign-in.

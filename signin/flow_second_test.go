@@ -107,7 +107,7 @@ func TestPasswordThenTOTP(t *testing.T) {
 // A user without a second factor signs in with the first, as before.
 func TestNoSecondFactorCompletes(t *testing.T) {
 	e := newEnv(t)
-	rq := e.adaClient()
+	_, rq := e.adaClient()
 	res := e.create(rq, CreateParams{Identifier: adaEmail, Password: adaPass})
 	if res.Attempt.Status != StatusComplete || res.Session == nil || len(res.SecondFactors) != 0 {
 		t.Fatalf("status %s, factors %v", res.Attempt.Status, res.SecondFactors)

@@ -11,8 +11,7 @@ import (
 
 func TestCreateIdentifierFirst(t *testing.T) {
 	e := newEnv(t)
-	u := e.ada()
-	rq := e.request()
+	u, rq := e.adaClient()
 	res := e.create(rq, CreateParams{Identifier: "Ada@Example.com"})
 	a := res.Attempt
 	if a.Status != StatusNeedsFirstFactor || a.UserID != u.ID || a.Identifier != adaEmail || a.Kind != users.KindEmail {
@@ -37,8 +36,7 @@ func TestCreateWithPassword(t *testing.T) {
 	for _, strategy := range []string{"", StrategyPassword} {
 		t.Run("strategy="+strategy, func(t *testing.T) {
 			e := newEnv(t)
-			u := e.ada()
-			rq := e.request()
+			u, rq := e.adaClient()
 			res := e.create(rq, CreateParams{Strategy: strategy, Identifier: adaPhone, Password: adaPass})
 			if res.Attempt.Status != StatusComplete || res.Session == nil || res.Session.UserID != u.ID {
 				t.Fatalf("result = %+v", res)
@@ -153,7 +151,7 @@ func TestUnknownIdentifierWithoutProtection(t *testing.T) {
 // that nobody receives and no code matches, and the same password error.
 func TestUnknownIdentifierWithProtection(t *testing.T) {
 	e := newEnv(t, protected)
-	rq := e.adaClient()
+	_, rq := e.adaClient()
 	res := e.create(rq, CreateParams{Identifier: "nobody@example.com"})
 	a := res.Attempt
 	if !a.Fake || a.UserID != "" || res.User != nil || a.FakeID == "" {
@@ -321,7 +319,7 @@ func TestOverlongPasswordIsWrongWithoutHashing(t *testing.T) {
 
 func TestWrongCodesThenVerificationFailed(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.LockoutAttempts = 100 })
-	rq := e.adaClient()
+	_, rq := e.adaClient()
 	res, code := e.codeSent(rq, StrategyEmailCode, adaEmail)
 	id := res.Attempt.ID
 	for i := 1; i < e.cfg.CodeMaxAttempts; i++ {
@@ -350,7 +348,7 @@ func TestWrongCodesThenVerificationFailed(t *testing.T) {
 
 func TestCodeExpires(t *testing.T) {
 	e := newEnv(t)
-	rq := e.adaClient()
+	_, rq := e.adaClient()
 	res, code := e.codeSent(rq, StrategyEmailCode, adaEmail)
 	e.clock.Advance(e.cfg.CodeTTL)
 	_, err := e.attempt(rq, res.Attempt.ID, AttemptParams{Strategy: StrategyEmailCode, Code: code})
@@ -371,8 +369,7 @@ func TestRightCodeCompletes(t *testing.T) {
 	for _, strategy := range []string{StrategyEmailCode, StrategyPhoneCode} {
 		t.Run(strategy, func(t *testing.T) {
 			e := newEnv(t)
-			u := e.ada()
-			rq := e.request()
+			u, rq := e.adaClient()
 			res, code := e.codeSent(rq, strategy, adaEmail)
 			id := res.Attempt.ID
 			res = e.attemptOK(rq, id, AttemptParams{Strategy: strategy, Code: code})
@@ -392,7 +389,7 @@ func TestRightCodeCompletes(t *testing.T) {
 // right code is a replay, not a guess.
 func TestWrongCodeAfterCompletionIsAReplay(t *testing.T) {
 	e := newEnv(t)
-	rq := e.adaClient()
+	_, rq := e.adaClient()
 	res, code := e.codeSent(rq, StrategyEmailCode, adaEmail)
 	stale := e.get(rq, res.Attempt.ID)
 	e.attemptOK(rq, res.Attempt.ID, AttemptParams{Strategy: StrategyEmailCode, Code: code})

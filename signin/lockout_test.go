@@ -68,7 +68,7 @@ func TestSuccessClearsFailures(t *testing.T) {
 // reset ends the password lock.
 func TestCodesAndLockout(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.CodeMaxAttempts = 10 })
-	rq := e.adaClient()
+	_, rq := e.adaClient()
 	res, code := e.codeSent(rq, StrategyEmailCode, adaEmail)
 	for i := 1; i < e.cfg.LockoutAttempts; i++ {
 		_, err := e.attempt(rq, res.Attempt.ID, AttemptParams{Strategy: StrategyEmailCode, Code: wrongCode(code)})

@@ -8,6 +8,7 @@ import (
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/session"
 	"github.com/authgate/authgate/tasks"
+	"github.com/authgate/authgate/users"
 )
 
 // verifiedReset runs a reset strategy up to needs_new_password.
@@ -23,6 +24,13 @@ func (e *env) verifiedReset(rq Request, strategy, identifier string) *Result {
 
 // signedIn returns a signed-in session of the user, to see what a reset
 // does to the others.
+// adaSignedIn makes Ada's account and signs her in with her password.
+func (e *env) adaSignedIn() (*users.User, *Result) {
+	e.t.Helper()
+	u := e.ada()
+	return u, e.signedIn()
+}
+
 func (e *env) signedIn() *Result {
 	e.t.Helper()
 	res, err := e.signInWith(adaPass)
@@ -92,7 +100,7 @@ func TestResetPassword(t *testing.T) {
 
 func TestResetPasswordNeedsAVerifiedCode(t *testing.T) {
 	e := newEnv(t)
-	rq := e.adaClient()
+	_, rq := e.adaClient()
 	res, _ := e.codeSent(rq, StrategyResetPasswordEmail, adaEmail)
 	_, err := e.svc.ResetPassword(e.ctx, rq, res.Attempt.ID, newPass, false)
 	wantErr(t, err, apierr.ClientStateInvalid, "")
@@ -105,7 +113,7 @@ func TestResetPasswordNeedsAVerifiedCode(t *testing.T) {
 // taken is refused; a failed reset gives the claim back.
 func TestResetPasswordClaim(t *testing.T) {
 	e := newEnv(t)
-	rq := e.adaClient()
+	_, rq := e.adaClient()
 	id := e.verifiedReset(rq, StrategyResetPasswordEmail, adaEmail).Attempt.ID
 
 	if err := e.st.Create(e.ctx, resetClaimKey(id), []byte("1"), e.cfg.AttemptLifetime); err != nil {
@@ -221,8 +229,7 @@ func TestChangePassword(t *testing.T) {
 // current one, and becomes active.
 func TestChangePasswordCompletesTheResetTask(t *testing.T) {
 	e := newEnv(t)
-	u := e.ada()
-	res := e.signedIn()
+	u, res := e.adaSignedIn()
 	if _, err := e.svc.RequireReset(e.ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}
