@@ -2,14 +2,13 @@ package signin
 
 import (
 	"context"
-	"errors"
 	"slices"
 
 	"go.uber.org/zap"
 
 	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/internal/ratelimit"
 	"github.com/authgate/authgate/mfa"
-	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/tasks"
 	"github.com/authgate/authgate/users"
 )
@@ -69,10 +68,7 @@ func (s *Service) AttemptSecondFactor(ctx context.Context, rq Request, id string
 		return nil, err
 	}
 	// Two different right factors racing must not make two sessions.
-	if err := s.st.Create(ctx, doneClaimKey(a.ID), []byte("1"), s.cfg.AttemptLifetime+margin); err != nil {
-		if errors.Is(err, store.ErrExists) {
-			return nil, apierr.VerificationAlreadyVerified
-		}
+	if err := ratelimit.Claim(ctx, s.st, doneClaimKey(a.ID), s.cfg.AttemptLifetime+margin, apierr.VerificationAlreadyVerified); err != nil {
 		return nil, err
 	}
 	if err := s.complete(ctx, rq, res); err != nil {

@@ -7,9 +7,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/internal/ratelimit"
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/session"
-	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/tasks"
 	"github.com/authgate/authgate/users"
 )
@@ -31,10 +31,8 @@ func (s *Service) ResetPassword(ctx context.Context, rq Request, id, pw string, 
 		return nil, err
 	}
 	// One verified code sets one password, even when requests race.
-	if err := s.st.Create(ctx, resetClaimKey(id), []byte("1"), s.cfg.AttemptLifetime+margin); err != nil {
-		if errors.Is(err, store.ErrExists) {
-			return nil, apierr.ClientStateInvalid.WithLongMessage("This password reset is already being completed.")
-		}
+	taken := apierr.ClientStateInvalid.WithLongMessage("This password reset is already being completed.")
+	if err := ratelimit.Claim(ctx, s.st, resetClaimKey(id), s.cfg.AttemptLifetime+margin, taken); err != nil {
 		return nil, err
 	}
 	if err := s.finishReset(ctx, rq, res, pw, signOutOthers); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/internal/codes"
+	"github.com/authgate/authgate/internal/ratelimit"
 	"github.com/authgate/authgate/internal/record"
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/session"
@@ -87,10 +88,7 @@ func (s *Service) PrepareReverifyCode(ctx context.Context, rq Request, u *users.
 	if err != nil {
 		return nil, err
 	}
-	if err := s.st.Create(ctx, reverifyResendKey(sess.ID), []byte("1"), s.cfg.ResendAfter); err != nil {
-		if errors.Is(err, store.ErrExists) {
-			return nil, apierr.VerificationCodeTooManyRequests.WithRetryAfter(s.cfg.ResendAfter)
-		}
+	if err := ratelimit.Resend(ctx, s.st, reverifyResendKey(sess.ID), s.cfg.ResendAfter); err != nil {
 		return nil, err
 	}
 	if err := s.throttle.send(ctx, target.Value, rq.IP); err != nil {

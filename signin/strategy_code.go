@@ -2,14 +2,13 @@ package signin
 
 import (
 	"context"
-	"errors"
 
 	"go.uber.org/zap"
 
 	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/internal/codes"
+	"github.com/authgate/authgate/internal/ratelimit"
 	"github.com/authgate/authgate/notify"
-	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/users"
 )
 
@@ -105,10 +104,7 @@ func (s *Service) send(ctx context.Context, rq Request, res *Result, st *strateg
 // target: after the resend cooldown, then the rate limits (per identifier
 // and per IP; the same for known and unknown identifiers).
 func (s *Service) issueCode(ctx context.Context, rq Request, a *Attempt, st *strategy, target users.Identification) error {
-	if err := s.st.Create(ctx, st.resendKey(a.ID), []byte("1"), s.cfg.ResendAfter); err != nil {
-		if errors.Is(err, store.ErrExists) {
-			return apierr.VerificationCodeTooManyRequests.WithRetryAfter(s.cfg.ResendAfter)
-		}
+	if err := ratelimit.Resend(ctx, s.st, st.resendKey(a.ID), s.cfg.ResendAfter); err != nil {
 		return err
 	}
 	if err := s.throttle.send(ctx, target.Value, rq.IP); err != nil {

@@ -9,9 +9,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/internal/ratelimit"
 	"github.com/authgate/authgate/password"
 	"github.com/authgate/authgate/session"
-	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/tasks"
 	"github.com/authgate/authgate/users"
 )
@@ -45,10 +45,7 @@ func (s *Service) finish(ctx context.Context, rq Request, a *Attempt) (*Result, 
 	if !f.ready() {
 		return &Result{Attempt: a, Fields: f}, nil
 	}
-	if err := s.st.Create(ctx, finishKey(a.ID), []byte("1"), finishClaim); err != nil {
-		if errors.Is(err, store.ErrExists) {
-			return nil, apierr.VerificationAlreadyVerified
-		}
+	if err := ratelimit.Claim(ctx, s.st, finishKey(a.ID), finishClaim, apierr.VerificationAlreadyVerified); err != nil {
 		return nil, err
 	}
 	res, err := s.createAccount(ctx, rq, a)

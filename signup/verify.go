@@ -10,9 +10,9 @@ import (
 	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/internal/codes"
 	"github.com/authgate/authgate/internal/ids"
+	"github.com/authgate/authgate/internal/ratelimit"
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/signin"
-	"github.com/authgate/authgate/store"
 	"github.com/authgate/authgate/users"
 )
 
@@ -61,10 +61,7 @@ func (s *Service) PrepareVerification(ctx context.Context, rq Request, id string
 		// A new code does not buy new tries.
 		return nil, apierr.VerificationFailed
 	}
-	if err := s.st.Create(ctx, resendKey(a.ID, k), []byte("1"), s.cfg.Limits.ResendAfter); err != nil {
-		if errors.Is(err, store.ErrExists) {
-			return nil, apierr.VerificationCodeTooManyRequests.WithRetryAfter(s.cfg.Limits.ResendAfter)
-		}
+	if err := ratelimit.Resend(ctx, s.st, resendKey(a.ID, k), s.cfg.Limits.ResendAfter); err != nil {
 		return nil, err
 	}
 	if err := s.sendLimits(ctx, rq, k, ident); err != nil {

@@ -1,6 +1,8 @@
 // Package ratelimit is the one shape of a store-backed rate limit the
 // flows share (sign-in, sign-up): count one event under a key, and refuse
-// with the flow's own Clerk error and a Retry-After when over the limit.
+// with the flow's own Clerk error and a Retry-After when over the limit;
+// and the claims a single request takes (a resend wait, the right to
+// finish an attempt).
 // The limits live in the store, so every instance counts together.
 package ratelimit
 

@@ -117,3 +117,27 @@ func TestAllowIPAndSends(t *testing.T) {
 		t.Fatalf("third send from one IP: %v", err)
 	}
 }
+
+func TestResendAndClaim(t *testing.T) {
+	st := bolttest.Open(t)
+	ctx := context.Background()
+	if err := Resend(ctx, st, "resend:a", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	err := Resend(ctx, st, "resend:a", time.Minute)
+	var e *apierr.Error
+	if !errors.As(err, &e) || !errors.Is(e, apierr.VerificationCodeTooManyRequests) || e.RetryAfter != time.Minute {
+		t.Fatalf("second send within the wait: %v, want verification-code too_many_requests, Retry-After 1m", err)
+	}
+	taken := errors.New("taken")
+	if err := Claim(ctx, st, "claim:a", time.Minute, taken); err != nil {
+		t.Fatal(err)
+	}
+	if err := Claim(ctx, st, "claim:a", time.Minute, taken); err != taken {
+		t.Fatalf("second claim: %v, want the caller's error", err)
+	}
+	st.Close()
+	if err := Claim(ctx, st, "claim:b", time.Minute, taken); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("closed store: %v", err)
+	}
+}
