@@ -58,10 +58,13 @@ func testAllow(t *testing.T, s store.Store) {
 }
 
 // testTTL checks expiry of every kind of key with one shared timeline:
-// keys get a 1 s TTL at t0, are checked alive at ~0.5 s and gone at ~1.6 s.
+// keys get a 3 s TTL at t0, are checked alive at ~1.5 s (a TTL kept in the
+// wrong unit, or halved, fails there) and gone at ~3.6 s. Redis expires
+// keys on its own clock, so the test waits for real time to pass; the
+// setup has until 2.5 s, room for a loaded CI machine.
 func testTTL(t *testing.T, s store.Store) {
 	c := ctx(t)
-	const ttl = time.Second
+	const ttl = 3 * time.Second
 	t0 := time.Now()
 
 	mustPut(t, s, "put", []byte("v"), ttl)
@@ -87,9 +90,9 @@ func testTTL(t *testing.T, s store.Store) {
 	mustPut(t, s, "{u}:idx", []byte("old"), ttl)
 	mustPut(t, s, "overwritten", []byte("v"), ttl)
 
-	time.Sleep(time.Until(t0.Add(500 * time.Millisecond)))
-	if time.Since(t0) > 900*time.Millisecond {
-		t.Fatalf("setup took %s, too slow for a 1s TTL check", time.Since(t0))
+	time.Sleep(time.Until(t0.Add(ttl / 2)))
+	if time.Since(t0) > ttl-500*time.Millisecond {
+		t.Fatalf("setup took %s, too slow for a %s TTL check", time.Since(t0), ttl)
 	}
 	wantValue(t, s, "put", []byte("v"))
 	wantValue(t, s, "create", []byte("v"))
