@@ -9,6 +9,7 @@ import (
 	"github.com/authgate/authgate/apierr"
 	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/store"
+	"github.com/authgate/authgate/store/bolt"
 	"github.com/authgate/authgate/store/bolt/bolttest"
 )
 
@@ -139,5 +140,50 @@ func TestResendAndClaim(t *testing.T) {
 	st.Close()
 	if err := Claim(ctx, st, "claim:b", time.Minute, taken); !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("closed store: %v", err)
+	}
+}
+
+// racedStore runs an update's function once on a value a concurrent
+// writer has replaced meanwhile (what Redis' optimistic Update does when
+// it loses a race), then runs the update for real.
+type racedStore struct {
+	*bolt.Store
+	stale []byte
+}
+
+func (r racedStore) Update(ctx context.Context, key string, fn store.UpdateFunc) error {
+	if r.stale != nil {
+		_, _, _ = fn(r.stale, true) // its result is thrown away, as after a lost race
+	}
+	return r.Store.Update(ctx, key, fn)
+}
+
+// A reservation that ran first on a stale spent (or malformed) record and
+// then on the live one answers by the live one: a refusal from the lost
+// race is not kept.
+func TestTriesRetriedAfterALostRace(t *testing.T) {
+	ctx := context.Background()
+	clock := testenv.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	b := Tries{Limit: 2, Window: time.Hour, Deny: apierr.VerificationFailed, Now: clock.Now, Malformed: func(error) {}}
+	spent := []byte(`{"n":2,"since":"2026-01-01T00:00:00Z"}`)
+	for name, stale := range map[string][]byte{"spent": spent, "malformed": []byte("{nope")} {
+		st := bolttest.Open(t)
+		if err := b.Reserve(ctx, racedStore{Store: st, stale: stale}, "k"); err != nil {
+			t.Fatalf("%s record in a lost race: %v, want the live (absent) record's answer", name, err)
+		}
+		got, err := store.GetJSON[triesRecord](ctx, st, "k", store.ErrNotFound, "tries")
+		if err != nil || got.N != 1 {
+			t.Fatalf("%s: stored %+v, %v; want n=1", name, got, err)
+		}
+	}
+	// The other way round: a stale open budget does not let a try past a
+	// spent live one.
+	st := bolttest.Open(t)
+	if err := st.Put(ctx, "k", spent, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	err := b.Reserve(ctx, racedStore{Store: st, stale: []byte(`{"n":0,"since":"2026-01-01T00:00:00Z"}`)}, "k")
+	if !errors.Is(err, apierr.VerificationFailed) {
+		t.Fatalf("spent live record after a lost race: %v, want verification_failed", err)
 	}
 }
