@@ -22,8 +22,6 @@ func (e *env) verifiedReset(rq Request, strategy, identifier string) *Result {
 	return res
 }
 
-// signedIn returns a signed-in session of the user, to see what a reset
-// does to the others.
 // adaSignedIn makes Ada's account and signs her in with her password.
 func (e *env) adaSignedIn() (*users.User, *Result) {
 	e.t.Helper()
@@ -31,6 +29,8 @@ func (e *env) adaSignedIn() (*users.User, *Result) {
 	return u, e.signedIn()
 }
 
+// signedIn returns a signed-in session of the user, to see what a reset
+// does to the others.
 func (e *env) signedIn() *Result {
 	e.t.Helper()
 	res, err := e.signInWith(adaPass)
