@@ -9,6 +9,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/authgate/authgate/internal/codes"
 	"github.com/authgate/authgate/internal/secret"
 	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/mfa"
@@ -124,7 +125,7 @@ func (cb *codeBench) signIn(b *testing.B, who newcomer) (send, verify time.Durat
 	cb.e.pool.Wait()
 	n := cb.rec.get()
 	t1 := time.Now()
-	if n.To != who.email || !wellFormedCode(n.Code) {
+	if n.To != who.email || !codes.WellFormed(n.Code) {
 		b.Fatalf("delivered %+v, want a code to %s", n, who.email)
 	}
 	res, err = cb.svc.AttemptFirstFactor(ctx, rq, id, AttemptParams{Strategy: StrategyEmailCode, Code: n.Code})

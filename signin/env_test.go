@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/internal/codes"
 	"github.com/authgate/authgate/internal/secret"
 	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/internal/testenv/flowenv"
@@ -242,7 +243,7 @@ func (o *outbox) failWith(err error)                       { o.FailWith(err) }
 func (o *outbox) lastCode(t testing.TB, p *Pool) string {
 	t.Helper()
 	n := o.Last(t, p)
-	if !wellFormedCode(n.Code) {
+	if !codes.WellFormed(n.Code) {
 		t.Fatalf("last notice %+v carries no code", n)
 	}
 	return n.Code

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/authgate/authgate/apierr"
+	"github.com/authgate/authgate/internal/codes"
 	"github.com/authgate/authgate/internal/testenv"
 	"github.com/authgate/authgate/mfa"
 	"github.com/authgate/authgate/session"
@@ -167,7 +168,7 @@ func TestSecondFactorPhones(t *testing.T) {
 	wantErr(t, err, apierr.FormParamValueInvalid, "phone_number_id")
 	e.ok(e.svc.PrepareSecondFactor(e.ctx, rq, res.Attempt.ID, PrepareParams{Strategy: StrategyPhoneCode}))
 	n := e.out.last(t, e.pool)
-	if n.To != adaPhone || !wellFormedCode(n.Code) {
+	if n.To != adaPhone || !codes.WellFormed(n.Code) {
 		t.Fatalf("second-factor SMS %+v", n)
 	}
 	// The code is a second-factor code: as a first factor it does nothing.

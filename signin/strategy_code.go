@@ -15,12 +15,6 @@ import (
 // CodeLength is the number of digits of a verification code.
 const CodeLength = codes.Length
 
-// NewCode returns a uniformly random 6-digit code (internal/codes).
-func NewCode() (string, error) { return codes.New() }
-
-// wellFormedCode reports whether s is exactly six ASCII digits.
-func wellFormedCode(s string) bool { return codes.WellFormed(s) }
-
 // codeBinding is what a sign-in code is bound to (the parts of its MAC
 // before the code): its attempt, user and strategy, so that a code for
 // one user or flow never works for another.

@@ -17,11 +17,11 @@ func TestCodesAreUniform(t *testing.T) {
 	const n = 1_000_000
 	var counts [CodeLength][10]int
 	for range n {
-		c, err := NewCode()
+		c, err := codes.New()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !wellFormedCode(c) {
+		if !codes.WellFormed(c) {
 			t.Fatalf("malformed code %q", c)
 		}
 		for i := range CodeLength {
@@ -49,8 +49,8 @@ func TestWellFormedCode(t *testing.T) {
 		{"123-456", false}, {"１２３４５６", false}, {"٠١٢٣٤٥", false}, {"+12345", false}, {"-12345", false},
 		{"1e5000", false}, {"123456\n", false}, {"", false},
 	} {
-		if got := wellFormedCode(tc.in); got != tc.ok {
-			t.Errorf("wellFormedCode(%q) = %v", tc.in, got)
+		if got := codes.WellFormed(tc.in); got != tc.ok {
+			t.Errorf("codes.WellFormed(%q) = %v", tc.in, got)
 		}
 	}
 }
