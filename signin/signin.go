@@ -14,9 +14,9 @@
 // request limits, budget.go the one code budget of an account, subject.go
 // what those limits count against (accounts, known devices, unknown
 // identifiers), deliver.go the background delivery pool, factors.go a
-// signed-in user's second factors (add, remove, reverify by password or
-// by a second factor), reverify_code.go reverification by an email or SMS
-// code, and account.go the admin steps.
+// signed-in user's second factors (add, remove) and reverification by
+// password, reverify_code.go reverification by an email or SMS code, and
+// account.go the admin steps.
 package signin
 
 import (
