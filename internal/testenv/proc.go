@@ -32,12 +32,18 @@ type process struct {
 var errNotRunning = errors.New("not running")
 
 // start runs c unless a command is running, and reports whether it did.
-// The exit is waited for in the background.
+// A command that exited by itself no longer runs: start runs c in its
+// place (the exit error read until then is the old run's). The exit is
+// waited for in the background.
 func (p *process) start(c cmdLine) (bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cmd != nil {
-		return false, nil
+		select {
+		case <-p.exited:
+		default:
+			return false, nil
+		}
 	}
 	cmd := exec.Command(c.bin, c.args...)
 	cmd.Dir, cmd.Env = c.dir, c.env
