@@ -59,7 +59,8 @@ func testAllow(t *testing.T, s store.Store) {
 
 // testTTL checks expiry of every kind of key with one shared timeline:
 // keys get a 3 s TTL at t0, are checked alive at ~1.5 s (a TTL kept in the
-// wrong unit, or halved, fails there) and gone at ~3.6 s. Redis expires
+// wrong unit fails there; a halved one ends just after that check, so
+// this does not catch it) and gone at ~3.6 s. Redis expires
 // keys on its own clock, so the test waits for real time to pass; the
 // setup has until 2.5 s, room for a loaded CI machine.
 func testTTL(t *testing.T, s store.Store) {
