@@ -270,7 +270,8 @@ func parseHosts(s, defPort string) ([]string, error) {
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 			return nil, urlErr("bad port for host %q (if this is user:password, add '@' and the host)", host)
 		}
-		out = append(out, net.JoinHostPort(host, port))
+		// The dialer takes a zone as %zone, a URL writes it %25zone.
+		out = append(out, net.JoinHostPort(strings.Replace(host, "%25", "%", 1), port))
 	}
 	return out, nil
 }
@@ -300,14 +301,21 @@ func splitHost(h, defPort string) (host, port string, err error) {
 	return h, defPort, nil
 }
 
-// checkHostName accepts a DNS name or an IP address (IPv6 without its
-// brackets, with an optional %zone). A refusal names only the first bad
-// character, never the host: text that is no host name may be a
-// misplaced option (redis://h&sentinel_password=secret, a '?' missing)
-// and the error goes to logs and to `caddy validate` output.
+// checkHostName accepts a DNS name (ASCII: an international name in its
+// xn-- form) or an IP address; an IPv6 address may carry a zone, which a
+// URL writes %25zone (RFC 6874: [fe80::1%25eth0]). A refusal names only
+// the first bad character, never the host: text that is no host name may
+// be a misplaced option (redis://h&sentinel_password=secret, a '?'
+// missing) and the error goes to logs and to `caddy validate` output.
 func checkHostName(host string) error {
-	ip, zone, _ := strings.Cut(host, "%")
-	if net.ParseIP(ip) != nil && (zone == "" || hostChars(zone) < 0) {
+	if ip, zone, ok := strings.Cut(host, "%"); ok {
+		a := net.ParseIP(ip)
+		if a == nil || a.To4() != nil || !strings.HasPrefix(zone, "25") || len(zone) == 2 || hostChars(zone) >= 0 {
+			return urlErr("bad host name: only an IPv6 address in brackets takes a zone, written %%25 and its name ([fe80::1%%25eth0])")
+		}
+		return nil
+	}
+	if net.ParseIP(host) != nil {
 		return nil
 	}
 	if i := hostChars(host); i >= 0 {

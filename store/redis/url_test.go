@@ -28,6 +28,7 @@ func TestParseURL(t *testing.T) {
 		}},
 		{"redis://[::1]:7000/0", func(t *testing.T, o *goredis.UniversalOptions) { wantAddrs(t, o, "[::1]:7000") }},
 		{"redis://[::1]", func(t *testing.T, o *goredis.UniversalOptions) { wantAddrs(t, o, "[::1]:6379") }},
+		{"redis://[fe80::1%25eth0]:7000", func(t *testing.T, o *goredis.UniversalOptions) { wantAddrs(t, o, "[fe80::1%eth0]:7000") }},
 		{"rediss://alice:p%40ss%3Aw0rd@redis.example.com/1", func(t *testing.T, o *goredis.UniversalOptions) {
 			wantAddrs(t, o, "redis.example.com:6379")
 			if o.Username != "alice" || o.Password != "p@ss:w0rd" || o.DB != 1 {
@@ -125,6 +126,8 @@ func typeName(c goredis.UniversalClient) string {
 // badURLs are URLs ParseURL refuses (also seeds of FuzzParseURL).
 var badURLs = []string{
 	"",
+	"redis://1.2.3.4%25x", "redis://[fe80::1%]", "redis://[fe80::1%25]", "redis://[fe80::1%eth0]", "redis://h%25x",
+	"redis://bücher.example",
 	"localhost:6379",
 	"http://h",
 	"unix:///tmp/redis.sock",
