@@ -95,6 +95,16 @@ type SecondFactors interface {
 	Reverify(ctx context.Context, u *users.User, sess *session.Session, pw string) (*session.Session, error)
 }
 
+// myPhones is a signed-in user adding and removing their own phone
+// numbers (signin.Service; see api_me_phone.go).
+type myPhones interface {
+	CreatePhone(ctx context.Context, u *users.User, sess *session.Session, raw string) (*signin.NewPhone, error)
+	PreparePhone(ctx context.Context, rq signin.Request, u *users.User, sess *session.Session, pid, strategy string) (*signin.NewPhone, error)
+	AttemptPhone(ctx context.Context, u *users.User, sess *session.Session, pid, code string) (*users.User, error)
+	DeletePhone(ctx context.Context, u *users.User, sess *session.Session, pid string) error
+	NewPhones(ctx context.Context, uid string) ([]signin.NewPhone, error)
+}
+
 // Tokens mints and verifies session JWTs.
 type Tokens interface {
 	Mint(ctx context.Context, c token.Claims) (string, token.Claims, error)

@@ -81,6 +81,10 @@ func (s *Server) routes() *http.ServeMux {
 	api("GET /v1/me/sessions/active", s.activeSessions)
 	api("POST /v1/me/sessions/{id}/revoke", s.revokeSession)
 	api("PATCH /v1/me/phone_numbers/{id}", s.updatePhone)
+	api("POST /v1/me/phone_numbers", s.createMyPhone)
+	api("POST /v1/me/phone_numbers/{id}/prepare_verification", s.prepareMyPhone)
+	api("POST /v1/me/phone_numbers/{id}/attempt_verification", s.attemptMyPhone)
+	api("DELETE /v1/me/phone_numbers/{id}", s.deleteMyPhone)
 	// Every page answers GET (the form) and POST (the form sent back).
 	for path, h := range map[string]http.HandlerFunc{
 		pathSignIn:         s.signInPage,

@@ -15,8 +15,9 @@
 // what those limits count against (accounts, known devices, unknown
 // identifiers), deliver.go the background delivery pool, factors.go a
 // signed-in user's second factors (add, remove) and reverification by
-// password, reverify_code.go reverification by an email or SMS code, and
-// account.go the admin steps.
+// password, reverify_code.go reverification by an email or SMS code,
+// phone_add.go a signed-in user adding a phone number, and account.go the
+// admin steps.
 package signin
 
 import (
@@ -45,6 +46,9 @@ type Users interface {
 	Find(ctx context.Context, k users.Kind, normalized string) (*users.User, error)
 	Get(ctx context.Context, id string) (*users.User, error)
 	Update(ctx context.Context, id string, fn func(u *users.User) error) (*users.User, error)
+	// AddPhone and RemovePhone serve a user's own phones (phone_add.go).
+	AddPhone(ctx context.Context, id, phoneID, phone string) (*users.User, error)
+	RemovePhone(ctx context.Context, id, phoneID string) (*users.User, error)
 }
 
 // Sessions creates and changes sessions and clients (session.Manager).
@@ -135,6 +139,17 @@ type Config struct {
 	SendWindow         time.Duration
 	// RequestsPerIP limits sign-in requests per IP per 10 seconds.
 	RequestsPerIP int
+	// PhoneCountries are the regions a signed-in user may add a phone of
+	// (sign-up's phone_countries: SMS goes where sign-up may text, and
+	// nowhere by default); SMSPer* and SMSWindow its SMS budgets, and
+	// UnverifiedPhones how many numbers may wait for their code at once
+	// (phone_add.go).
+	PhoneCountries     []string
+	SMSPerIPPerCountry int
+	SMSPerCountry      int
+	SMSPerPrefix       int
+	SMSWindow          time.Duration
+	UnverifiedPhones   int
 }
 
 // defaults fills zero fields from package defaults.
@@ -153,6 +168,11 @@ func (c *Config) defaults() {
 	defaults.Set(&c.SendsPerIP, defaults.SendsPerIP)
 	defaults.Set(&c.SendWindow, defaults.SendWindow)
 	defaults.Set(&c.RequestsPerIP, defaults.RequestsPerIP)
+	defaults.Set(&c.SMSPerIPPerCountry, defaults.SignUpSMSPerIPPerCountry)
+	defaults.Set(&c.SMSPerCountry, defaults.SignUpSMSPerCountry)
+	defaults.Set(&c.SMSPerPrefix, defaults.SignUpSMSPerPrefix)
+	defaults.Set(&c.SMSWindow, defaults.SignUpSMSWindow)
+	defaults.Set(&c.UnverifiedPhones, defaults.UnverifiedPhones)
 }
 
 // Service runs sign-in attempts.

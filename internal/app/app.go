@@ -155,6 +155,10 @@ func New(cfg Config, st store.Store, logger *zap.Logger) (*Services, error) {
 	s.Sessions = session.NewManager(st, cfg.SessionLifetime, cfg.Now)
 	s.Deliveries = signin.NewPool(signin.DefaultPoolSize, logger)
 	s.MFA = mfa.New(*cfg.MFA, mfa.Deps{Store: st, Key: secret.New(st, mfa.KeyName), Now: cfg.Now})
+	if cfg.SignUp.Enabled && cfg.SignIn.PhoneCountries == nil {
+		// A user adds a phone only where sign-up may text (smsguard).
+		cfg.SignIn.PhoneCountries = cfg.SignUp.PhoneCountries
+	}
 	s.SignIn = signin.New(cfg.SignIn, signin.Deps{
 		Store: st, Users: s.Users, Sessions: s.Sessions, CodeKey: secret.New(st, signin.CodeKeyName),
 		SecondFactors: s.MFA, Hasher: pw, Rules: pw,

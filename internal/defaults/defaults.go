@@ -145,6 +145,10 @@ const (
 	SignUpSMSWindow             = time.Hour
 )
 
+// UnverifiedPhones is how many phone numbers a signed-in user may have
+// waiting for their code at once: each is an SMS target a caller typed.
+const UnverifiedPhones = 3
+
 // The Redis client's timeouts, unless the storage URL's options set them
 // (dial_timeout, read_timeout, write_timeout, pool_timeout). go-redis's
 // own (5 s per read or write, 6 s of pool wait) would let one hung server
