@@ -47,7 +47,12 @@ type mfaData struct {
 	Emails []string
 	Phones []phoneRow
 	// PhonesOn: phone_code is on, so a phone may be a second factor.
-	PhonesOn    bool
+	PhonesOn bool
+	// AddPhone offers to add a phone (the setup-mfa page); NewPhoneID and
+	// NewPhone are one added and texted its code, waiting for it.
+	AddPhone    bool
+	NewPhoneID  string
+	NewPhone    string
 	TOTPOn      bool
 	TOTP        bool
 	TOTPSince   string

@@ -12,7 +12,9 @@ import (
 // requires a second factor sets up an authenticator app (QR code and
 // secret, then its first code), sees its backup codes once, and goes on
 // to redirect_url. Where SMS codes are the only second factor offered
-// (totp off, phone_code on), the user picks one of their phones instead.
+// (totp off, phone_code on), the user picks one of their phones instead,
+// or adds one (the number, then the code texted to it; signin's
+// phone_add.go), which becomes the second factor at once.
 
 func (s *Server) setupMFAPage(w http.ResponseWriter, r *http.Request, back string, c *session.Client, sess *session.Session, u *users.User) {
 	d := s.mfaPage(r, "Set up two-step verification", back, u)
@@ -30,6 +32,10 @@ func (s *Server) setupMFAPage(w http.ResponseWriter, r *http.Request, back strin
 		s.setupVerify(w, r, d, c, sess, u)
 	case op == "reserve_phone" && phoneOnly:
 		s.setupPhone(w, r, d, c, sess, u)
+	case op == "add_phone" && phoneOnly:
+		s.setupAddPhone(w, r, d, sess, u)
+	case op == "verify_phone" && phoneOnly:
+		s.setupVerifyPhone(w, r, d, c, sess, u)
 	case op == "" && phoneOnly, op == "enrol" && phoneOnly:
 		s.setupPhones(d, u, true)
 		s.render(w, r, http.StatusOK, "setup_mfa", d)
@@ -46,7 +52,7 @@ func (s *Server) setupPhones(d *pageData, u *users.User, phoneOnly bool) {
 	if !phoneOnly {
 		return
 	}
-	d.MFA.PhonesOn, d.MFA.Phones = true, nil
+	d.MFA.PhonesOn, d.MFA.AddPhone, d.MFA.Phones = true, true, nil
 	for _, p := range u.Phones {
 		d.MFA.Phones = append(d.MFA.Phones, phoneRow{ID: p.ID, Value: p.Value})
 	}
@@ -65,6 +71,54 @@ func (s *Server) setupPhone(w http.ResponseWriter, r *http.Request, d *pageData,
 	if err != nil {
 		if status := s.showErr(w, r, d, err); status != 0 {
 			s.setupPhones(d, u, true)
+			s.render(w, r, status, "setup_mfa", d)
+		}
+		return
+	}
+	s.setupDone(w, r, d, c, sess, added)
+}
+
+// setupAddPhone adds the number typed and texts it its code.
+func (s *Server) setupAddPhone(w http.ResponseWriter, r *http.Request, d *pageData, sess *session.Session, u *users.User) {
+	ph, err := s.phones()
+	var np *signin.NewPhone
+	if err == nil {
+		np, err = ph.CreatePhone(r.Context(), u, sess, r.PostForm.Get("phone_number"))
+	}
+	if err == nil {
+		_, err = ph.PreparePhone(r.Context(), signInRequest(r, nil), u, sess, np.ID, signin.StrategyPhoneCode)
+	}
+	if err != nil {
+		if status := s.showErr(w, r, d, err, "phone_number"); status != 0 {
+			s.setupPhones(d, u, true)
+			s.render(w, r, status, "setup_mfa", d)
+		}
+		return
+	}
+	d.MFA.PhonesOn, d.MFA.NewPhoneID, d.MFA.NewPhone = true, np.ID, np.Value
+	s.render(w, r, http.StatusOK, "setup_mfa", d)
+}
+
+// setupVerifyPhone checks the code of the number added; the right one
+// makes it the user's and their second factor, which completes the task.
+func (s *Server) setupVerifyPhone(w http.ResponseWriter, r *http.Request, d *pageData, c *session.Client, sess *session.Session, u *users.User) {
+	id := r.PostForm.Get("phone_id")
+	ph, err := s.phones()
+	var nu *users.User
+	if err == nil {
+		nu, err = ph.AttemptPhone(r.Context(), u, sess, id, normalizeCode(r.PostForm.Get("code")))
+	}
+	var added *signin.FactorAdded
+	if err == nil {
+		added, err = s.d.SignIn.ReservePhone(r.Context(), nu, sess, id, true)
+	}
+	if reverifyNeeded(err, d, "enrol") {
+		s.render(w, r, http.StatusForbidden, "setup_mfa", d)
+		return
+	}
+	if err != nil {
+		if status := s.showErr(w, r, d, err, "code"); status != 0 {
+			d.MFA.PhonesOn, d.MFA.NewPhoneID, d.MFA.NewPhone = true, id, r.PostForm.Get("phone")
 			s.render(w, r, status, "setup_mfa", d)
 		}
 		return
