@@ -82,6 +82,7 @@ func (s *Server) routes() *http.ServeMux {
 	api("POST /v1/me/sessions/{id}/revoke", s.revokeSession)
 	api("PATCH /v1/me/phone_numbers/{id}", s.updatePhone)
 	api("POST /v1/me/phone_numbers", s.createMyPhone)
+	api("POST /v1/me/phone_numbers/{$}", s.createMyPhone) // clerk-js's path
 	api("POST /v1/me/phone_numbers/{id}/prepare_verification", s.prepareMyPhone)
 	api("POST /v1/me/phone_numbers/{id}/attempt_verification", s.attemptMyPhone)
 	api("DELETE /v1/me/phone_numbers/{id}", s.deleteMyPhone)
