@@ -14,6 +14,7 @@ import (
 
 	"github.com/authgate/authgate/internal/defaults"
 	"github.com/authgate/authgate/internal/secret"
+	"github.com/authgate/authgate/internal/smsguard"
 	"github.com/authgate/authgate/mfa"
 	"github.com/authgate/authgate/notify"
 	"github.com/authgate/authgate/password"
@@ -155,9 +156,15 @@ func New(cfg Config, st store.Store, logger *zap.Logger) (*Services, error) {
 	s.Sessions = session.NewManager(st, cfg.SessionLifetime, cfg.Now)
 	s.Deliveries = signin.NewPool(signin.DefaultPoolSize, logger)
 	s.MFA = mfa.New(*cfg.MFA, mfa.Deps{Store: st, Key: secret.New(st, mfa.KeyName), Now: cfg.Now})
-	if cfg.SignUp.Enabled && cfg.SignIn.PhoneCountries == nil {
-		// A user adds a phone only where sign-up may text (smsguard).
+	if cfg.SignIn.PhoneCountries == nil {
+		// A user adds a phone only where sign-up may text (smsguard). With
+		// sign-up off every account is an administrator's, so no stranger
+		// can text through it: any country's mobile numbers, with the SMS
+		// budgets.
 		cfg.SignIn.PhoneCountries = cfg.SignUp.PhoneCountries
+		if !cfg.SignUp.Enabled {
+			cfg.SignIn.PhoneCountries = smsguard.AllRegions()
+		}
 	}
 	s.SignIn = signin.New(cfg.SignIn, signin.Deps{
 		Store: st, Users: s.Users, Sessions: s.Sessions, CodeKey: secret.New(st, signin.CodeKeyName),

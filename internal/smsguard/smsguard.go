@@ -57,6 +57,19 @@ func Region(e164 string, countries []string, param, codes string) (string, error
 		WithLongMessage("This phone number cannot receive " + codes + ": use a mobile number.")
 }
 
+// AllRegions returns every region libphonenumber knows, sorted: the open
+// countries for adding a phone where nobody can make an account but an
+// administrator (no sign-up), so that no stranger can spend SMS on it;
+// rules 2 and 3 still apply.
+func AllRegions() []string {
+	out := make([]string, 0, 256)
+	for r := range phonenumbers.GetSupportedRegions() {
+		out = append(out, r)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // PrefixKeep is how many trailing digits a number range leaves out: a
 // range is the number without its last PrefixKeep digits.
 const PrefixKeep = 4
