@@ -349,6 +349,8 @@ func (s *Service) DeletePhone(ctx context.Context, u *users.User, sess *session.
 	if err := s.mayChange(sess, false); err != nil {
 		return err
 	}
+	// users.RemovePhone refuses this too; asking first keeps a phone
+	// that cannot go from losing its second-factor reservation below.
 	if len(u.Phones)+len(u.Emails) == 1 && u.Username == "" {
 		return users.ErrLastIdentifier
 	}

@@ -53,26 +53,26 @@ func (s *Service) RemovePhone(ctx context.Context, id, phoneID string) (*User, e
 	if err != nil {
 		return nil, err
 	}
-	var phones []string
-	found := false
-	for _, p := range cur.Phones {
-		if p.ID == phoneID {
-			found = true
-			continue
-		}
-		phones = append(phones, p.Value)
-	}
-	if !found {
+	next := *cur
+	next.Phones = slices.DeleteFunc(slices.Clone(cur.Phones), func(p Identification) bool { return p.ID == phoneID })
+	switch {
+	case len(next.Phones) == len(cur.Phones):
 		return nil, fmt.Errorf("phone %s: %w", phoneID, ErrNotFound)
-	}
-	if len(phones)+len(cur.Emails) == 0 && cur.Username == "" {
+	case len(next.Phones)+len(next.Emails) == 0 && next.Username == "":
 		return nil, ErrLastIdentifier
 	}
-	emails := make([]string, 0, len(cur.Emails))
-	for _, e := range cur.Emails {
-		emails = append(emails, e.Value)
+	// Written over cur itself (changeIdentifiers refuses if the
+	// identifiers changed since it was read), so that a number added
+	// meanwhile is not dropped with this one.
+	out, err := s.changeIdentifiers(ctx, cur, &next, nil)
+	if err != nil {
+		return nil, publicError(err)
 	}
-	return s.SetIdentifiers(ctx, id, emails, phones, cur.Username)
+	_, removed := diffIdents(cur.idents(), next.idents())
+	if err := s.releaseHeld(ctx, id, removed); err != nil {
+		return out, fmt.Errorf("phone %s of %s removed, but freeing it failed (left for Repair): %w", phoneID, id, err)
+	}
+	return out, nil
 }
 
 // ErrLastIdentifier refuses removing the last identifier of a user.
