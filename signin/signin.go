@@ -140,8 +140,9 @@ type Config struct {
 	// RequestsPerIP limits sign-in requests per IP per 10 seconds.
 	RequestsPerIP int
 	// PhoneCountries are the regions a signed-in user may add a phone of
-	// (sign-up's phone_countries: SMS goes where sign-up may text, and
-	// nowhere by default); SMSPer* and SMSWindow its SMS budgets, and
+	// (nowhere when nil; internal/app fills in sign-up's phone_countries,
+	// or every region when sign-up is off); SMSPer* and SMSWindow its SMS
+	// budgets, and
 	// UnverifiedPhones how many numbers may wait for their code at once
 	// (phone_add.go).
 	PhoneCountries     []string
